@@ -1,0 +1,15 @@
+"""deflation-verify solver: the (modified) gradient flow of over-parametrized tensor decomposition."""
+
+from .errors import ValidationError
+from .ground_truth import GroundTruth, geometric_spectrum, identity_basis, random_nonorthogonal, random_orthonormal
+from . import kernels
+
+__all__ = [
+    "ValidationError",
+    "GroundTruth",
+    "geometric_spectrum",
+    "identity_basis",
+    "random_orthonormal",
+    "random_nonorthogonal",
+    "kernels",
+]

@@ -1,0 +1,1 @@
+"""deflation-verify: CLI, invariant checks, high-precision runs and audit reports."""

@@ -1,0 +1,1 @@
+"""One module per ``deflation`` subcommand (see :mod:`verify.cli`)."""
