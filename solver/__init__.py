@@ -13,3 +13,8 @@ __all__ = [
     "random_nonorthogonal",
     "kernels",
 ]
+
+from .flow import FlowConfig, solve  # noqa: E402
+from .trajectory import Trajectory  # noqa: E402
+
+__all__ += ["FlowConfig", "solve", "Trajectory"]

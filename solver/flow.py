@@ -1,0 +1,435 @@
+"""Plain and modified gradient flow (SPEC section 2): one entry point, :func:`solve`.
+
+Data flow::
+
+    GroundTruth(s) + FlowConfig + seeds
+        -> initial state Y (B, d+1, m)      row 0: rho = log||w||, rows 1..d: unit directions
+        -> epochs (modified) or one span (plain)
+             re-initialize small components (modified, epoch s >= 1)
+             integrate: explicit torch engine | implicit scipy BDF/Radau   (both call solver.kernels)
+             every save time -> observe(): loss + floor, residuals, norms, correlations
+        -> Trajectory (solver.trajectory): arrays + events + config + metadata
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import platform
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from . import kernels
+from .errors import ValidationError, require
+from .ground_truth import GroundTruth
+from .integrators import EXPLICIT, IMPLICIT, NAMES, StepStats, integrate_explicit, integrate_implicit
+from .trajectory import Trajectory
+
+__all__ = ["FlowConfig", "solve", "initial_directions", "estimate_beta0", "epoch_schedule", "reinit_mask",
+           "resolve_device", "DTYPES"]
+
+DTYPES = {"float64": torch.float64, "float32": torch.float32}
+REINIT_RULES = ("cluster", "norm")
+ALGORITHMS = ("plain", "modified")
+Progress = Callable[[float, float, str], None]
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    """Every parameter of a run, with our documented defaults.
+
+    Attributes:
+        algorithm: ``"plain"`` gradient flow, or ``"modified"`` (the paper's Algorithm 1).
+        m: number of components.
+        delta0: initial (and re-initialization) norm of a component.
+        t_max: end time of a plain run; for a modified run an optional cap on the total time.
+        lam: regularizer ``lambda`` (``L = 1/2||T-T*||^2 + lambda/2 ||W||^2``). None: 0 for plain,
+            ``eps / 10`` for modified (small enough that the fitted coefficients ``a_i - lambda/2``
+            move by less than the target accuracy).
+        delta1: re-initialization threshold (modified).
+        gamma: epoch-length growth, ``beta_{s+1} = beta_s / (1 + gamma)`` (modified).
+        eps: target accuracy; epochs run while ``beta_s >= eps`` (modified).
+        epoch_factor: epoch length ``t_s = epoch_factor * (d + ln(1/delta0)) / beta_s`` (our rule; the
+            paper's constants are not in the seed text).
+        beta0: upper bound on ``max_j a_j``; None estimates it by the tensor power method
+            (:func:`estimate_beta0`).
+        reinit_rule: ``"norm"`` (the paper: ``||w_k|| < delta1``; default) or ``"cluster"`` (SPEC section 2:
+            ``||w_k||^2 < delta1^2`` times the mass of ``k``'s cluster, the components with
+            ``<wbar_j, wbar_k>^2 >= cluster_cos2``).
+        cluster_cos2: cluster membership threshold of the cluster rule.
+        drop_small: after the last epoch, set components with ``||w|| < delta1`` to norm 0 (the paper's
+            optional output step; recorded as an event).
+        integrator: ``auto`` (dopri5 for plain flows of a moderate spectrum on any device, bdf otherwise),
+            ``dopri5``, ``rk4``, ``euler``, ``bdf`` or ``radau``.
+        rtol, atol: tolerances of adaptive and implicit integrators (rtol None: 1e-8 explicit, 1e-6 implicit).
+        step: step of fixed-step methods (initial step guess of adaptive ones when given).
+        n_save: number of save times (plain) or per epoch (modified, at least 16).
+        save_grid: ``auto``, ``linear`` or ``log`` (geometric; for long stiff runs).
+        device: ``auto`` (cuda when present), ``cpu`` or ``cuda``; implicit methods run on the CPU.
+        dtype: ``float64`` (default) or ``float32``.
+        max_steps: guard against a stalled explicit integration.
+        record_components: keep per-component norms and correlations at every save time.
+    """
+
+    algorithm: str = "plain"
+    m: int = 50
+    delta0: float = 1e-15
+    t_max: float | None = None
+    lam: float | None = None
+    delta1: float = 1e-5
+    gamma: float = 1.0
+    eps: float = 1e-9
+    epoch_factor: float = 8.0
+    beta0: float | None = None
+    reinit_rule: str = "norm"
+    cluster_cos2: float = 0.5
+    drop_small: bool = False
+    integrator: str = "auto"
+    rtol: float | None = None
+    atol: float = 1e-10
+    step: float | None = None
+    n_save: int = 400
+    save_grid: str = "auto"
+    device: str = "auto"
+    dtype: str = "float64"
+    max_steps: int = 10_000_000
+    record_components: bool = True
+
+    def validate(self) -> None:
+        """Raise :class:`ValidationError` naming the first bad field and its accepted range."""
+        require(self.algorithm in ALGORITHMS, "algorithm", f"one of {ALGORITHMS}", self.algorithm)
+        require(isinstance(self.m, (int, np.integer)) and self.m >= 1, "m", "an integer >= 1", self.m)
+        _positive_finite("delta0", self.delta0)
+        require(self.delta0 < 1e3, "delta0", "below 1e3", self.delta0)
+        require(self.delta0 >= 1e-300, "delta0", ">= 1e-300 in float64 (use the high-precision backend below)",
+                self.delta0)
+        if self.t_max is not None:
+            _positive_finite("t_max", self.t_max)
+        if self.algorithm == "plain":
+            require(self.t_max is not None, "t_max", "a positive number for the plain flow", self.t_max)
+        if self.lam is not None:
+            require(math.isfinite(self.lam) and self.lam >= 0, "lam", "a finite number >= 0", self.lam)
+        _positive_finite("delta1", self.delta1)
+        _positive_finite("gamma", self.gamma)
+        _positive_finite("eps", self.eps)
+        _positive_finite("epoch_factor", self.epoch_factor)
+        if self.beta0 is not None:
+            _positive_finite("beta0", self.beta0)
+        require(self.reinit_rule in REINIT_RULES, "reinit_rule", f"one of {REINIT_RULES}", self.reinit_rule)
+        require(0 < self.cluster_cos2 <= 1, "cluster_cos2", "in (0, 1]", self.cluster_cos2)
+        require(self.integrator in ("auto",) + NAMES, "integrator", f"one of {('auto',) + NAMES}", self.integrator)
+        if self.rtol is not None:
+            _positive_finite("rtol", self.rtol)
+        _positive_finite("atol", self.atol)
+        if self.step is not None:
+            _positive_finite("step", self.step)
+        require(isinstance(self.n_save, (int, np.integer)) and self.n_save >= 2, "n_save", "an integer >= 2",
+                self.n_save)
+        require(self.save_grid in ("auto", "linear", "log"), "save_grid", "one of auto, linear, log", self.save_grid)
+        require(self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"), "device",
+                "auto, cpu, cuda or cuda:N", self.device)
+        require(self.dtype in DTYPES, "dtype", f"one of {tuple(DTYPES)}", self.dtype)
+        require(isinstance(self.max_steps, (int, np.integer)) and self.max_steps >= 1, "max_steps",
+                "an integer >= 1", self.max_steps)
+        if self.integrator in ("euler", "rk4"):
+            require(self.step is not None, "step", f"a positive number for the fixed-step {self.integrator}",
+                    self.step)
+
+    @property
+    def regularizer(self) -> float:
+        if self.lam is not None:
+            return float(self.lam)
+        return 0.0 if self.algorithm == "plain" else self.eps / 10
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _positive_finite(name: str, value: float) -> None:
+    ok = isinstance(value, (int, float, np.floating, np.integer)) and math.isfinite(value) and value > 0
+    require(ok, name, "a finite number > 0", value)
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` -> cuda when available, else cpu; ``cuda`` without a GPU is a :class:`ValidationError`."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValidationError("device", "cpu or auto on a machine without CUDA", device)
+    return torch.device(device)
+
+
+def initial_directions(rng: np.random.Generator, d: int, m: int) -> np.ndarray:
+    """``m`` independent uniform random unit vectors in R^d as columns (normalized Gaussians)."""
+    g = rng.standard_normal((d, m))
+    return g / np.linalg.norm(g, axis=0)
+
+
+def estimate_beta0(truths: Sequence[GroundTruth], starts: int = 16, iterations: int = 100, seed: int = 0) -> float:
+    """Largest ``T*(x^{(x)l})`` over tensor-power-method runs ``x <- T*(x^{(x)(l-1)}, I)/||.||`` (Gram form).
+
+    For orthogonal ``T*`` with random starts this finds ``max_j a_j`` (Anandkumar et al. 2014); the
+    maximum over the batch is returned so that every run shares one epoch schedule.
+    """
+    rng = np.random.default_rng(seed)
+    best = 0.0
+    for truth in truths:
+        X = initial_directions(rng, truth.d, starts)
+        for _ in range(iterations):
+            X = truth.U @ (truth.a[:, None] * (truth.U.T @ X) ** (truth.order - 1))
+            X = X / np.linalg.norm(X, axis=0)
+        values = (truth.a[:, None] * (truth.U.T @ X) ** truth.order).sum(axis=0)
+        best = max(best, float(values.max()), float(truth.a.max()) if truth.orthogonal else 0.0)
+    return best
+
+
+def epoch_schedule(config: FlowConfig, d: int, beta0: float) -> list[tuple[float, float, float]]:
+    """``[(t_start, t_end, beta_s), ...]`` of the modified flow: ``t_s = epoch_factor (d + ln 1/delta0) / beta_s``,
+    ``beta_{s+1} = beta_s / (1 + gamma)``, while ``beta_s >= eps`` (and below the optional ``t_max`` cap)."""
+    epochs: list[tuple[float, float, float]] = []
+    beta, start = beta0, 0.0
+    base = config.epoch_factor * (d + math.log(1.0 / config.delta0))
+    while beta >= config.eps:
+        end = start + base / beta
+        if config.t_max is not None and end >= config.t_max:
+            if config.t_max > start:
+                epochs.append((start, config.t_max, beta))
+            break
+        epochs.append((start, end, beta))
+        start, beta = end, beta / (1 + config.gamma)
+        if len(epochs) > 10_000:
+            raise ValidationError("eps", "reachable from beta0 in at most 10000 epochs", config.eps)
+    return epochs
+
+
+def reinit_mask(log_norms: torch.Tensor, directions: torch.Tensor, rule: str, delta1: float,
+                cluster_cos2: float) -> torch.Tensor:
+    """Which components to re-initialize, (B, m) booleans.
+
+    ``norm``: ``||w_k|| < delta1``. ``cluster``: ``||w_k||^2 < delta1^2 sum_{j in C_k} ||w_j||^2`` with
+    ``C_k = {j : <wbar_j, wbar_k>^2 >= cluster_cos2}`` (``k`` itself included, so a component alone in its
+    cluster is never re-initialized).
+    """
+    if rule == "norm":
+        return log_norms < math.log(delta1)
+    G2 = (directions.mT @ directions) ** 2
+    # Masses relative to the largest, so that no norm underflows when squared.
+    shift = log_norms.max(dim=-1, keepdim=True).values
+    rel = torch.exp(2 * (log_norms - shift))
+    mass = ((G2 >= cluster_cos2).to(rel.dtype) * rel[..., None, :]).sum(-1)
+    return rel < delta1**2 * mass
+
+
+def _save_grid(kind: str, t0: float, t1: float, n: int) -> np.ndarray:
+    if kind == "linear":
+        return np.linspace(t0, t1, n + 1)
+    span = t1 - t0
+    return np.concatenate([[t0], t0 + np.geomspace(min(span * 1e-3, 0.1), span, n)])
+
+
+def _observer(state: dict, a: torch.Tensor, U: torch.Tensor, order: int, unit_roundoff: float, record: bool):
+    """The ``on_save`` callback: fills the record's arrays at save index ``k`` for the given runs."""
+
+    def on_save(k: int, Y: torch.Tensor, runs: torch.Tensor) -> None:
+        rho, X = Y[:, 0, :], Y[:, 1:, :]
+        a_r, U_r = a[runs], U[runs]
+        c = torch.exp(2 * rho)
+        loss, floor = kernels.loss_and_floor(X, c, a_r, U_r, order, unit_roundoff)
+        idx = runs.cpu().numpy()
+        state["loss"][idx, k] = loss.double().cpu().numpy()
+        state["loss_floor"][idx, k] = floor.double().cpu().numpy()
+        state["residuals"][idx, k] = kernels.direction_residuals(X, c, a_r, U_r, order).double().cpu().numpy()
+        if record:
+            state["log_norms"][idx, k] = rho.double().cpu().numpy()
+            state["correlations"][idx, k] = kernels.correlations(X, U_r).double().cpu().numpy()
+
+    return on_save
+
+
+def _choose_integrator(config: FlowConfig, truths: Sequence[GroundTruth]) -> str:
+    if config.integrator != "auto":
+        return config.integrator
+    spread = max(float(t.a.max() / t.a.min()) for t in truths)
+    if config.algorithm == "plain" and spread <= 100 and config.t_max is not None and config.t_max * min(
+            float(t.a.min()) for t in truths) <= 1e4:
+        return "dopri5"
+    return "bdf"
+
+
+# Below this many multiply-adds per field evaluation, torch's intra-op threads cost more than they save
+# (and spin against other processes on a small machine): such runs use one thread.
+SINGLE_THREAD_FLOPS = 4_000_000
+
+
+@contextlib.contextmanager
+def _threads_for(flops: int):
+    previous = torch.get_num_threads()
+    if flops < SINGLE_THREAD_FLOPS:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def solve(
+    truths: GroundTruth | Sequence[GroundTruth],
+    config: FlowConfig = FlowConfig(),
+    seeds: Sequence[int] = (0,),
+    progress: Progress | None = None,
+) -> Trajectory:
+    """Run the configured flow for each seed (one run per seed, batched) and return the record.
+
+    ``truths`` is one ground truth shared by all runs or one per seed (same ``d``, ``r`` and order).
+    Run ``b`` draws its initial and re-initialized directions from ``numpy.random.default_rng(seeds[b])``
+    in a fixed order: the same seed gives the same trajectory on the same device, whatever the batch.
+    ``progress(t, t_end, stage)`` is called as the integration advances.
+    """
+    config.validate()
+    seeds = [int(s) for s in seeds]
+    size = len(seeds) * config.m * (config.m + 8) * (truths.d if isinstance(truths, GroundTruth) else truths[0].d)
+    with _threads_for(size):
+        return _solve(truths, config, seeds, progress)
+
+
+def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | None) -> Trajectory:
+    require(len(seeds) >= 1, "seeds", "at least one seed", seeds)
+    if isinstance(truths, GroundTruth):
+        truths = [truths] * len(seeds)
+    truths = list(truths)
+    require(len(truths) == len(seeds), "truths", f"one ground truth or one per seed ({len(seeds)})", len(truths))
+    shapes = {(t.d, t.r, t.order) for t in truths}
+    require(len(shapes) == 1, "truths", "instances of one shape (d, r, order)", sorted(shapes))
+    d, r, order = shapes.pop()
+    integrator = _choose_integrator(config, truths)
+    rtol = config.rtol if config.rtol is not None else (1e-8 if integrator in EXPLICIT else 1e-6)
+    device = resolve_device(config.device)
+    if integrator in IMPLICIT and device.type != "cpu":
+        device = torch.device("cpu")
+    dtype = DTYPES[config.dtype]
+    lam = config.regularizer
+    batch, m = len(seeds), config.m
+
+    rngs = [np.random.default_rng(s) for s in seeds]
+    X0 = np.stack([initial_directions(g, d, m) for g in rngs])
+    Y = torch.empty((batch, d + 1, m), dtype=dtype, device=device)
+    Y[:, 0, :] = math.log(config.delta0)
+    Y[:, 1:, :] = torch.as_tensor(X0, dtype=dtype, device=device)
+    a_np = np.stack([t.a for t in truths])
+    U_np = np.stack([t.U for t in truths])
+    a_t = torch.as_tensor(a_np, dtype=dtype, device=device)
+    U_t = torch.as_tensor(U_np, dtype=dtype, device=device)
+
+    events: list[dict] = []
+    if config.algorithm == "plain":
+        spans = [(0.0, float(config.t_max), None)]
+        beta0 = None
+    else:
+        beta0 = config.beta0 if config.beta0 is not None else estimate_beta0(truths)
+        spans = epoch_schedule(config, d, beta0)
+        require(len(spans) >= 1, "eps", f"at most beta0 = {beta0:.3g} so that at least one epoch runs", config.eps)
+    grid_kind = config.save_grid
+    if grid_kind == "auto":
+        grid_kind = "linear" if (integrator in EXPLICIT and config.algorithm == "plain") else "log"
+    n_per_span = config.n_save if config.algorithm == "plain" else max(16, config.n_save // len(spans))
+    grids = [_save_grid(grid_kind, s, e, n_per_span) for s, e, _ in spans]
+    times = np.unique(np.concatenate(grids))
+    K = times.size
+    record = config.record_components
+    buffers = {
+        "loss": np.full((batch, K), np.nan), "loss_floor": np.full((batch, K), np.nan),
+        "residuals": np.full((batch, K, r), np.nan),
+        "log_norms": np.full((batch, K, m), np.nan) if record else None,
+        "correlations": np.full((batch, K, m, r), np.nan) if record else None,
+    }
+    unit_roundoff = float(torch.finfo(dtype).eps)
+    on_save = _observer(buffers, a_t, U_t, order, unit_roundoff, record)
+    log_rows = torch.zeros((1, d + 1, 1), dtype=torch.bool, device=device)
+    log_rows[:, 0] = True
+
+    def field(Yb: torch.Tensor) -> torch.Tensor:
+        d_rho, d_X = kernels.flow(Yb[:, 1:, :], torch.exp(2 * Yb[:, 0, :]), a_t, U_t, order, lam)
+        return torch.cat([d_rho[:, None, :], d_X], dim=1)
+
+    def project(Yb: torch.Tensor) -> torch.Tensor:
+        X = Yb[:, 1:, :]
+        return torch.cat([Yb[:, :1, :], X / X.norm(dim=1, keepdim=True)], dim=1)
+
+    stats = StepStats()
+    t_end = spans[-1][1]
+    wall0 = time.perf_counter()
+    for s, (t0, t1, beta) in enumerate(spans):
+        if beta is not None:
+            events.append({"kind": "epoch", "epoch": s, "time": t0, "end": t1, "beta": beta})
+            if s >= 1:
+                Y = _reinitialize(Y, config, rngs, events, s, t0)
+        stage = "plain flow" if beta is None else f"epoch {s + 1}/{len(spans)}"
+        report = None if progress is None else (lambda t, _stage=stage: progress(t, t_end, _stage))
+        if integrator in EXPLICIT:
+            Y, st = integrate_explicit(
+                field, Y, t0, t1, times, on_save, tableau=EXPLICIT[integrator], step=config.step,
+                rtol=rtol, atol=config.atol, norm_independent=log_rows, project=project,
+                max_steps=config.max_steps, progress=report)
+        else:
+            Y, st = integrate_implicit(
+                a_np, U_np, order, lam, Y, t0, t1, times, on_save, method=IMPLICIT[integrator],
+                rtol=rtol, atol=config.atol, progress=report)
+        stats.add(st)
+    if config.algorithm == "modified" and config.drop_small:
+        small = Y[:, 0, :] < math.log(config.delta1)
+        for b in range(batch):
+            idx = torch.nonzero(small[b]).flatten().tolist()
+            events.append({"kind": "drop", "run": b, "time": t_end, "components": idx})
+        Y[:, 0, :] = torch.where(small, torch.full_like(Y[:, 0, :], -math.inf), Y[:, 0, :])
+    wall = time.perf_counter() - wall0
+    missing = np.isnan(buffers["loss"])
+    if missing.any():
+        raise RuntimeError(f"internal: {int(missing.sum())} save points were not reached")
+
+    config_dict = config.to_dict()
+    config_dict.update({"order": order, "d": d, "r": r, "integrator_used": integrator, "rtol_used": rtol, "lam_used": lam,
+                        "beta0_used": beta0, "device_used": str(device),
+                        "epochs": [{"start": s, "end": e, "beta": b} for s, e, b in spans if b is not None]})
+    meta = {
+        "versions": {"deflation-verify": _version(), "torch": torch.__version__, "numpy": np.__version__,
+                     "python": platform.python_version()},
+        "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
+        "dtype": config.dtype, "unit_roundoff": unit_roundoff, "wall_seconds": wall,
+        "rhs_evals": stats.rhs_evals, "accepted_steps": stats.accepted, "rejected_steps": stats.rejected,
+        "orthogonal": [t.orthogonal for t in truths],
+    }
+    return Trajectory(
+        config=config_dict, seeds=seeds, times=times, loss=buffers["loss"], loss_floor=buffers["loss_floor"],
+        residuals=buffers["residuals"], log_norms=buffers["log_norms"], correlations=buffers["correlations"],
+        a=a_np, U=U_np, final_log_norms=Y[:, 0, :].double().cpu().numpy(),
+        final_directions=Y[:, 1:, :].double().cpu().numpy(), events=events, meta=meta)
+
+
+def _reinitialize(Y: torch.Tensor, config: FlowConfig, rngs: list[np.random.Generator], events: list[dict],
+                  epoch: int, t: float) -> torch.Tensor:
+    """Re-draw the selected components at norm ``delta0`` with fresh uniform random directions."""
+    mask = reinit_mask(Y[:, 0, :], Y[:, 1:, :], config.reinit_rule, config.delta1, config.cluster_cos2)
+    Y = Y.clone()
+    d = Y.shape[1] - 1
+    for b, rng in enumerate(rngs):
+        idx = torch.nonzero(mask[b]).flatten().cpu().numpy()
+        fresh = initial_directions(rng, d, idx.size)  # drawn even when empty: keeps each run's stream fixed
+        if idx.size:
+            Y[b, 0, idx] = math.log(config.delta0)
+            Y[b, 1:, idx] = torch.as_tensor(fresh, dtype=Y.dtype, device=Y.device)
+        events.append({"kind": "reinit", "run": b, "epoch": epoch, "time": t, "components": idx.tolist()})
+    return Y
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("deflation-verify")
+    except Exception:  # running from a source tree that is not installed
+        return "unknown"

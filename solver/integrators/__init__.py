@@ -1,0 +1,15 @@
+"""Integrators: explicit tableaus over one batched torch engine, and implicit scipy methods."""
+
+from ._explicit import StepStats, integrate_explicit
+from ._tableau import ButcherTableau
+from .bdf import IMPLICIT_METHODS, integrate_implicit
+from .dopri5 import DOPRI5
+from .euler import EULER
+from .rk4 import RK4
+
+EXPLICIT = {"euler": EULER, "rk4": RK4, "dopri5": DOPRI5}
+IMPLICIT = {"bdf": "BDF", "radau": "Radau"}
+NAMES = tuple(EXPLICIT) + tuple(IMPLICIT)
+
+__all__ = ["ButcherTableau", "StepStats", "integrate_explicit", "integrate_implicit", "EXPLICIT", "IMPLICIT",
+           "NAMES", "IMPLICIT_METHODS", "DOPRI5", "EULER", "RK4"]

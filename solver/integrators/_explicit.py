@@ -1,0 +1,180 @@
+"""One batched explicit Runge-Kutta engine (torch) for every tableau.
+
+Each run in the batch has its own time and its own step size: runs of very different scales do
+not slow each other down (a weakness of one-step-for-the-batch solvers). Adaptive tableaus use
+the elementary error-per-step controller; fixed-step tableaus land exactly on every save time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ._tableau import ButcherTableau
+
+Field = Callable[[torch.Tensor], torch.Tensor]
+OnSave = Callable[[int, torch.Tensor, torch.Tensor], None]
+
+_SAFETY, _MIN_FACTOR, _MAX_FACTOR = 0.9, 0.2, 10.0
+
+
+@dataclass
+class StepStats:
+    """Work counters of one integration (per batch: every evaluation advances all runs)."""
+
+    rhs_evals: int = 0
+    accepted: int = 0
+    rejected: int = 0
+
+    def add(self, other: "StepStats") -> None:
+        self.rhs_evals += other.rhs_evals
+        self.accepted += other.accepted
+        self.rejected += other.rejected
+
+
+def _bcast(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    v = v.reshape(v.shape + (1,) * (like.dim() - 1))
+    return v if v.dtype == torch.bool else v.to(like.dtype)
+
+
+def integrate_explicit(
+    field: Field,
+    y0: torch.Tensor,
+    t0: float,
+    t1: float,
+    save_times: np.ndarray,
+    on_save: OnSave,
+    *,
+    tableau: ButcherTableau,
+    step: float | None,
+    rtol: float,
+    atol: float,
+    norm_independent: torch.Tensor,
+    project: Callable[[torch.Tensor], torch.Tensor],
+    max_steps: int,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[torch.Tensor, StepStats]:
+    """Integrate ``dy/dt = field(y)`` for a batch ``y0`` (B, ...) from ``t0`` to ``t1``.
+
+    ``on_save(k, y_k, runs)`` receives the states at ``save_times[k]`` (for ``t0 <= save_times[k] <= t1``)
+    of the runs ``runs`` (a long tensor of batch indices). ``project`` maps a state back to the
+    constraint manifold (unit directions) after each step and for every saved state.
+    ``norm_independent`` (broadcastable to y) marks entries whose error is measured absolutely
+    (log-norms): the error scale is ``atol + rtol * max(|y0|, |y1|)`` elsewhere and ``atol + rtol`` there.
+    Adaptive tableaus use ``step`` as the initial step (None: a guess from the field); fixed-step ones use it throughout.
+    """
+    stats = StepStats()
+    batch = y0.shape[0]
+    device = y0.device
+    saves = torch.as_tensor(np.asarray(save_times, dtype=np.float64), device=device)
+    n_saves = saves.numel()
+    t = torch.full((batch,), float(t0), dtype=torch.float64, device=device)
+    time_tol = 1e-12 * max(1.0, abs(t1))
+    y = y0
+    for k in np.nonzero(np.abs(np.asarray(save_times) - t0) <= time_tol)[0]:
+        on_save(int(k), y, torch.arange(batch, device=device))
+    next_k = torch.full((batch,), int(np.searchsorted(np.asarray(save_times), t0 + time_tol, side="right")),
+                        dtype=torch.long, device=device)
+
+    A = [[float(x) for x in row] for row in tableau.A]
+    b = [float(x) for x in tableau.b]
+    e = None if tableau.b_error is None else [float(x) for x in tableau.b_error]
+    c_nodes = tableau.c
+    dense = None if tableau.dense is None else torch.as_tensor(tableau.dense, dtype=y0.dtype, device=device)
+
+    k_first = field(y)
+    stats.rhs_evals += 1
+    if tableau.adaptive:
+        if step is None:
+            scale = atol + rtol * torch.where(norm_independent, torch.ones_like(y), y.abs())
+            d1 = (k_first / scale).pow(2).flatten(1).mean(1).sqrt().to(torch.float64)
+            h = (0.01 / d1.clamp_min(1e-12)).clamp_max(t1 - t0)
+        else:
+            h = torch.full((batch,), float(step), dtype=torch.float64, device=device)
+    else:
+        if step is None or not step > 0:
+            raise ValueError(f"step: a fixed-step method ({tableau.name}) needs step > 0 (got {step})")
+        h = torch.full((batch,), float(step), dtype=torch.float64, device=device)
+
+    active = (t1 - t) > time_tol
+    iterations = 0
+    while bool(active.any()):
+        iterations += 1
+        if iterations > max_steps:
+            raise RuntimeError(f"max_steps={max_steps} exceeded at t={float(t.min()):.6g} (target {t1:.6g}); "
+                               "use a stiff integrator (bdf) or raise max_steps")
+        if tableau.adaptive:
+            h_try = torch.minimum(h, t1 - t)
+        else:
+            target = torch.full_like(t, t1)
+            pending = next_k < n_saves
+            if n_saves and bool(pending.any()):
+                target = torch.where(pending, torch.minimum(target, saves[next_k.clamp_max(n_saves - 1)]), target)
+            h_try = torch.minimum(h, target - t)
+        h_try = torch.where(active, h_try, torch.zeros_like(h_try))
+        hb = _bcast(h_try, y)
+
+        ks = [k_first]
+        for i in range(1, tableau.stages):
+            incr = sum(A[i][j] * ks[j] for j in range(i) if A[i][j] != 0.0)
+            ks.append(field(y + hb * incr))
+        stats.rhs_evals += tableau.stages - 1 + (0 if tableau.fsal else 1)
+        y_new = y + hb * sum(b[i] * ks[i] for i in range(tableau.stages) if b[i] != 0.0)
+
+        if e is not None:
+            scale = atol + rtol * torch.where(norm_independent, torch.ones_like(y), torch.maximum(y.abs(), y_new.abs()))
+            err_vec = hb * sum(e[i] * ks[i] for i in range(tableau.stages) if e[i] != 0.0)
+            err = (err_vec / scale).pow(2).flatten(1).mean(1).sqrt().to(torch.float64)
+            finite = torch.isfinite(err)
+            accept = active & finite & (err <= 1.0)
+            factor = torch.where(
+                finite,
+                (_SAFETY * err.clamp_min(1e-10) ** (-1.0 / (tableau.error_order + 1))).clamp(_MIN_FACTOR, _MAX_FACTOR),
+                torch.full_like(err, _MIN_FACTOR),
+            )
+            factor = torch.where(accept, factor, factor.clamp_max(1.0))
+            h = torch.where(active, h_try * factor, h)
+            stats.rejected += int((active & ~accept).sum())
+        else:
+            accept = active
+        stats.accepted += int(accept.sum())
+
+        t_new = t + h_try
+        y_new_projected = project(y_new)
+        while n_saves:
+            due = accept & (next_k < n_saves)
+            due = due & (saves[next_k.clamp_max(n_saves - 1)] <= t_new + time_tol)
+            if not bool(due.any()):
+                break
+            runs = torch.nonzero(due).flatten()
+            ks_sel = [kk[runs] for kk in ks]
+            theta = ((saves[next_k[runs]] - t[runs]) / h_try[runs]).clamp(0.0, 1.0)
+            if dense is None or tableau.dense is None:
+                y_save = y_new_projected[runs]
+            else:
+                powers = torch.stack([theta**p for p in range(1, dense.shape[1] + 1)], dim=1).to(y.dtype)
+                weights = powers @ dense.T  # (n, stages)
+                incr = sum(_bcast(weights[:, i], ks_sel[i]) * ks_sel[i] for i in range(tableau.stages))
+                y_save = project(y[runs] + _bcast(h_try[runs], incr) * incr)
+            for k in torch.unique(next_k[runs]).tolist():
+                sel = next_k[runs] == k
+                on_save(int(k), y_save[sel], runs[sel])
+            next_k = torch.where(due, next_k + 1, next_k)
+
+        acc_b = _bcast(accept, y)
+        y = torch.where(acc_b, y_new_projected, y)
+        t = torch.where(accept, t_new, t)
+        t = torch.where(accept & ((t1 - t) <= time_tol), torch.full_like(t, t1), t)
+        if tableau.fsal:
+            k_first = torch.where(acc_b, ks[-1], k_first)
+        else:
+            k_first = field(y)
+        active = (t1 - t) > time_tol
+        if progress is not None and iterations % 50 == 0:
+            progress(float(t.min()))
+    if progress is not None:
+        progress(float(t1))
+    return y, stats

@@ -1,0 +1,138 @@
+"""Analytic Jacobian of the flow in (log-norm, direction) coordinates, for implicit integrators.
+
+State layout (the stiff path's flat vector): ``y = [rho_1..rho_m, x_1 (d), .., x_m (d)]`` with
+``rho_k = log ||w_k||`` and ``x_k = wbar_k``. The tangential field is taken as a function of
+``xhat = x/||x||`` so that ``||x||`` is a conserved quantity of the flow and integrators need no
+constraint; at unit ``x`` the Jacobian is ``J_hat P`` with ``P = I - x x^T``.
+
+With ``P_k = I - x_k x_k^T``, ``s_k = R(x_k^l)``, ``V_k = R(x_k^{l-1}, I)`` (SPEC section 1) and
+
+    A_k = (l-1) [ U diag(a_j H_kj^{l-2}) U^T - sum_{i != k} c_i G_ki^{l-2} x_i x_i^T ] - c_k I,
+
+the blocks are
+
+    d rho_k / d rho_i = -4 c_i G_ki^l
+    d rho_k / d x_k   = 2 (V_k + A_k x_k)^T P_k
+    d rho_k / d x_i   = -2 l c_i G_ki^{l-1} x_k^T P_i                                  (i != k)
+    d x_k / d rho_i   = -2 l c_i G_ki^{l-1} P_k x_i                                    (zero for i = k)
+    d x_k / d x_k     = l [ P_k A_k - s_k I - x_k V_k^T ] P_k
+    d x_k / d x_i     = -l c_i P_k [ G_ki^{l-1} I + (l-1) G_ki^{l-2} x_i x_k^T ] P_i     (i != k)
+
+Every coupling from component ``i`` carries a factor ``c_i``: the sparse form drops the couplings of
+components with ``c_i`` below a floor, which leaves Newton's iteration convergent (an inexact Jacobian)
+and turns the ``(m(d+1))^2`` LU of a dense Jacobian into a sparse one of the few large components.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import kernels
+
+__all__ = ["flow_jacobian", "flow_jacobian_sparse", "pack_state", "unpack_state"]
+
+
+def pack_state(rho: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """``[rho (m), x_1 (d), .., x_m (d)]`` from ``rho`` (m,) and ``X`` (d, m)."""
+    return np.concatenate([rho, X.T.ravel()])
+
+
+def unpack_state(y: np.ndarray, d: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of :func:`pack_state`; the directions are returned normalized (``xhat``)."""
+    rho = y[:m]
+    X = y[m:].reshape(m, d).T
+    return rho, X / np.linalg.norm(X, axis=0)
+
+
+def _blocks(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order: int, coupled: np.ndarray):
+    d, m = X.shape
+    l = order
+    c = np.exp(2 * rho)
+    V, s = kernels.residual_contractions(X, c, a, U, l)
+    G = X.T @ X
+    H = X.T @ U
+    eye = np.eye(d)
+    P = eye[None] - np.einsum("ik,jk->kij", X, X)  # (m, d, d)
+    # A_k, excluding the i = k term of the sum, which the self-term -c_k I replaces.
+    Gd = G.copy()
+    np.fill_diagonal(Gd, 0.0)
+    A = (l - 1) * (np.einsum("jr,kr,ir->kji", U, a * H ** (l - 2), U)
+                   - np.einsum("ki,ji,hi->kjh", c[None, :] * Gd ** (l - 2), X, X)) - c[:, None, None] * eye[None]
+    PA = np.einsum("kij,kjh->kih", P, A)
+    xx_self = l * (PA - s[:, None, None] * eye[None] - np.einsum("ik,jk->kij", X, V))
+    self_xx = np.einsum("kij,kjh->kih", xx_self, P)
+    self_rx = 2 * np.einsum("ki,kij->kj", V.T + np.einsum("kij,jk->ki", A, X), P)
+    idx = np.nonzero(coupled)[0]
+    Gc = G[:, idx]  # (m, n)
+    cc = c[idx]
+    rr = -4 * cc[None, :] * Gc**l  # d rho_k / d rho_i, includes i = k
+    Xi = X[:, idx]
+    Pi = P[idx]
+    # d rho_k / d x_i = -2 l c_i G_ki^{l-1} (P_i x_k)^T
+    Pi_xk = np.einsum("nij,jk->kni", Pi, X)  # (m, n, d)
+    rx = -2 * l * (cc[None, :] * Gc ** (l - 1))[:, :, None] * Pi_xk
+    # d x_k / d rho_i = -2 l c_i G_ki^{l-1} P_k x_i
+    Pk_xi = np.einsum("kij,jn->kni", P, Xi)  # (m, n, d)
+    xr = -2 * l * (cc[None, :] * Gc ** (l - 1))[:, :, None] * Pk_xi
+    # d x_k / d x_i = -l c_i [G^{l-1} P_k P_i + (l-1) G^{l-2} (P_k x_i)(P_i x_k)^T]
+    PkPi = np.einsum("kij,njh->knih", P, Pi)
+    xx = -l * cc[None, :, None, None] * (
+        (Gc ** (l - 1))[:, :, None, None] * PkPi
+        + (l - 1) * (Gc ** (l - 2))[:, :, None, None] * np.einsum("kni,knj->knij", Pk_xi, Pi_xk)
+    )
+    return idx, self_xx, self_rx, rr, rx, xr, xx
+
+
+def _assemble(d: int, m: int, idx, self_xx, self_rx, rr, rx, xr, xx):
+    """COO triplets of the Jacobian; cross blocks with i = k are replaced by the self blocks."""
+    rows, cols, vals = [], [], []
+    base = m
+    ks = np.arange(m)
+    off = ks[:, None] != idx[None, :]  # (m, n): i != k
+    # rho-rho (includes the diagonal i = k term)
+    K, N = np.meshgrid(ks, np.arange(idx.size), indexing="ij")
+    rows.append(K.ravel()); cols.append(idx[N].ravel()); vals.append(rr.ravel())
+    # self rho-x
+    rows.append(np.repeat(ks, d)); cols.append((base + ks[:, None] * d + np.arange(d)[None]).ravel()); vals.append(self_rx.ravel())
+    # self x-x
+    r_idx = base + ks[:, None, None] * d + np.arange(d)[None, :, None]
+    c_idx = base + ks[:, None, None] * d + np.arange(d)[None, None, :]
+    rows.append(np.broadcast_to(r_idx, self_xx.shape).ravel()); cols.append(np.broadcast_to(c_idx, self_xx.shape).ravel())
+    vals.append(self_xx.ravel())
+    kk, nn = np.nonzero(off)
+    ii = idx[nn]
+    # cross rho-x
+    rows.append(np.repeat(kk, d)); cols.append((base + ii[:, None] * d + np.arange(d)[None]).ravel()); vals.append(rx[kk, nn].ravel())
+    # cross x-rho
+    rows.append((base + kk[:, None] * d + np.arange(d)[None]).ravel()); cols.append(np.repeat(ii, d)); vals.append(xr[kk, nn].ravel())
+    # cross x-x
+    r_idx = base + kk[:, None, None] * d + np.arange(d)[None, :, None]
+    c_idx = base + ii[:, None, None] * d + np.arange(d)[None, None, :]
+    blk = xx[kk, nn]
+    rows.append(np.broadcast_to(r_idx, blk.shape).ravel()); cols.append(np.broadcast_to(c_idx, blk.shape).ravel())
+    vals.append(blk.ravel())
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+
+
+def flow_jacobian(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order: int, lam: float = 0.0) -> np.ndarray:
+    """Dense exact Jacobian ``d f / d y`` of the flow at unit directions ``X`` (layout: :func:`pack_state`).
+
+    ``lam`` enters the field only as the constant ``-lambda`` in ``d rho/dt``, so it does not appear here.
+    """
+    d, m = X.shape
+    n = m * (d + 1)
+    r, c, v = _assemble(d, m, *_blocks(X, rho, a, U, order, np.ones(m, dtype=bool)))
+    J = np.zeros((n, n))
+    np.add.at(J, (r, c), v)
+    return J
+
+
+def flow_jacobian_sparse(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order: int,
+                         coupling_floor: float) -> sp.csc_matrix:
+    """The Jacobian without the couplings of components with ``c_i = ||w_i||^2 < coupling_floor`` (CSC)."""
+    d, m = X.shape
+    n = m * (d + 1)
+    coupled = np.exp(2 * rho) >= coupling_floor
+    r, c, v = _assemble(d, m, *_blocks(X, rho, a, U, order, coupled))
+    return sp.csc_matrix((v, (r, c)), shape=(n, n))

@@ -1,0 +1,193 @@
+"""The trajectory record: the contract between the solver and everything downstream.
+
+Saved as two files written atomically (temporary file, then rename): ``trajectory.npz`` (arrays,
+no pickles) and ``run.json`` (configuration, events, summary, metadata). :meth:`Trajectory.load`
+restores the same object.
+
+Arrays (B runs, K save times, m components, r ground-truth directions, d dimensions):
+
+- ``times`` (K,): save times, shared by all runs.
+- ``loss`` (B, K): ``1/2 ||T - T*||_F^2`` (no lambda term), from the Gram form.
+- ``loss_floor`` (B, K): its resolution floor (unit roundoff times the cancelling terms' size).
+- ``residuals`` (B, K, r): ``(T* - T)(u_j^{(x)l})``.
+- ``log_norms`` (B, K, m) and ``correlations`` (B, K, m, r) (``<wbar_k, u_j>``): optional (None when
+  the run was configured with ``record_components=False``).
+- ``a`` (B, r), ``U`` (B, d, r): each run's ground truth.
+- ``final_log_norms`` (B, m), ``final_directions`` (B, d, m): the state at the last time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Trajectory", "atomic_write_bytes", "atomic_write_json", "discovery_times"]
+
+_ARRAYS = ("times", "loss", "loss_floor", "residuals", "log_norms", "correlations", "a", "U",
+           "final_log_norms", "final_directions")
+RECOVERY_TOLERANCE = 0.1
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    """JSON with NaN/inf written as null, atomically."""
+    atomic_write_bytes(Path(path), (json.dumps(_jsonable(obj), indent=2, allow_nan=False) + "\n").encode())
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        value = float(obj)
+        return value if np.isfinite(value) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+def discovery_times(times: np.ndarray, residuals: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First time each residual ``(T*-T)(u_j^l)`` falls to ``a_j / 2``, linearly interpolated.
+
+    ``residuals`` is (B, K, r), ``a`` (B, r). Returns ``(t_disc, resolution)``, both (B, r): NaN where
+    the level is never reached; ``resolution`` is the width of the save interval holding the crossing
+    (the interpolation's error is below it).
+    """
+    B, K, r = residuals.shape
+    t_disc = np.full((B, r), np.nan)
+    resolution = np.full((B, r), np.nan)
+    below = residuals <= (a[:, None, :] / 2)
+    for b in range(B):
+        for j in range(r):
+            hits = np.nonzero(below[b, :, j])[0]
+            if hits.size == 0:
+                continue
+            k = hits[0]
+            if k == 0:
+                t_disc[b, j], resolution[b, j] = times[0], 0.0
+                continue
+            r0, r1 = residuals[b, k - 1, j], residuals[b, k, j]
+            level = a[b, j] / 2
+            frac = 1.0 if r0 == r1 else (r0 - level) / (r0 - r1)
+            t_disc[b, j] = times[k - 1] + frac * (times[k] - times[k - 1])
+            resolution[b, j] = times[k] - times[k - 1]
+    return t_disc, resolution
+
+
+@dataclass
+class Trajectory:
+    """A batch of runs of one configuration; see the module docstring for the arrays."""
+
+    config: dict
+    seeds: list[int]
+    times: np.ndarray
+    loss: np.ndarray
+    loss_floor: np.ndarray
+    residuals: np.ndarray
+    a: np.ndarray
+    U: np.ndarray
+    final_log_norms: np.ndarray
+    final_directions: np.ndarray
+    log_norms: np.ndarray | None = None
+    correlations: np.ndarray | None = None
+    events: list[dict] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def batch(self) -> int:
+        return self.loss.shape[0]
+
+    @property
+    def order(self) -> int:
+        return int(self.config["order"])
+
+    def discovery(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(times, resolution)`` of :func:`discovery_times` for this record."""
+        return discovery_times(self.times, self.residuals, self.a)
+
+    def final_relative_residuals(self) -> np.ndarray:
+        """``(T* - T)(u_j^l) / a_j`` at the last save time, (B, r)."""
+        return self.residuals[:, -1, :] / self.a
+
+    def recovered(self) -> np.ndarray:
+        """(B, r) booleans: ``|(T* - T)(u_j^l)| <= 0.1 a_j`` at the end (direction j is fitted)."""
+        return np.abs(self.final_relative_residuals()) <= RECOVERY_TOLERANCE
+
+    def summary(self) -> dict:
+        """The per-run results that ``run.json`` carries (NaN written as null)."""
+        t_disc, res = self.discovery()
+        runs = []
+        for b in range(self.batch):
+            runs.append({
+                "seed": int(self.seeds[b]),
+                "discovery_times": [None if np.isnan(v) else float(v) for v in t_disc[b]],
+                "discovery_resolution": [None if np.isnan(v) else float(v) for v in res[b]],
+                "final_residuals": self.final_relative_residuals()[b].tolist(),
+                "final_loss": float(self.loss[b, -1]),
+                "final_loss_floor": float(self.loss_floor[b, -1]),
+                "recovered": self.recovered()[b].tolist(),
+                "reinitializations": int(sum(len(e["components"]) for e in self.events
+                                             if e["kind"] == "reinit" and e["run"] == b)),
+            })
+        return {
+            "discovery_times": [r["discovery_times"] for r in runs],
+            "final_residuals": [r["final_residuals"] for r in runs],
+            "final_loss": [r["final_loss"] for r in runs],
+            "runs": runs,
+        }
+
+    def save(self, out_dir: str | os.PathLike) -> Path:
+        """Write ``trajectory.npz`` and ``run.json`` into ``out_dir`` (each atomically)."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        arrays = {name: getattr(self, name) for name in _ARRAYS if getattr(self, name) is not None}
+        import io
+
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **{k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()})
+        atomic_write_bytes(out / "trajectory.npz", buf.getvalue())
+        atomic_write_json(out / "run.json", {
+            "format": "deflation-verify trajectory v1",
+            "config": self.config,
+            "seeds": self.seeds,
+            "meta": self.meta,
+            "events": self.events,
+            **self.summary(),
+        })
+        return out
+
+    @classmethod
+    def load(cls, out_dir: str | os.PathLike) -> "Trajectory":
+        """Read back a record written by :meth:`save`."""
+        out = Path(out_dir)
+        with open(out / "run.json") as fh:
+            info = json.load(fh)
+        with np.load(out / "trajectory.npz", allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        return cls(config=info["config"], seeds=list(info["seeds"]), events=info["events"], meta=info["meta"],
+                   log_norms=arrays.pop("log_norms", None), correlations=arrays.pop("correlations", None), **arrays)

@@ -1,0 +1,62 @@
+"""Figures (matplotlib, headless). Each function writes PNG and SVG and returns the paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from solver.trajectory import Trajectory, atomic_write_bytes  # noqa: E402
+
+LINE_STYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)), (0, (8, 2)))
+
+
+def save_figure(fig, stem: Path) -> list[Path]:
+    """Write ``stem.png`` and ``stem.svg`` atomically; close the figure."""
+    import io
+
+    paths = []
+    for ext in ("png", "svg"):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=ext, dpi=120, bbox_inches="tight")
+        path = stem.with_suffix(f".{ext}")
+        atomic_write_bytes(path, buf.getvalue())
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+def plot_loss_and_residuals(trajectory: Trajectory, stem: Path, title: str = "", log_time: bool = False) -> list[Path]:
+    """The paper's Figure 1 layout: left the loss ``1/2||T-T*||^2`` (log axis) with the float64 resolution
+    floor drawn, right the residual ``(T*-T)(u_i^l)`` per direction; one line style per seed."""
+    fig, (ax_loss, ax_res) = plt.subplots(1, 2, figsize=(11, 4))
+    t = trajectory.times
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for b in range(trajectory.batch):
+        style = LINE_STYLES[b % len(LINE_STYLES)]
+        # Values under the resolution floor are rounding noise: not drawn.
+        loss = np.where(trajectory.loss[b] > trajectory.loss_floor[b], trajectory.loss[b], np.nan)
+        ax_loss.plot(t, loss, linestyle=style, color="k", lw=1, label=f"seed {trajectory.seeds[b]}")
+        for j in range(trajectory.a.shape[1]):
+            ax_res.plot(t, trajectory.residuals[b, :, j], linestyle=style, color=colors[j % len(colors)], lw=1,
+                        label=f"$e_{j + 1}$" if b == 0 else None)
+    floor = np.nanmax(trajectory.loss_floor, axis=0)
+    ax_loss.fill_between(t, np.full_like(floor, np.nanmin(floor) * 1e-3), floor, color="0.85",
+                         label="float64 resolution floor")
+    ax_loss.set_yscale("log")
+    ax_loss.set_xlabel("t")
+    ax_loss.set_ylabel(r"$\frac{1}{2}\|T - T^*\|_F^2$")
+    ax_loss.legend(fontsize=7)
+    ax_res.set_xlabel("t")
+    ax_res.set_ylabel(r"$(T^* - T)(u_i^{\otimes l})$")
+    ax_res.legend(fontsize=7, ncol=2)
+    if log_time:
+        for ax in (ax_loss, ax_res):
+            ax.set_xscale("symlog", linthresh=max(t[1], 1e-3) if t.size > 1 else 1.0)
+    if title:
+        fig.suptitle(title)
+    return save_figure(fig, stem)
