@@ -1,0 +1,33 @@
+# Set-up and the two main jobs. Everything installs into .venv; torch's CPU build comes first so that
+# the package's own range requirement (torch>=2.1,<3) installs nothing more.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+TORCH  ?= torch==2.13.*
+OUT    ?= results/audit
+
+.PHONY: install test audit figure1 bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH)"
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+test: install
+	$(PY) -m pytest -q
+
+audit: install
+	$(VENV)/bin/deflation audit --profile quick --out $(OUT)
+
+figure1: install
+	$(VENV)/bin/deflation figure1 --out results/figure1
+
+bench: install
+	$(PY) benchmarks/run.py --quick --json
+
+clean:
+	rm -rf $(VENV) results .pytest_cache

@@ -1,0 +1,100 @@
+"""Integrators: tableau consistency, convergence orders, dense output, the analytic Jacobian, BDF vs dopri5."""
+
+import numpy as np
+import pytest
+import torch
+
+from solver import kernels
+from solver.integrators import DOPRI5, EULER, RK4, integrate_explicit
+from solver.jacobian import flow_jacobian, flow_jacobian_sparse, pack_state, unpack_state
+
+from _helpers import random_state
+
+
+@pytest.mark.parametrize("tableau", [EULER, RK4, DOPRI5])
+def test_tableau_row_sums_and_weights(tableau):
+    np.testing.assert_allclose(tableau.A.sum(axis=1), tableau.c, atol=1e-15)
+    assert tableau.b.sum() == pytest.approx(1.0, abs=1e-15)
+    if tableau.dense is not None:  # the continuous extension ends at the propagated solution
+        np.testing.assert_allclose(tableau.dense.sum(axis=1), tableau.b, atol=1e-12)
+
+
+def test_dopri5_dense_output_matches_scipy():
+    from scipy.integrate._ivp.rk import RK45
+
+    np.testing.assert_allclose(DOPRI5.dense, RK45.P, rtol=1e-14, atol=1e-15)
+
+
+def _exp_decay(tableau, step, rtol=1e-6):
+    """y' = -y (batch of 2, one log row and one plain row), saved at t = 0.5 and 1."""
+    y0 = torch.ones((2, 2, 1), dtype=torch.float64)
+    saved = {}
+
+    def on_save(k, y, runs):
+        saved[k] = y.clone()
+
+    y1, stats = integrate_explicit(lambda y: -y, y0, 0.0, 1.0, np.array([0.5, 1.0]), on_save, tableau=tableau,
+                                   step=step, rtol=rtol, atol=1e-12,
+                                   norm_independent=torch.zeros((1, 2, 1), dtype=torch.bool),
+                                   project=lambda y: y, max_steps=100000)
+    return y1, saved, stats
+
+
+@pytest.mark.parametrize("tableau,order", [(EULER, 1), (RK4, 4)])
+def test_fixed_step_convergence_order(tableau, order):
+    errors = [abs(float(_exp_decay(tableau, h)[0][0, 0, 0]) - np.exp(-1.0)) for h in (0.1, 0.05)]
+    assert np.log2(errors[0] / errors[1]) == pytest.approx(order, abs=0.15)
+
+
+def test_adaptive_error_follows_tolerance_and_dense_output_is_accurate():
+    errs = []
+    for rtol in (1e-5, 1e-9):
+        y1, saved, stats = _exp_decay(DOPRI5, None, rtol)
+        errs.append(abs(float(y1[0, 0, 0]) - np.exp(-1.0)))
+        assert abs(float(saved[0][0, 0, 0]) - np.exp(-0.5)) < 100 * rtol
+    assert errs[1] < errs[0] / 100
+
+
+def test_analytic_jacobian_matches_finite_differences(rng):
+    for order in (3, 4):
+        d, m = 4, 3
+        X, rho, a, U = random_state(rng, d, m, 2, order)
+
+        def f(y):
+            r, Xh = unpack_state(y, d, m)
+            d_rho, d_X = kernels.flow(Xh, np.exp(2 * r), a, U, order, 0.1)
+            return pack_state(d_rho, d_X)
+
+        y = pack_state(rho, X)
+        J = flow_jacobian(X, rho, a, U, order)
+        fd = np.zeros_like(J)
+        for i in range(y.size):
+            e = np.zeros_like(y)
+            e[i] = 1e-6
+            fd[:, i] = (f(y + e) - f(y - e)) / 2e-6
+        np.testing.assert_allclose(J, fd, atol=5e-8)
+        np.testing.assert_allclose(flow_jacobian_sparse(X, rho, a, U, order, 0.0).toarray(), J, atol=1e-14)
+
+
+def test_sparse_jacobian_drops_only_small_couplings(rng):
+    d, m, order = 4, 5, 4
+    X, rho, a, U = random_state(rng, d, m, 2, order)
+    rho[:3] = np.log(1e-12)
+    J = flow_jacobian(X, rho, a, U, order)
+    Js = flow_jacobian_sparse(X, rho, a, U, order, coupling_floor=1e-10).toarray()
+    assert np.abs(J - Js).max() < 1e-20 * 10 * order  # what was dropped is O(c_i) = 1e-24
+    assert np.count_nonzero(Js) < np.count_nonzero(J)
+
+
+def test_bdf_agrees_with_dopri5_on_a_small_instance():
+    from solver import FlowConfig, solve
+    from solver.instances import figure1_truth
+
+    truth = figure1_truth(d=6)
+    runs = {name: solve(truth, FlowConfig(t_max=60, m=12, integrator=name, rtol=1e-9 if name == "dopri5" else 1e-7,
+                                          n_save=60, save_grid="linear"), seeds=[3])
+            for name in ("dopri5", "bdf")}
+    np.testing.assert_allclose(runs["bdf"].residuals, runs["dopri5"].residuals, atol=2e-4)
+    t_d = runs["dopri5"].discovery()[0]
+    t_b = runs["bdf"].discovery()[0]
+    np.testing.assert_allclose(t_b, t_d, atol=0.05)
