@@ -1,0 +1,68 @@
+"""LaTeX to something a browser shows without network or JavaScript.
+
+First choice: MathML (``latex2mathml``, pure Python; Chromium and Firefox render MathML Core natively).
+Second: an inline SVG drawn by matplotlib's mathtext (a LaTeX subset, no TeX installation needed). Last:
+the LaTeX source itself in ``<code>``, so a formula is never lost. The source is always kept in the
+element's ``title`` (hover) and in an ``<annotation encoding="application/x-tex">`` where MathML is used.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+
+__all__ = ["latex_to_html", "backend"]
+
+
+def backend() -> str:
+    """Which renderer is available: ``latex2mathml``, ``mathtext`` or ``code``."""
+    try:
+        import latex2mathml.converter  # noqa: F401
+
+        return "latex2mathml"
+    except ImportError:
+        return "mathtext"
+
+
+def _mathml(tex: str, display: bool) -> str:
+    from latex2mathml.converter import convert
+
+    markup = convert(tex, display="block" if display else "inline")
+    # Keep the source inside the MathML (copy/paste, accessibility): <semantics> + <annotation>.
+    inner = re.sub(r"^<math[^>]*>|</math>$", "", markup)
+    opening = markup[: markup.index(">") + 1]
+    return (f'{opening}<semantics>{inner}<annotation encoding="application/x-tex">{html.escape(tex)}'
+            f"</annotation></semantics></math>")
+
+
+def _mathtext_svg(tex: str) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(0.01, 0.01))
+    fig.text(0, 0, f"${tex}$", fontsize=12)
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.02, transparent=True)
+    finally:
+        plt.close(fig)
+    svg = buf.getvalue().decode()
+    return svg[svg.index("<svg"):]
+
+
+def latex_to_html(tex: str, display: bool = True) -> str:
+    """HTML for the LaTeX ``tex`` (without ``$`` delimiters); never raises."""
+    tex = tex.strip().strip("$").strip()
+    title = html.escape(tex, quote=True)
+    try:
+        if backend() == "latex2mathml":
+            return f'<span class="math" title="{title}">{_mathml(tex, display)}</span>'
+    except Exception:  # a construct latex2mathml does not know: fall through
+        pass
+    try:
+        return f'<span class="math svg" title="{title}">{_mathtext_svg(tex)}</span>'
+    except Exception:
+        return f'<code class="math tex" title="LaTeX source">{html.escape(tex)}</code>'

@@ -1,0 +1,120 @@
+"""Audit profiles: the sizes of every stage, in one place.
+
+``quick`` is ``make audit`` (under 5 minutes on a 2-core CPU), ``full`` is for a GPU or a long afternoon,
+``test`` is the reduced instance the test suite runs (hidden from ``--help``). A profile only chooses
+sizes; what the stages compute and how the ledger is decided do not depend on it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+__all__ = ["Profile", "PROFILES", "get_profile"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes of every audit stage.
+
+    Attributes:
+        name: ``quick``, ``full`` or ``test``.
+        description: one line for the report and ``--help``.
+        claims: derivation claim ids to run (None: all of C1–C13).
+        figure1_seeds, figure1_d, figure1_m, figure1_t_max: the Figure 1 runs (paper: 5, 10, 50, 100).
+        sweep_n: random instances of the property sweep (0 skips the sweep).
+        spread_d, spread_m, spread_r: the spread spectrum ``a_i = 10^{-2(i-1)}``, ``i <= r`` (SPEC section 2).
+        spread_plain_seeds, spread_modified_seeds: runs of each flow on it.
+        spread_plain_t_max: end time of the plain flow (its smallest scale needs ``t ~ 1/a_r``).
+        spread_modified_eps: target accuracy of Algorithm 1 there.
+        precision_dps, precision_t_max, precision_m: the float64 vs high-precision cross-check.
+        probe_d, probe_eps: the accuracy-regime probe grid (every d with every eps).
+        adds: what this profile adds over ``quick`` (shown in the report).
+    """
+
+    name: str
+    description: str
+    claims: tuple[str, ...] | None = None
+    figure1_seeds: int = 5
+    figure1_d: int = 10
+    figure1_m: int = 50
+    figure1_t_max: float = 100.0
+    sweep_n: int = 4
+    spread_d: int = 10
+    spread_m: int = 50
+    spread_r: int = 5
+    spread_plain_seeds: int = 1
+    spread_modified_seeds: int = 1
+    spread_plain_t_max: float = 1e11
+    spread_modified_eps: float = 1e-9
+    precision_dps: int = 30
+    precision_t_max: float = 30.0
+    precision_m: int = 50
+    probe_d: tuple[int, ...] = (10,)
+    probe_eps: tuple[float, ...] = (1e-6, 1e-12)
+    adds: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["claims"] = list(self.claims) if self.claims is not None else None
+        return data
+
+
+QUICK = Profile(
+    name="quick",
+    description="make audit: every stage at the paper's sizes where it is cheap, one seed of each spread-spectrum "
+                "flow, the cross-check to t = 30 at 30 digits, a two-point probe grid (under 5 minutes on 2 cores)",
+)
+
+FULL = Profile(
+    name="full",
+    description="a GPU or a long afternoon: 3 seeds of each spread-spectrum flow, a 32-instance property sweep, "
+                "the cross-check to t = 60 at 50 digits, the probe over d in {10, 20, 40} and eps down to 1e-40",
+    sweep_n=32,
+    spread_plain_seeds=3,
+    spread_modified_seeds=3,
+    precision_dps=50,
+    precision_t_max=60.0,
+    probe_d=(10, 20, 40),
+    probe_eps=(1e-6, 1e-12, 1e-20, 1e-40),
+    adds=(
+        "spread spectrum: 3 seeds of the plain and of the modified flow instead of 1 (seed luck matters there, "
+        "SPEC section 2)",
+        "property sweep: 32 random instances instead of 4",
+        "float64 vs high precision: to t = 60 at 50 digits instead of t = 30 at 30 digits (the issue's setting)",
+        "accuracy probe: d in {10, 20, 40} x eps in {1e-6, 1e-12, 1e-20, 1e-40} instead of d = 10 x {1e-6, 1e-12}",
+    ),
+)
+
+# Reduced sizes for tests/test_audit.py (well under 90 s): the frame, not the science.
+TEST = Profile(
+    name="test",
+    description="reduced sizes for the test suite; its statuses are not evidence about the paper",
+    claims=("C1", "C13"),
+    figure1_seeds=2,
+    figure1_d=6,
+    figure1_m=12,
+    figure1_t_max=60.0,
+    sweep_n=1,
+    spread_d=4,
+    spread_m=8,
+    spread_r=2,
+    spread_plain_t_max=1e4,
+    spread_modified_eps=1e-3,
+    precision_dps=20,
+    precision_t_max=3.0,
+    precision_m=6,
+    probe_d=(4,),
+    probe_eps=(1e-3,),
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (QUICK, FULL, TEST)}
+
+
+def get_profile(name: str) -> Profile:
+    """The profile called ``name`` (``quick``, ``full`` or ``test``)."""
+    from solver.errors import ValidationError
+
+    if name not in PROFILES:
+        raise ValidationError("--profile", f"one of {tuple(PROFILES)}", name)
+    return PROFILES[name]

@@ -1,0 +1,147 @@
+"""Run the audit: every stage in order, each isolated, then the ledger, then the three output files."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Sequence
+
+from solver.trajectory import atomic_write_bytes, atomic_write_json
+
+from ..progress import ProgressBar
+from ._types import Stage, StageContext, StageResult
+from .ledger import decide_ledger
+from .profiles import Profile
+from .render import render_html, render_markdown
+from .stages import STAGES
+
+__all__ = ["run_audit", "FORMAT", "SCHEMA_PATH", "versions"]
+
+FORMAT = "deflation-verify audit report v1"
+SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python, the numeric stack, this package and the git commit of the working tree."""
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for name in ("deflation-verify", "numpy", "scipy", "torch", "sympy", "mpmath", "matplotlib", "latex2mathml"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            out[name] = "not installed"
+    try:
+        root = Path(__file__).resolve().parents[2]
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        out["git_commit"] = (commit + ("+dirty" if dirty else "")) if commit else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        out["git_commit"] = "unknown"
+    return out
+
+
+def _plain(obj):
+    """JSON-ready copy of a stage's output: library records (``to_dict``), dataclasses, paths and numpy values
+    become plain data, so one odd value cannot lose the whole report."""
+    import dataclasses
+
+    import numpy as np
+
+    if hasattr(obj, "to_dict") and callable(obj.to_dict):
+        return _plain(obj.to_dict())
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return _plain(dataclasses.asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _plain(obj.tolist())
+    if isinstance(obj, (np.floating, np.integer, np.bool_)):
+        return obj.item()
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return repr(obj) if not isinstance(obj, Path) else str(obj)
+
+
+def _run_stage(stage: Stage, ctx: StageContext, failed: set[str]) -> StageResult:
+    """One stage, isolated: an exception (including a missing module) becomes ``failed`` with its error and
+    traceback; a stage whose required stage failed is ``skipped``."""
+    result = StageResult(name=stage.name, title=stage.title)
+    missing = [name for name in stage.requires if name in failed]
+    if missing:
+        result.status = "skipped"
+        result.error = f"needs stage(s) {', '.join(missing)}, which did not finish"
+        return result
+    start = time.perf_counter()
+    try:
+        stage.run(ctx, result)
+    except Exception as err:  # any failure of one stage is reported; the other stages still run
+        result.status = "failed"
+        result.error = f"{type(err).__name__}: {err}"
+        result.traceback = traceback.format_exc(limit=8)
+        result.figures = []  # a half-finished stage's figures are not evidence
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def run_audit(profile: Profile, out: Path, *, progress: bool = True, device: str = "cpu",
+              stages: Sequence[Stage] = STAGES, command: str | None = None) -> dict:
+    """Run ``stages`` at ``profile``'s sizes, decide the ledger, write ``out/index.html``, ``out/report.json``
+    and ``out/report.md``; return the report (the ``report.json`` content)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    bar = ProgressBar("audit", enabled=progress)
+    ctx = StageContext(profile=profile, out=out, progress=bar, device=device)
+    started = time.perf_counter()
+    results: dict[str, StageResult] = {}
+    failed: set[str] = set()
+    for i, stage in enumerate(stages, 1):
+        bar.label = f"audit {i}/{len(stages)} {stage.name}"
+        bar.message(f"start: {stage.title}")
+        result = _run_stage(stage, ctx, failed)
+        bar.close()
+        if not result.ok:
+            failed.add(stage.name)
+        bar.message(f"{result.status} in {result.seconds:.1f} s" + (f": {result.error}" if result.error else ""))
+        results[stage.name] = result
+    bar.label = "audit"
+    ledger = decide_ledger(results)
+    report = {
+        "format": FORMAT,
+        "generated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": command or f"deflation audit --profile {profile.name} --out {out}",
+        "wall_seconds": time.perf_counter() - started,
+        "profile": {"name": profile.name, "description": profile.description, "sizes": profile.to_dict(),
+                    "adds_over_quick": list(profile.adds)},
+        "versions": versions(),
+        "machine": {"cpus": os.cpu_count(), "device": device,
+                    "omp_num_threads": os.environ.get("OMP_NUM_THREADS")},
+        "ledger": [e.to_dict() for e in ledger],
+        "stages": [r.to_dict() for r in results.values()],
+    }
+    atomic_write_json(out / "report.json", _plain(report))
+    report = json.loads((out / "report.json").read_text())  # exactly what was written (NaN -> null)
+    atomic_write_bytes(out / "report.schema.json", SCHEMA_PATH.read_bytes())
+    atomic_write_bytes(out / "index.html", render_html(report, out).encode())
+    atomic_write_bytes(out / "report.md", render_markdown(report).encode())
+    counts = {s: sum(e["status"] == s for e in report["ledger"]) for s in ("verified", "supported", "refuted", "open")}
+    bar.message(f"ledger: {counts}; wrote {out / 'index.html'}, report.json, report.md in "
+                f"{report['wall_seconds']:.0f} s")
+    return report
+
+
+if __name__ == "__main__":  # pragma: no cover - convenience
+    from .profiles import get_profile
+
+    run_audit(get_profile(sys.argv[1] if len(sys.argv) > 1 else "test"), Path("results/audit-dev"))
