@@ -28,6 +28,7 @@ from . import kernels
 from .errors import ValidationError, require
 from .ground_truth import GroundTruth
 from .integrators import EXPLICIT, IMPLICIT, NAMES, StepStats, integrate_explicit, integrate_implicit
+from .integrators.bdf import LINEAR_SOLVERS
 from .trajectory import Trajectory
 
 __all__ = ["FlowConfig", "solve", "initial_directions", "estimate_beta0", "epoch_schedule", "reinit_mask",
@@ -66,6 +67,8 @@ class FlowConfig:
             optional output step; recorded as an event).
         integrator: ``auto`` (dopri5 for plain flows of a moderate spectrum on any device, bdf otherwise),
             ``dopri5``, ``rk4``, ``euler``, ``bdf`` or ``radau``.
+        linear_solver: Newton's linear systems in implicit methods (:mod:`solver.integrators.bdf`): ``auto``
+            (dense LU up to 1000 unknowns, else matrix-free GMRES), ``dense``, ``sparse`` or ``krylov``.
         rtol, atol: tolerances of adaptive and implicit integrators (rtol None: 1e-8 explicit, 1e-6 implicit).
         step: step of fixed-step methods (initial step guess of adaptive ones when given).
         n_save: number of save times (plain) or per epoch (modified, at least 16).
@@ -90,6 +93,7 @@ class FlowConfig:
     cluster_cos2: float = 0.5
     drop_small: bool = False
     integrator: str = "auto"
+    linear_solver: str = "auto"
     rtol: float | None = None
     atol: float = 1e-10
     step: float | None = None
@@ -126,6 +130,10 @@ class FlowConfig:
         if self.rtol is not None:
             _positive_finite("rtol", self.rtol)
         _positive_finite("atol", self.atol)
+        require(self.linear_solver in LINEAR_SOLVERS, "linear_solver", f"one of {LINEAR_SOLVERS}", self.linear_solver)
+        if self.linear_solver == "krylov":
+            require(self.integrator in ("auto", "bdf"), "linear_solver", "krylov only with the bdf integrator",
+                    self.integrator)
         if self.step is not None:
             _positive_finite("step", self.step)
         require(isinstance(self.n_save, (int, np.integer)) and self.n_save >= 2, "n_save", "an integer >= 2",
@@ -378,7 +386,7 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
         else:
             Y, st = integrate_implicit(
                 a_np, U_np, order, lam, Y, t0, t1, times, on_save, method=IMPLICIT[integrator],
-                rtol=rtol, atol=config.atol, progress=report)
+                linear_solver=config.linear_solver, rtol=rtol, atol=config.atol, progress=report)
         stats.add(st)
     if config.algorithm == "modified" and config.drop_small:
         small = Y[:, 0, :] < math.log(config.delta1)

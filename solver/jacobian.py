@@ -30,7 +30,7 @@ import scipy.sparse as sp
 
 from . import kernels
 
-__all__ = ["flow_jacobian", "flow_jacobian_sparse", "pack_state", "unpack_state"]
+__all__ = ["flow_jacobian", "flow_jacobian_sparse", "JacobianOperator", "pack_state", "unpack_state"]
 
 
 def pack_state(rho: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -45,7 +45,8 @@ def unpack_state(y: np.ndarray, d: int, m: int) -> tuple[np.ndarray, np.ndarray]
     return rho, X / np.linalg.norm(X, axis=0)
 
 
-def _blocks(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order: int, coupled: np.ndarray):
+def _self_blocks(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order: int):
+    """Quantities shared by every form of the Jacobian, and its per-component diagonal blocks."""
     d, m = X.shape
     l = order
     c = np.exp(2 * rho)
@@ -63,6 +64,12 @@ def _blocks(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order:
     xx_self = l * (PA - s[:, None, None] * eye[None] - np.einsum("ik,jk->kij", X, V))
     self_xx = np.einsum("kij,kjh->kih", xx_self, P)
     self_rx = 2 * np.einsum("ki,kij->kj", V.T + np.einsum("kij,jk->ki", A, X), P)
+    return c, G, P, self_xx, self_rx
+
+
+def _blocks(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order: int, coupled: np.ndarray):
+    l = order
+    c, G, P, self_xx, self_rx = _self_blocks(X, rho, a, U, order)
     idx = np.nonzero(coupled)[0]
     Gc = G[:, idx]  # (m, n)
     cc = c[idx]
@@ -136,3 +143,59 @@ def flow_jacobian_sparse(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.nd
     coupled = np.exp(2 * rho) >= coupling_floor
     r, c, v = _assemble(d, m, *_blocks(X, rho, a, U, order, coupled))
     return sp.csc_matrix((v, (r, c)), shape=(n, n))
+
+
+class JacobianOperator:
+    """The exact Jacobian as a matrix-free operator: ``J v`` in ``O(m^2 d)``, like one field evaluation.
+
+    With ``Q = P dX`` (each column projected on its own tangent space), ``S = X^T Q``,
+    ``M1 = c_i G_ki^{l-1}`` and ``M2 = c_i G_ki^{l-2}`` (zero diagonals):
+
+        (J v)_rho = (-4 c G.^l) d_rho + self_rx . dx_k - 2 l rowsum(M1 o S)
+        (J v)_x   = self_xx dx_k - l P_k [Q M1^T + (l-1) X (M2 o S)^T + 2 X (M1 diag d_rho)^T]_k
+
+    ``diagonal_blocks()`` gives the (d+1) x (d+1) block of each component (a block-Jacobi preconditioner).
+    ``__array_ufunc__ = None`` makes ``c * J`` with a numpy scalar call :meth:`__rmul__`.
+    """
+
+    __array_ufunc__ = None
+
+    def __init__(self, X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order: int):
+        self.X, self.order = X, order
+        self.d, self.m = X.shape
+        self.shape = (self.m * (self.d + 1),) * 2
+        c, G, _, self.self_xx, self.self_rx = _self_blocks(X, rho, a, U, order)
+        l = order
+        off = 1.0 - np.eye(self.m)
+        self.M1 = c[None, :] * G ** (l - 1) * off
+        self.M2 = c[None, :] * G ** (l - 2) * off
+        self.Mrr = -4 * c[None, :] * G**l
+        self.scale = 1.0
+
+    def __rmul__(self, factor: float) -> "JacobianOperator":
+        scaled = object.__new__(JacobianOperator)
+        scaled.__dict__.update(self.__dict__)
+        scaled.scale = self.scale * float(factor)
+        return scaled
+
+    __mul__ = __rmul__
+
+    def matvec(self, v: np.ndarray) -> np.ndarray:
+        d, m, l, X = self.d, self.m, self.order, self.X
+        d_rho = v[:m]
+        dX = v[m:].reshape(m, d).T
+        Q = dX - X * (X * dX).sum(0)
+        S = X.T @ Q
+        out_rho = self.Mrr @ d_rho + np.einsum("kj,jk->k", self.self_rx, dX) - 2 * l * (self.M1 * S).sum(1)
+        Z = Q @ self.M1.T + (l - 1) * X @ (self.M2 * S).T + 2 * X @ (self.M1 * d_rho[None, :]).T
+        out_x = np.einsum("kij,jk->ik", self.self_xx, dX) - l * (Z - X * (X * Z).sum(0))
+        return self.scale * pack_state(out_rho, out_x)
+
+    def diagonal_blocks(self) -> np.ndarray:
+        """(m, d+1, d+1): row/column 0 is ``rho_k``, then ``x_k``; ``d x_k/d rho_k = 0``."""
+        d, m = self.d, self.m
+        B = np.zeros((m, d + 1, d + 1))
+        B[:, 0, 0] = np.diagonal(self.Mrr)
+        B[:, 0, 1:] = self.self_rx
+        B[:, 1:, 1:] = self.self_xx
+        return self.scale * B
