@@ -30,27 +30,10 @@ from ._core import (
     tex,
     vec,
 )
-from ._model import Instance, dense_loss, gram_s, gram_V, instance, kernel_inputs, spec_flow_w
+from ._model import Instance, dense_loss, gram_s, gram_V, instance, instance_symbols, kernel_inputs, residual_values, spec_flow_w, unit_ground_truth
 
 DIMS = (2, 3)
 ORDERS = (3, 4)
-
-
-def _instance_symbols(inst: Instance) -> list[sp.Symbol]:
-    syms = [s for w in inst.W for s in w] + list(inst.a) + [inst.lam]
-    syms += [s for u in inst.U for s in u if isinstance(s, sp.Symbol)]
-    return syms
-
-
-def _unit_ground_truth(inst: Instance, values: dict) -> dict:
-    """Normalize the sampled ``u_j`` (the kernels' contract) — the identities hold for any ``u_j``."""
-    values = dict(values)
-    for u in inst.U:
-        if all(isinstance(s, sp.Symbol) for s in u):
-            nrm = float(np.linalg.norm([values[s] for s in u]))
-            for s in u:
-                values[s] = values[s] / nrm
-    return values
 
 
 # ---------------------------------------------------------------------------------------------- C2
@@ -97,25 +80,14 @@ def _build_c2(mutant: str | None) -> Derivation:
         for d, order in itertools.product(DIMS, ORDERS):
             w, n, Rsym, _, derived_d, _ = _c2_pieces(d, order, None)
             inst = instance(d, 2, 2, order)
-            values = _unit_ground_truth(inst, sample_values(_instance_symbols(inst), rng))
+            values = unit_ground_truth(inst, sample_values(instance_symbols(inst), rng))
             arrays = kernel_inputs(inst, values)
             flow = kernels.flow_w(arrays["X"], arrays["norms"], arrays["a"], arrays["U"], order, 0.0)
-            with mpmath.workdps(MP_DIGITS):
-                Wm = [[mpmath.mpf(v) for v in col] for col in arrays["W"].T]
-                cm = [mpmath.fsum(v**2 for v in col) for col in Wm]
-                Xm = [[v / mpmath.sqrt(ck) for v in col] for col, ck in zip(Wm, cm)]
-                am = [mpmath.mpf(v) for v in arrays["a"]]
-                Um = [[mpmath.mpf(v) for v in col] for col in arrays["U"].T]
-                point = {}
-                for idx in itertools.combinations_with_replacement(range(d), order):
-                    value = mpmath.fsum(aj * mpmath.fprod(u[i] for i in idx) for aj, u in zip(am, Um))
-                    value -= mpmath.fsum(ck * mpmath.fprod(x[i] for i in idx) for ck, x in zip(cm, Xm))
-                    point[Rsym(idx)] = value
-                for k in range(2):
-                    point_k = dict(point)
-                    point_k.update({wi: arrays["W"][i, k] for i, wi in enumerate(w)})
-                    ref = reference_values(derived_d, point_k, (n,))
-                    ok &= close(flow[:, k : k + 1], ref)
+            point = residual_values(Rsym, d, order, arrays)
+            for k in range(2):
+                point_k = dict(point)
+                point_k.update({wi: arrays["W"][i, k] for i, wi in enumerate(w)})
+                ok &= close(flow[:, k : k + 1], reference_values(derived_d, point_k, (n,)))
         return ok
 
     return Derivation(identities, steps, {"d": list(DIMS), "l": list(ORDERS)}, code_check)
@@ -173,7 +145,7 @@ def _build_c3(mutant: str | None) -> Derivation:
     def code_check(rng: random.Random) -> bool:
         ok = True
         for (d, order), (inst, derived) in by_shape.items():
-            values = _unit_ground_truth(inst, sample_values(_instance_symbols(inst), rng))
+            values = unit_ground_truth(inst, sample_values(instance_symbols(inst), rng))
             arrays = kernel_inputs(inst, values)
             flow = kernels.flow_w(arrays["X"], arrays["norms"], arrays["a"], arrays["U"], order, arrays["lam"])
             for k in range(inst.m):
@@ -195,44 +167,49 @@ C3 = Claim(
 
 # ---------------------------------------------------------------------------------------------- C9
 
-C9_SHAPES = [(2, 3), (2, 4), (3, 3)]
+C9_SHAPES = [(2, 3, 2), (2, 4, 2)]
+C9_POLAR_SHAPES = [(2, 3), (2, 4), (3, 3), (3, 4)]
 
 
 def _build_c9(mutant: str | None) -> Derivation:
     identities = []
-    for d, order in C9_SHAPES:
-        inst = instance(d, 2, 2, order)
+    for d, order, r in C9_SHAPES:
+        inst = instance(d, 2, r, order)
         L = dense_loss(inst)
         F = [spec_flow_w(inst, k) for k in range(inst.m)]  # the flow as the solver writes it (C3)
         dLdt = sum((grad(L, inst.W[k], inst.norms).T * F[k])[0, 0] for k in range(inst.m))
         energy = -sum((F[k].T * F[k])[0, 0] for k in range(inst.m))
-        # The same dissipation in (log-norm, direction) coordinates: dw = ||w|| (rho' wbar + wbar').
-        polar = sp.Integer(0)
-        for k in range(inst.m):
-            rho_dot = 2 * gram_s(inst, k) - inst.lam
-            x = inst.xbar[k]
-            x_dot = order * (gram_V(inst, k) - x * gram_s(inst, k))
-            polar -= inst.c[k] * (rho_dot**2 + (x_dot.T * x_dot)[0, 0])
-        label = f"d={d}, l={order}, m=r=2"
+        label = f"d={d}, l={order}, m=2, r={r}"
         identities.append(Identity(f"{label}: dL/dt = -||F||^2", sp.Matrix([energy]), sp.Matrix([dLdt]), tuple(inst.norms)))
-        identities.append(
-            Identity(f"{label}: -||F||^2 = -sum c_k (rho'^2 + |wbar'|^2)", sp.Matrix([polar]), sp.Matrix([energy]), tuple(inst.norms))
-        )
+    # The same dissipation in (log-norm, direction) coordinates. Checked as the vector identity
+    # F_k = ||w_k|| (rho'_k wbar_k + wbar'_k) plus wbar_k . wbar'_k = 0; Pythagoras then gives
+    # ||F_k||^2 = c_k (rho'^2 + ||wbar'||^2) (the expanded scalar form is far costlier for sympy).
+    for d, order in C9_POLAR_SHAPES:
+        inst = instance(d, 2, 2, order)
+        for k in range(1):  # component 2 is the same identity with the labels swapped
+            x = inst.xbar[k]
+            rho_dot = 2 * gram_s(inst, k) - inst.lam
+            x_dot = order * (gram_V(inst, k) - x * gram_s(inst, k))
+            label = f"d={d}, l={order}, m=r=2, k={k + 1}"
+            identities.append(
+                Identity(f"{label}: F = ||w|| (rho' wbar + wbar')", inst.norms[k].symbol * (rho_dot * x + x_dot), spec_flow_w(inst, k), tuple(inst.norms))
+            )
+            identities.append(Identity(f"{label}: wbar . wbar' = 0", sp.Matrix([(x.T * x_dot)[0, 0]]), sp.Matrix([0]), tuple(inst.norms)))
     steps = [
         r"\frac{dL}{dt} = \sum_k \nabla_{w_k} L \cdot F_k,\quad F_k = l\|w_k\|R(\bar w_k^{\otimes(l-1)},I) - (l-2)\|w_k\|R(\bar w_k^{\otimes l})\bar w_k - \lambda w_k",
         r"\nabla_{w_k}L \text{ from the dense loss};\ \ \frac{dL}{dt} + \sum_k\|F_k\|^2 = 0 \text{ exactly}",
         r"F_k = \|w_k\|(\dot\rho_k \bar w_k + \dot{\bar w}_k),\ \bar w_k\perp\dot{\bar w}_k \Rightarrow "
         r"\frac{dL}{dt} = -\sum_k c_k\big(\dot\rho_k^2 + \|\dot{\bar w}_k\|^2\big)",
-        r"\text{checked for } (d,l)\in\{(2,3),(2,4),(3,3)\},\ m=r=2",
+        r"\text{checked exactly: } dL/dt \text{ for } d=2,\ l\in\{3,4\},\ m=r=2;\ \text{polar form for } d\in\{2,3\},\ l\in\{3,4\}",
     ]
 
     def code_check(rng: random.Random) -> bool:
         # dL/dt by a complex-step derivative of the kernels' loss along the kernels' flow (exact to
         # rounding, no truncation error), against -||flow_w||^2 and the (rho, wbar) form from flow().
         ok = True
-        for d, order in C9_SHAPES + [(3, 4)]:
+        for d, order in C9_POLAR_SHAPES:
             inst = instance(d, 2, 2, order)
-            values = _unit_ground_truth(inst, sample_values(_instance_symbols(inst), rng))
+            values = unit_ground_truth(inst, sample_values(instance_symbols(inst), rng))
             A = kernel_inputs(inst, values)
             lam = A["lam"]
             F = kernels.flow_w(A["X"], A["norms"], A["a"], A["U"], order, lam)

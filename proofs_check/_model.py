@@ -17,10 +17,11 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
+import mpmath
 import numpy as np
 import sympy as sp
 
-from ._core import Norm, norm_of, vec
+from ._core import MP_DIGITS, Norm, norm_of, vec
 
 
 @dataclass
@@ -140,3 +141,37 @@ def kernel_inputs(inst: Instance, values: dict) -> dict[str, np.ndarray]:
     )
     a = np.array([values[aj] for aj in inst.a], dtype=np.float64)
     return {"W": W, "X": W / norms, "norms": norms, "c": norms**2, "a": a, "U": U, "lam": float(values.get(inst.lam, 0.0))}
+
+
+def instance_symbols(inst: Instance) -> list[sp.Symbol]:
+    """Every free symbol of an instance (components, coefficients, general ``u_j``, lambda)."""
+    syms = [s for w in inst.W for s in w] + list(inst.a) + [inst.lam]
+    return syms + [s for u in inst.U for s in u if isinstance(s, sp.Symbol)]
+
+
+def unit_ground_truth(inst: Instance, values: dict) -> dict:
+    """Normalize the sampled ``u_j`` (the kernels' contract); the identities hold for any ``u_j``."""
+    values = dict(values)
+    for u in inst.U:
+        if all(isinstance(s, sp.Symbol) for s in u):
+            nrm = float(np.linalg.norm([values[s] for s in u]))
+            for s in u:
+                values[s] = values[s] / nrm
+    return values
+
+
+def residual_values(entry, d: int, order: int, arrays: dict[str, np.ndarray]) -> dict:
+    """Values (mpmath, 50 digits) of the general symmetric tensor symbols ``entry(idx)`` set to the
+    dense residual ``R = T* - T`` of the float64 state ``arrays`` (from :func:`kernel_inputs`)."""
+    point = {}
+    with mpmath.workdps(MP_DIGITS):
+        Wm = [[mpmath.mpf(v) for v in col] for col in arrays["W"].T]
+        cm = [mpmath.fsum(v**2 for v in col) for col in Wm]
+        Xm = [[v / mpmath.sqrt(ck) for v in col] for col, ck in zip(Wm, cm)]
+        am = [mpmath.mpf(v) for v in arrays["a"]]
+        Um = [[mpmath.mpf(v) for v in col] for col in arrays["U"].T]
+        for idx in itertools.combinations_with_replacement(range(d), order):
+            value = mpmath.fsum(aj * mpmath.fprod(u[i] for i in idx) for aj, u in zip(am, Um))
+            value -= mpmath.fsum(ck * mpmath.fprod(x[i] for i in idx) for ck, x in zip(cm, Xm))
+            point[entry(idx)] = value
+    return point
