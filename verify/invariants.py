@@ -330,19 +330,23 @@ def plateaus_and_drops(tr: Trajectory, b: int, nu_min: float = DEFAULTS["nu_min"
 
 # ------------------------------------------------------------------------------------------------ P8, P9
 def alpha_floor(tr: Trajectory, b: int) -> float:
-    """Smallest ``1 - max_j H_kj^2`` resolvable from recorded correlations in this arithmetic.
+    """Smallest ``1 - max_j H_kj^2`` resolvable from the recorded correlations.
 
-    With ``r < d`` the part of ``wbar`` outside ``span U`` is only known as ``1 - sum_i H_ki^2``: floor
-    ``~ 8 d eps``. With ``r = d`` it is ``sum_{i != j} H_ki^2``: exact for the identity basis (the
-    correlations are the coordinates), ``~ 16 d eps^2`` for a rotated basis (each ``H_ki`` carries ``~eps``).
+    Two limits. Arithmetic: with ``r < d`` the part of ``wbar`` outside ``span U`` is only known as
+    ``1 - sum_i H_ki^2``, floor ``~ 8 d eps``. Integration: the directions are accurate to the integrator's
+    tolerance, ``~ atol + rtol`` per coordinate, so in a rotated basis the squares of the small correlations
+    are known to ``d (atol + rtol)^2`` (measured: d = 4, rtol 1e-8 -> a floor at 1.5e-17). In the identity
+    basis each coordinate evolves multiplicatively (``dx_i/dt`` is proportional to ``x_i``, C7), so its
+    error is relative and with ``r = d`` the floor is 0.
     """
     eps = _unit_roundoff(tr)
     d, r = tr.U[b].shape
-    if r < d:
-        return 8 * d * eps
     U = tr.U[b]
     identity = bool(np.all((U == 0) | (np.abs(U) == 1)))
-    return 0.0 if identity else 16 * d * eps * eps
+    arithmetic = 8 * d * eps if r < d else (0.0 if identity else 16 * d * eps * eps)
+    tol = float(tr.config.get("rtol_used") or tr.config.get("rtol") or 1e-8) + float(tr.config.get("atol", 0.0))
+    integration = 0.0 if identity else d * tol * tol
+    return max(arithmetic, integration)
 
 
 def misalignment(tr: Trajectory, b: int) -> tuple[np.ndarray, np.ndarray]:
