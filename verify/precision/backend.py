@@ -1,0 +1,306 @@
+"""The high-precision flow: plain and modified (Algorithm 1), same record as :func:`solver.flow.solve`.
+
+State ``Y`` (object array (d+1, m)): row 0 the log-norms ``rho_k = log ||w_k||`` (so norms like 1e-1000
+are just ``rho = -2302.6``; the squared norms ``c = exp(2 rho)`` the kernels take are never formed in
+float64), rows 1..d the unit directions. The field is :func:`solver.kernels.flow` evaluated at
+``xhat = x / ||x||`` (the formulation of :mod:`solver.jacobian`: ``||x||`` is then conserved exactly by
+the flow and the float64 analytic Jacobian is the Jacobian of this field); directions are renormalized
+after every step (claim C8).
+
+The run draws its initial and re-initialized directions with ``numpy.random.default_rng(seed)`` through
+:func:`solver.flow.initial_directions`, in the same order as the float64 solver: a seed is the same
+``W(0)``, converted exactly to the working precision. Re-initialization decisions go through
+:func:`solver.flow.reinit_mask` on float64 copies (log-norms are safe in float64 at any size).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import platform
+import time
+from typing import Callable
+
+import numpy as np
+import torch
+
+from solver import kernels
+from solver.errors import ValidationError, require
+from solver.flow import FlowConfig, epoch_schedule, estimate_beta0, initial_directions, reinit_mask
+from solver.ground_truth import GroundTruth
+from solver.jacobian import flow_jacobian
+from solver.trajectory import Trajectory
+
+from .arithmetic import Arithmetic, make_arithmetic
+from .integrators import INTEGRATORS, StepStats, integrate_gbs, integrate_radau
+
+__all__ = ["FlowProblem", "solve_high_precision", "parse_delta0", "default_rtol", "DEFAULT_DPS"]
+
+DEFAULT_DPS = 50
+Progress = Callable[[float, float, str], None]
+
+
+def default_rtol(dps: int) -> float:
+    """Local tolerance when none is given: about half the digits plus 3 (30 digits -> 1e-18).
+
+    The remaining digits absorb the global error's growth and keep the loss resolvable far below float64.
+    """
+    return 10.0 ** -(dps // 2 + 3)
+
+
+def parse_delta0(value: float | str, arithmetic: Arithmetic):
+    """``log(delta0)`` at working precision from a float or a decimal string such as ``"1e-1000"``."""
+    x = arithmetic.scalar(value if isinstance(value, str) else float(value))
+    if isinstance(value, str):
+        try:
+            ok = float(arithmetic.to_float(np.array([x], dtype=object))[0]) < 1e3 and x > 0
+        except Exception:  # a malformed string
+            ok = False
+        require(ok, "delta0", "a positive decimal number below 1e3 (e.g. 1e-1000)", value)
+    return arithmetic.log(x)
+
+
+class FlowProblem:
+    """The normalized flow at working precision for one ground truth (see module docstring)."""
+
+    def __init__(self, arithmetic: Arithmetic, truth: GroundTruth, lam: float) -> None:
+        self.arithmetic = arithmetic
+        self.truth = truth
+        self.a = arithmetic.array(truth.a)
+        self.U = arithmetic.array(truth.U)
+        self.lam = arithmetic.scalar(lam)
+        self.order = truth.order
+        d, m = truth.d, None
+        self.d = d
+        self._perm: np.ndarray | None = None
+        del m
+
+    def directions(self, Y: np.ndarray) -> np.ndarray:
+        X = Y[1:]
+        return X / self.arithmetic.sqrt((X * X).sum(axis=0))[None, :]
+
+    def field(self, Y: np.ndarray) -> np.ndarray:
+        """``dY/dt``: ``(d rho/dt, d xhat/dt)`` of :func:`solver.kernels.flow` at ``xhat = x/||x||``."""
+        c = self.arithmetic.exp(2 * Y[0])
+        d_rho, d_X = kernels.flow(self.directions(Y), c, self.a, self.U, self.order, self.lam)
+        return np.concatenate([d_rho[None, :], d_X], axis=0)
+
+    def project(self, Y: np.ndarray) -> np.ndarray:
+        return self.arithmetic.clean(np.concatenate([Y[:1], self.directions(Y)], axis=0))
+
+    def scale(self, Y0: np.ndarray, Y1: np.ndarray, rtol: float, atol: float) -> np.ndarray:
+        big = np.maximum(np.abs(self.arithmetic.to_float(Y0)), np.abs(self.arithmetic.to_float(Y1)))
+        big[0] = 1.0  # log-norms: absolute error (their size is not a scale)
+        return atol + rtol * big
+
+    def jacobian(self, Y: np.ndarray) -> np.ndarray:
+        """float64 analytic Jacobian (:func:`solver.jacobian.flow_jacobian`) in this state's row-major layout."""
+        Y64 = self.arithmetic.to_float(Y)
+        rho, X = Y64[0], Y64[1:] / np.linalg.norm(Y64[1:], axis=0)
+        d, m = X.shape
+        if self._perm is None or self._perm.size != m * (d + 1):
+            # flat index (row i of Y, column k) -> packed index of solver.jacobian.pack_state
+            perm = np.empty(m * (d + 1), dtype=np.int64)
+            perm[:m] = np.arange(m)
+            rows, cols = np.meshgrid(np.arange(d), np.arange(m), indexing="ij")
+            perm[m:] = (m + cols * d + rows).ravel()
+            self._perm = perm
+        J = flow_jacobian(X, rho, self.truth.a, self.truth.U, self.order)
+        return J[np.ix_(self._perm, self._perm)]
+
+    def observe(self, Y: np.ndarray) -> dict:
+        """Loss ``1/2||T-T*||^2`` with its floor, residuals ``(T*-T)(u_j^l)``, correlations: at working precision."""
+        ar = self.arithmetic
+        X = self.directions(Y)
+        c = ar.exp(2 * Y[0])
+        loss, floor = kernels.loss_and_floor(X, c, self.a, self.U, self.order, ar.unit_roundoff)
+        residuals = kernels.direction_residuals(X, c, self.a, self.U, self.order)
+        return {"loss": loss, "loss_floor": floor, "residuals": residuals,
+                "correlations": kernels.correlations(X, self.U), "log_norms": Y[0]}
+
+
+def _save_grid(kind: str, t0: float, t1: float, n: int) -> np.ndarray:
+    # Same rule as the float64 solver's grid (so records line up time for time).
+    if kind == "linear":
+        return np.linspace(t0, t1, n + 1)
+    span = t1 - t0
+    return np.concatenate([[t0], t0 + np.geomspace(min(span * 1e-3, 0.1), span, n)])
+
+
+def solve_high_precision(
+    truth: GroundTruth,
+    config: FlowConfig,
+    seed: int = 0,
+    *,
+    dps: int = DEFAULT_DPS,
+    backend: str = "auto",
+    integrator: str = "auto",
+    delta0: str | None = None,
+    progress: Progress | None = None,
+) -> Trajectory:
+    """Run the configured flow for one seed at ``dps`` digits; return the float64 record plus exact values.
+
+    Args:
+        truth: the ground truth (float64 data, converted exactly).
+        config: every algorithm parameter, as for :func:`solver.flow.solve`. ``config.integrator`` is read
+            as a family: ``bdf``/``radau`` -> implicit Radau IIA, others -> explicit GBS, when
+            ``integrator`` is ``auto``. ``config.rtol`` None -> :func:`default_rtol`; atol is ``min(atol, rtol)``.
+        seed: the run's seed (same ``W(0)`` as the float64 solver).
+        dps: decimal digits (validated, :func:`~.arithmetic.validate_dps`).
+        backend: ``auto`` (flint when installed), ``mpmath`` or ``flint``.
+        integrator: ``auto``, ``gbs`` (explicit) or ``radau`` (implicit).
+        delta0: the initial norm as a decimal string, overriding ``config.delta0`` (float64 cannot hold
+            1e-1000; ``config.delta0`` must still be a valid float, e.g. its 1e-300 floor).
+    Returns:
+        A :class:`Trajectory` (batch 1) with ``meta["high_precision"]`` holding the exact values as strings.
+    """
+    config.validate()
+    ar = make_arithmetic(backend, dps)
+    require(integrator in ("auto",) + INTEGRATORS, "integrator", f"one of {('auto',) + INTEGRATORS}", integrator)
+    if integrator == "auto":
+        integrator = "radau" if config.integrator in ("bdf", "radau") else "gbs"
+    rtol = config.rtol if config.rtol is not None else default_rtol(ar.dps)
+    require(rtol > 10.0 ** (-ar.dps + 5), "rtol", f"above 1e-{ar.dps - 5} at dps = {ar.dps}", rtol)
+    atol = min(config.atol, rtol)
+    with ar.context():
+        return _solve(truth, config, int(seed), ar, integrator, rtol, atol, delta0, progress)
+
+
+def _solve(truth: GroundTruth, config: FlowConfig, seed: int, ar: Arithmetic, integrator: str, rtol: float,
+           atol: float, delta0: str | None, progress: Progress | None) -> Trajectory:
+    d, r, m, order = truth.d, truth.r, config.m, truth.order
+    lam = config.regularizer
+    problem = FlowProblem(ar, truth, lam)
+    log_delta0 = parse_delta0(delta0 if delta0 is not None else config.delta0, ar)
+    log_delta0_f = float(ar.to_float(np.array([log_delta0], dtype=object))[0])
+
+    rng = np.random.default_rng(seed)
+    Y = np.empty((d + 1, m), dtype=object)
+    Y[0] = [log_delta0] * m
+    Y[1:] = ar.array(initial_directions(rng, d, m))
+
+    events: list[dict] = []
+    if config.algorithm == "plain":
+        spans: list[tuple[float, float, float | None]] = [(0.0, float(config.t_max), None)]
+        beta0 = None
+    else:
+        beta0 = config.beta0 if config.beta0 is not None else estimate_beta0([truth])
+        # epoch_schedule reads ln(1/delta0) from config.delta0 (a float >= 1e-300); for a smaller exact
+        # delta0 the same epoch lengths come from rescaling epoch_factor by (d + ln 1/delta0) / (d + ln 1/delta0').
+        base_cfg = config
+        if delta0 is not None:
+            ratio = (d - log_delta0_f) / (d + math.log(1.0 / config.delta0))
+            base_cfg = dataclasses.replace(config, epoch_factor=config.epoch_factor * ratio)
+        spans = list(epoch_schedule(base_cfg, d, beta0))
+        require(len(spans) >= 1, "eps", f"at most beta0 = {beta0:.3g} so that at least one epoch runs", config.eps)
+    grid_kind = config.save_grid
+    if grid_kind == "auto":
+        grid_kind = "linear" if (integrator == "gbs" and config.algorithm == "plain") else "log"
+    n_per_span = config.n_save if config.algorithm == "plain" else max(16, config.n_save // len(spans))
+    times = np.unique(np.concatenate([_save_grid(grid_kind, s, e, n_per_span) for s, e, _ in spans]))
+    K = times.size
+    exact: dict[str, list] = {"loss": [None] * K, "loss_floor": [None] * K, "residuals": [None] * K}
+    f64 = {"loss": np.full((1, K), np.nan), "loss_floor": np.full((1, K), np.nan),
+           "residuals": np.full((1, K, r), np.nan), "log_norms": np.full((1, K, m), np.nan),
+           "correlations": np.full((1, K, m, r), np.nan)}
+
+    def on_save(k: int, Yk: np.ndarray) -> None:
+        obs = problem.observe(Yk)
+        for name in ("loss", "loss_floor", "residuals"):
+            exact[name][k] = ar.to_str(obs[name])
+            f64[name][0, k] = ar.to_float(obs[name])
+        if config.record_components:
+            f64["log_norms"][0, k] = ar.to_float(obs["log_norms"])
+            f64["correlations"][0, k] = ar.to_float(obs["correlations"])
+
+    stats = StepStats()
+    t_end = spans[-1][1]
+    wall0 = time.perf_counter()
+    for s, (t0, t1, beta) in enumerate(spans):
+        if beta is not None:
+            events.append({"kind": "epoch", "epoch": s, "time": t0, "end": t1, "beta": beta})
+            if s >= 1:
+                Y = _reinitialize(Y, config, rng, log_delta0, events, s, t0, ar)
+        stage = "plain flow" if beta is None else f"epoch {s + 1}/{len(spans)}"
+        report = None if progress is None else (lambda t, _stage=stage: progress(t, t_end, _stage))
+        run = integrate_gbs if integrator == "gbs" else integrate_radau
+        Y, st = run(problem, Y, t0, t1, times, on_save, rtol=rtol, atol=atol, step=config.step, progress=report)
+        stats.add(st)
+    wall = time.perf_counter() - wall0
+    if any(v is None for v in exact["loss"]):
+        raise RuntimeError("internal: some save points were not reached")
+
+    final_rho = ar.to_float(Y[0])[None, :]
+    final_X = ar.to_float(problem.directions(Y))[None]
+    if config.algorithm == "modified" and config.drop_small:
+        small = final_rho[0] < math.log(config.delta1)
+        events.append({"kind": "drop", "run": 0, "time": t_end, "components": np.nonzero(small)[0].tolist()})
+        final_rho[0, small] = -np.inf
+    config_dict = config.to_dict()
+    config_dict.update({"order": order, "d": d, "r": r, "integrator_used": integrator, "rtol_used": rtol,
+                        "atol_used": atol, "lam_used": lam, "beta0_used": beta0, "device_used": "cpu",
+                        "epochs": [{"start": s, "end": e, "beta": b} for s, e, b in spans if b is not None]})
+    meta = {
+        "versions": {"deflation-verify": _version(), "numpy": np.__version__, "python": platform.python_version(),
+                     **_library_versions()},
+        "device": "cpu", "dtype": f"{ar.name} {ar.dps} digits", "unit_roundoff": float(ar.to_float(
+            np.array([ar.unit_roundoff], dtype=object))[0]), "wall_seconds": wall,
+        "rhs_evals": stats.rhs_evals, "accepted_steps": stats.accepted, "rejected_steps": stats.rejected,
+        "orthogonal": [truth.orthogonal],
+        "high_precision": {**ar.describe(), "integrator": integrator, "rtol": rtol, "atol": atol,
+                           "delta0": ar.to_str(ar.scalar(delta0)) if delta0 is not None else repr(config.delta0),
+                           "newton_iterations": stats.newton_iterations, "jacobians": stats.jacobians,
+                           "loss": [exact["loss"]], "loss_floor": [exact["loss_floor"]],
+                           "residuals": [exact["residuals"]], "final_log_norms": [ar.to_str(Y[0])]},
+    }
+    return Trajectory(config=config_dict, seeds=[seed], times=times, loss=f64["loss"], loss_floor=f64["loss_floor"],
+                      residuals=f64["residuals"], log_norms=f64["log_norms"] if config.record_components else None,
+                      correlations=f64["correlations"] if config.record_components else None,
+                      a=truth.a[None], U=truth.U[None], final_log_norms=final_rho, final_directions=final_X,
+                      events=events, meta=meta)
+
+
+def _reinitialize(Y: np.ndarray, config: FlowConfig, rng: np.random.Generator, log_delta0, events: list[dict],
+                  epoch: int, t: float, ar: Arithmetic) -> np.ndarray:
+    """Re-draw the components selected by :func:`solver.flow.reinit_mask` (decided on float64 copies)."""
+    Y64 = ar.to_float(Y)
+    X64 = Y64[1:] / np.linalg.norm(Y64[1:], axis=0)
+    mask = reinit_mask(torch.as_tensor(Y64[0])[None], torch.as_tensor(X64)[None], config.reinit_rule,
+                       config.delta1, config.cluster_cos2)[0].numpy()
+    idx = np.nonzero(mask)[0]
+    fresh = initial_directions(rng, Y.shape[0] - 1, idx.size)  # drawn even when empty, as the float64 solver
+    Y = Y.copy()
+    if idx.size:
+        Y[0, idx] = log_delta0
+        Y[1:, idx] = ar.array(fresh)
+    events.append({"kind": "reinit", "run": 0, "epoch": epoch, "time": t, "components": idx.tolist()})
+    return Y
+
+
+def _library_versions() -> dict:
+    out = {"torch": torch.__version__}
+    try:
+        import mpmath
+
+        out["mpmath"] = mpmath.__version__
+    except ImportError:  # pragma: no cover - mpmath is a dependency
+        pass
+    try:
+        import flint
+
+        out["python-flint"] = flint.__version__
+    except ImportError:
+        pass
+    return out
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("deflation-verify")
+    except Exception:
+        return "unknown"
+
+
+ValidationError  # re-exported for callers catching bad input

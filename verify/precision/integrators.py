@@ -1,0 +1,305 @@
+"""Integrators at arbitrary precision: explicit Gragg-Bulirsch-Stoer extrapolation and implicit Radau IIA.
+
+Both work on a state ``Y`` (an object array of the arithmetic's scalars, shape (d+1, m): row 0 the
+log-norms, rows 1..d the directions) through a :class:`Problem` (field, projection, Jacobian).
+
+Why these two:
+
+- Explicit: the Gragg-Bulirsch-Stoer (GBS) extrapolation of the explicit midpoint rule (Hairer, Norsett,
+  Wanner, *Solving ODEs I*, II.9). Its order ``2k`` is a parameter, so it follows the precision (a fixed
+  Runge-Kutta pair of order 8 needs ~10x more steps than order 16 at 40 digits), and every coefficient
+  is a ratio of integers built from the step-number sequence ``n_j = 2j``: exact at any precision with
+  no tableau to transcribe (we chose this over a Verner/DOP853 tableau for that reason).
+  Error estimate ``T_kk - T_k,k-1``; step control ``h <- h * 0.9 err^(-1/(2k-1))``.
+- Implicit: Radau IIA with ``s`` stages (order ``2s-1``, L-stable; Hairer & Wanner, *Solving ODEs II*,
+  IV.5), nodes and coefficients computed at working precision. The stage equations are solved by
+  simplified Newton whose matrix comes from the float64 analytic Jacobian (:mod:`solver.jacobian`),
+  diagonalized over the eigenvalues of ``A`` (one complex ``n x n`` LU per eigenvalue pair). The
+  residual is evaluated at full precision, so Newton converges to the exact collocation solution as
+  long as ``h ||J - J_float64||`` stays below 1 (about ``h * ||J|| < 1e13``): the float64 Jacobian
+  limits the stiffness ratio, not the accuracy. Error control by step doubling.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable, Protocol
+
+import numpy as np
+import scipy.linalg
+
+from .arithmetic import Arithmetic
+
+__all__ = ["Problem", "StepStats", "integrate_gbs", "integrate_radau", "radau_iia", "gbs_columns",
+           "INTEGRATORS", "NewtonFailure"]
+
+INTEGRATORS = ("gbs", "radau")
+OnSave = Callable[[int, np.ndarray], None]
+_SAFETY, _MIN_FACTOR, _MAX_FACTOR = 0.9, 0.2, 4.0
+
+
+class Problem(Protocol):
+    """What an integrator needs from the flow."""
+
+    arithmetic: Arithmetic
+
+    def field(self, Y: np.ndarray) -> np.ndarray: ...
+
+    def project(self, Y: np.ndarray) -> np.ndarray: ...
+
+    def scale(self, Y0: np.ndarray, Y1: np.ndarray, rtol: float, atol: float) -> np.ndarray:
+        """float64 error scale per entry (only its magnitude matters)."""
+
+    def jacobian(self, Y: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass
+class StepStats:
+    rhs_evals: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    newton_iterations: int = 0
+    jacobians: int = 0
+
+    def add(self, other: "StepStats") -> None:
+        for key in vars(self):
+            setattr(self, key, getattr(self, key) + getattr(other, key))
+
+
+class NewtonFailure(RuntimeError):
+    """Simplified Newton did not converge even at the smallest step allowed."""
+
+
+def _rms(problem: Problem, err: np.ndarray, scale: np.ndarray) -> float:
+    ratio = problem.arithmetic.to_float(err) / scale
+    value = float(np.sqrt(np.mean(ratio**2)))
+    return value if math.isfinite(value) else math.inf
+
+
+def gbs_columns(tol: float) -> int:
+    """Number of extrapolation columns ``k`` (order ``2k``) for a relative tolerance: about 2.5 digits
+    per column, between 4 (order 8) and 12 (order 24)."""
+    digits = -math.log10(tol)
+    return int(min(12, max(4, math.ceil(digits / 2.5))))
+
+
+def _save_hooks(save_times: np.ndarray, t0: float, t1: float):
+    tol = 1e-12 * max(1.0, abs(t1))
+    inside = [k for k in range(len(save_times)) if t0 - tol <= save_times[k] <= t1 + tol]
+    return inside, tol
+
+
+def _drive(problem: Problem, Y: np.ndarray, t0: float, t1: float, save_times: np.ndarray, on_save: OnSave,
+           step: Callable[[np.ndarray, float, float], tuple[np.ndarray | None, float]], h0: float,
+           stats: StepStats, progress: Callable[[float], None] | None, max_steps: int) -> np.ndarray:
+    """Shared loop: land exactly on every save time, call ``step(Y, t, h) -> (Y_new or None, h_next)``."""
+    inside, tol = _save_hooks(save_times, t0, t1)
+    targets = [save_times[k] for k in inside if save_times[k] > t0 + tol] + [t1]
+    pending = [k for k in inside if abs(save_times[k] - t0) <= tol]
+    for k in pending:
+        on_save(k, Y)
+    queue = [k for k in inside if save_times[k] > t0 + tol]
+    t, h = t0, h0
+    for target in targets:
+        while target - t > tol:
+            if stats.accepted + stats.rejected > max_steps:
+                raise RuntimeError(f"max_steps={max_steps} exceeded at t={t:.6g} (target {t1:.6g})")
+            h_try = min(h, target - t)
+            last = h_try == target - t
+            Y_new, h_next = step(Y, t, h_try)
+            if Y_new is None:
+                stats.rejected += 1
+                h = h_next
+                continue
+            stats.accepted += 1
+            Y = Y_new
+            t = target if last else t + h_try
+            # A step shortened to land on a save time says nothing about the next one's size.
+            h = max(h_next, h) if last else h_next
+            if progress is not None:
+                progress(t)
+        while queue and save_times[queue[0]] <= t + tol:
+            on_save(queue.pop(0), Y)
+    return Y
+
+
+def integrate_gbs(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save_times: np.ndarray,
+                  on_save: OnSave, *, rtol: float, atol: float, step: float | None = None,
+                  columns: int | None = None, progress: Callable[[float], None] | None = None,
+                  max_steps: int = 1_000_000) -> tuple[np.ndarray, StepStats]:
+    """Integrate ``dY/dt = field(Y)`` from ``t0`` to ``t1`` by GBS extrapolation (explicit).
+
+    One macro step ``H`` runs the midpoint rule with ``n_j = 2j`` substeps (``j = 1..k``),
+    ``z_1 = y0 + h f(y0)``, ``z_{i+1} = z_{i-1} + 2 h f(z_i)`` (``h = H/n_j``); ``T_j1 = z_{n_j}`` has an
+    expansion in even powers of ``h`` for even ``n_j`` (Gragg), and the Aitken-Neville tableau
+    ``T_{j,i+1} = T_{j,i} + (T_{j,i} - T_{j-1,i}) / ((n_j/n_{j-i})^2 - 1)`` raises the order to ``2k``.
+    """
+    ar = problem.arithmetic
+    k = columns if columns is not None else gbs_columns(rtol)
+    n = [2 * (j + 1) for j in range(k)]
+    # Exact extrapolation weights 1 / ((n_j / n_{j-i})^2 - 1), converted once at working precision.
+    weights = {(j, i): ar.scalar(1 / (Fraction(n[j], n[j - i]) ** 2 - 1)) for j in range(k) for i in range(1, j + 1)}
+    stats = StepStats()
+    cache: dict[str, np.ndarray] = {}
+
+    def f(Y):
+        stats.rhs_evals += 1
+        return problem.field(Y)
+
+    def macro(Y, _t, H):
+        f0 = cache.get("f0")
+        if f0 is None:
+            f0 = cache["f0"] = f(Y)
+        Hs = ar.scalar(H)
+        rows: list[list[np.ndarray]] = []
+        for j, nj in enumerate(n):
+            h = Hs / nj
+            z_prev, z = Y, Y + h * f0
+            for _ in range(nj - 1):
+                z_prev, z = z, z_prev + 2 * h * f(z)
+            row = [z]
+            for i in range(1, j + 1):
+                row.append(row[i - 1] + (row[i - 1] - rows[j - 1][i - 1]) * weights[(j, i)])
+            rows.append(row)
+        Y1, Y1_low = rows[-1][-1], rows[-1][-2]
+        err = _rms(problem, Y1 - Y1_low, problem.scale(Y, Y1, rtol, atol))
+        factor = _SAFETY * max(err, 1e-30) ** (-1.0 / (2 * k - 1))
+        factor = min(_MAX_FACTOR, max(_MIN_FACTOR, factor))
+        if err > 1.0:
+            return None, H * min(factor, 0.9)
+        Y1 = problem.project(Y1)
+        cache["f0"] = f(Y1)
+        return Y1, H * factor
+
+    if step is None:
+        f0 = cache["f0"] = f(Y0)
+        size = float(np.max(np.abs(ar.to_float(f0)))) or 1.0
+        step = min(t1 - t0, 0.5 / size)
+    Y = _drive(problem, Y0, t0, t1, save_times, on_save, macro, step, stats, progress, max_steps)
+    return Y, stats
+
+
+def radau_iia(stages: int, arithmetic: Arithmetic) -> tuple[list, list[list], np.ndarray, np.ndarray]:
+    """Radau IIA nodes ``c`` and matrix ``A`` at working precision (and float64 copies of both).
+
+    The nodes are the zeros of ``d^{s-1}/dx^{s-1} [x^{s-1} (x-1)^s]`` (so ``c_s = 1``); ``A_ij`` is the
+    integral over ``[0, c_i]`` of the Lagrange polynomial of node ``j`` (collocation).
+    """
+    import mpmath
+
+    s = stages
+    with mpmath.workdps(arithmetic.dps + 20):
+        # Coefficients of x^{s-1} (x-1)^s, highest degree first, differentiated s-1 times (exact integers).
+        poly = [Fraction(math.comb(s, i) * (-1) ** i) for i in range(s + 1)] + [Fraction(0)] * (s - 1)
+        for _ in range(s - 1):
+            deg = len(poly) - 1
+            poly = [coef * (deg - i) for i, coef in enumerate(poly[:-1])]
+        roots = sorted(mpmath.re(x) for x in mpmath.polyroots([mpmath.mpf(p.numerator) / p.denominator for p in poly],
+                                                               maxsteps=200, extraprec=4 * arithmetic.dps))
+        roots[-1] = mpmath.mpf(1)
+        V = mpmath.matrix([[cj**q for q in range(s)] for cj in roots])
+        Cint = mpmath.matrix([[ci ** (q + 1) / (q + 1) for q in range(s)] for ci in roots])
+        A_mp = Cint * mpmath.inverse(V)
+        c = [arithmetic.scalar(mpmath.nstr(x, arithmetic.dps + 10)) for x in roots]
+        A = [[arithmetic.scalar(mpmath.nstr(A_mp[i, j], arithmetic.dps + 10)) for j in range(s)] for i in range(s)]
+        c64 = np.array([float(x) for x in roots])
+        A64 = np.array([[float(A_mp[i, j]) for j in range(s)] for i in range(s)])
+    return c, A, c64, A64
+
+
+def integrate_radau(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save_times: np.ndarray,
+                    on_save: OnSave, *, rtol: float, atol: float, step: float | None = None, stages: int | None = None,
+                    newton_max: int = 20, progress: Callable[[float], None] | None = None,
+                    max_steps: int = 100_000) -> tuple[np.ndarray, StepStats]:
+    """Integrate by ``stages``-stage Radau IIA (order ``2s-1``) with step-doubling error control.
+
+    Stage equations ``Z_i = h sum_j A_ij f(y0 + Z_j)``, ``y1 = y0 + Z_s`` (stiffly accurate). Simplified
+    Newton: ``(I - h A (x) J) dZ = -F(Z)`` with ``A = T Lambda T^{-1}`` solved as ``s`` decoupled systems
+    ``(I - h lambda_i J) dV_i = -(T^{-1} F)_i`` in complex float64; ``F`` is evaluated at full precision
+    and the correction added at full precision, so the iteration converges to the exact stage values.
+    """
+    ar = problem.arithmetic
+    shape = Y0.shape
+    if stages is None:
+        # Order 2s-1 grows with the digits asked for: 3 stages (order 5) at 1e-8, up to 7 (order 13).
+        stages = int(min(7, max(3, math.ceil(-math.log10(rtol) / 4))))
+    _c, A, _c64, A64 = radau_iia(stages, ar)
+    lam, T = np.linalg.eig(A64)
+    Tinv = np.linalg.inv(T)
+    order = 2 * stages - 1
+    stats = StepStats()
+    # Newton stops well below the local error tolerance (the stage error then does not pollute it).
+    newton_tol = 1e-3
+    state: dict = {}
+
+    def f(Y):
+        stats.rhs_evals += 1
+        return problem.field(Y)
+
+    def factors(h: float):
+        key = ("lu", h)
+        if key not in state:
+            J = state["J"]
+            eye = np.eye(J.shape[0])
+            state[key] = [scipy.linalg.lu_factor(eye - h * li * J) for li in lam]
+        return state[key]
+
+    def radau_step(Y, h):
+        lus = factors(h)
+        hs = ar.scalar(h)
+        Z = [np.zeros(shape, dtype=object) * ar.scalar(0) for _ in range(stages)]
+        scale64 = problem.scale(Y, Y, rtol, atol).ravel()
+        previous = None
+        for _ in range(newton_max):
+            stats.newton_iterations += 1
+            fz = [f(Y + Z[j]) for j in range(stages)]
+            F = np.stack([ar.to_float(Z[i] - hs * sum(A[i][j] * fz[j] for j in range(stages))).ravel()
+                          for i in range(stages)])
+            W = Tinv @ F
+            dV = np.stack([scipy.linalg.lu_solve(lus[i], -W[i]) for i in range(stages)])
+            dZ = np.real(T @ dV)
+            size = float(np.sqrt(np.mean((dZ / scale64) ** 2)))
+            if not math.isfinite(size) or (previous is not None and size > 0.9 * previous and size > newton_tol):
+                return None
+            for i in range(stages):
+                Z[i] = Z[i] + ar.array(dZ[i].reshape(shape))
+            if size <= newton_tol:
+                return problem.project(Y + Z[-1])
+            previous = size
+        return None
+
+    def macro(Y, _t, h):
+        if "J" not in state:
+            state.clear()
+            state["J"] = problem.jacobian(Y)
+            stats.jacobians += 1
+        big = radau_step(Y, h)
+        half = None if big is None else radau_step(Y, h / 2)
+        both = None if half is None else radau_step(half, h / 2)
+        if both is None:
+            state.clear()  # fresh Jacobian at the retry: Newton failed with the old one
+            if h < 1e-12 * max(1.0, abs(t1)):
+                raise NewtonFailure(f"simplified Newton failed at step {h:.3g} (float64 Jacobian too coarse "
+                                    "for this stiffness, see module docstring)")
+            return None, h / 4
+        err = _rms(problem, (both - big) * ar.scalar(Fraction(1, 2**order - 1)), problem.scale(Y, both, rtol, atol))
+        factor = min(_MAX_FACTOR, max(_MIN_FACTOR, _SAFETY * max(err, 1e-30) ** (-1.0 / (order + 1))))
+        if err > 1.0:
+            return None, h * min(factor, 0.9)
+        # The Jacobian is kept across accepted steps (simplified Newton) and refreshed at every 5th.
+        state["age"] = state.get("age", 0) + 1
+        if state["age"] >= 5:
+            state.clear()
+        else:
+            for key in [key for key in state if isinstance(key, tuple)]:
+                del state[key]
+        return both, h * factor
+
+    if step is None:
+        f0 = f(Y0)
+        size = float(np.max(np.abs(ar.to_float(f0)))) or 1.0
+        step = min(t1 - t0, 0.1 / size)
+    Y = _drive(problem, Y0, t0, t1, save_times, on_save, macro, step, stats, progress, max_steps)
+    return Y, stats
