@@ -58,8 +58,8 @@ def _self_blocks(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, o
     # A_k, excluding the i = k term of the sum, which the self-term -c_k I replaces.
     Gd = G.copy()
     np.fill_diagonal(Gd, 0.0)
-    A = (l - 1) * (np.einsum("jr,kr,ir->kji", U, a * H ** (l - 2), U)
-                   - np.einsum("ki,ji,hi->kjh", c[None, :] * Gd ** (l - 2), X, X)) - c[:, None, None] * eye[None]
+    A = (l - 1) * (np.einsum("jr,kr,ir->kji", U, a * kernels.ipow(H, l - 2), U)
+                   - np.einsum("ki,ji,hi->kjh", c[None, :] * kernels.ipow(Gd, l - 2), X, X)) - c[:, None, None] * eye[None]
     PA = np.einsum("kij,kjh->kih", P, A)
     xx_self = l * (PA - s[:, None, None] * eye[None] - np.einsum("ik,jk->kij", X, V))
     self_xx = np.einsum("kij,kjh->kih", xx_self, P)
@@ -73,20 +73,20 @@ def _blocks(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order:
     idx = np.nonzero(coupled)[0]
     Gc = G[:, idx]  # (m, n)
     cc = c[idx]
-    rr = -4 * cc[None, :] * Gc**l  # d rho_k / d rho_i, includes i = k
+    rr = -4 * cc[None, :] * kernels.ipow(Gc, l)  # d rho_k / d rho_i, includes i = k
     Xi = X[:, idx]
     Pi = P[idx]
     # d rho_k / d x_i = -2 l c_i G_ki^{l-1} (P_i x_k)^T
     Pi_xk = np.einsum("nij,jk->kni", Pi, X)  # (m, n, d)
-    rx = -2 * l * (cc[None, :] * Gc ** (l - 1))[:, :, None] * Pi_xk
+    rx = -2 * l * (cc[None, :] * kernels.ipow(Gc, l - 1))[:, :, None] * Pi_xk
     # d x_k / d rho_i = -2 l c_i G_ki^{l-1} P_k x_i
     Pk_xi = np.einsum("kij,jn->kni", P, Xi)  # (m, n, d)
-    xr = -2 * l * (cc[None, :] * Gc ** (l - 1))[:, :, None] * Pk_xi
+    xr = -2 * l * (cc[None, :] * kernels.ipow(Gc, l - 1))[:, :, None] * Pk_xi
     # d x_k / d x_i = -l c_i [G^{l-1} P_k P_i + (l-1) G^{l-2} (P_k x_i)(P_i x_k)^T]
     PkPi = np.einsum("kij,njh->knih", P, Pi)
     xx = -l * cc[None, :, None, None] * (
-        (Gc ** (l - 1))[:, :, None, None] * PkPi
-        + (l - 1) * (Gc ** (l - 2))[:, :, None, None] * np.einsum("kni,knj->knij", Pk_xi, Pi_xk)
+        (kernels.ipow(Gc, l - 1))[:, :, None, None] * PkPi
+        + (l - 1) * (kernels.ipow(Gc, l - 2))[:, :, None, None] * np.einsum("kni,knj->knij", Pk_xi, Pi_xk)
     )
     return idx, self_xx, self_rx, rr, rx, xr, xx
 
@@ -167,9 +167,9 @@ class JacobianOperator:
         c, G, _, self.self_xx, self.self_rx = _self_blocks(X, rho, a, U, order)
         l = order
         off = 1.0 - np.eye(self.m)
-        self.M1 = c[None, :] * G ** (l - 1) * off
-        self.M2 = c[None, :] * G ** (l - 2) * off
-        self.Mrr = -4 * c[None, :] * G**l
+        self.M1 = c[None, :] * kernels.ipow(G, l - 1) * off
+        self.M2 = c[None, :] * kernels.ipow(G, l - 2) * off
+        self.Mrr = -4 * c[None, :] * kernels.ipow(G, l)
         self.scale = 1.0
 
     def __rmul__(self, factor: float) -> "JacobianOperator":

@@ -45,7 +45,45 @@ def correlations(X: Array, U: Array) -> Array:
     return X.mT @ U
 
 
-def residual_contractions(X: Array, c: Array, a: Array, U: Array, order: int) -> tuple[Array, Array]:
+def ipow(x: Array, n: int) -> Array:
+    """``x.^n`` for an integer ``n >= 0`` by repeated squaring.
+
+    numpy's ``**`` calls libm ``pow`` elementwise, which is ~200x slower than multiplying when the base
+    is negative (as Gram entries are); multiplication is also exact to the last bit for small ``n`` in
+    every arithmetic these kernels run in.
+    """
+    if n == 0:
+        return x * 0 + 1
+    result = None
+    base = x
+    while n:
+        if n & 1:
+            result = base if result is None else result * base
+        n >>= 1
+        if n:
+            base = base * base
+    return result
+
+
+# Above this many entries, G = X^T X is formed a block of rows at a time (memory O(block m), not O(m^2)).
+GRAM_BLOCK_ENTRIES = 1 << 26
+
+
+def _concat_last(parts: list) -> Any:
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    if hasattr(first, "new_empty"):  # torch
+        import torch
+
+        return torch.cat(parts, dim=-1)
+    import numpy as np
+
+    return np.concatenate(parts, axis=-1)
+
+
+def residual_contractions(X: Array, c: Array, a: Array, U: Array, order: int,
+                          block: int | None = None) -> tuple[Array, Array]:
     """The residual ``R = T* - T`` contracted with each direction.
 
     Returns ``(V, s)`` with, for every component ``k``,
@@ -54,11 +92,21 @@ def residual_contractions(X: Array, c: Array, a: Array, U: Array, order: int) ->
         s[k]    = R(wbar_k^{(x)l})        = <wbar_k, V[:, k]>
 
     i.e. ``V = U (H.^(l-1) diag a)^T - Wbar (G.^(l-1) diag c)^T`` (shape (..., d, m)) and
-    ``s`` (shape (..., m)). Cost ``O(m^2 d + m r d)``.
+    ``s`` (shape (..., m)). Cost ``O(m^2 d + m r d)``; ``G`` is built ``block`` rows at a time
+    (default: all at once unless ``m^2`` exceeds ``GRAM_BLOCK_ENTRIES``), which bounds memory at
+    ``O(block m)`` for the largest instances.
     """
-    G = X.mT @ X
+    m = X.shape[-1]
+    if block is None:
+        block = m if m * m <= GRAM_BLOCK_ENTRIES else max(1, GRAM_BLOCK_ENTRIES // m)
     H = X.mT @ U
-    V = U @ (H ** (order - 1) * a[..., None, :]).mT - X @ (G ** (order - 1) * c[..., None, :]).mT
+    target = U @ (ipow(H, order - 1) * a[..., None, :]).mT
+    parts = []
+    for start in range(0, m, block):
+        rows = X[..., :, start:start + block]
+        G_rows = rows.mT @ X
+        parts.append(X @ (ipow(G_rows, order - 1) * c[..., None, :]).mT)
+    V = target - _concat_last(parts)
     s = (X * V).sum(axis=-2)
     return V, s
 
@@ -90,9 +138,9 @@ def loss_terms(X: Array, c: Array, a: Array, U: Array, order: int) -> tuple[Arra
     G = X.mT @ X
     H = X.mT @ U
     K = U.mT @ U
-    model = (c[..., :, None] * G**order * c[..., None, :]).sum(axis=-1).sum(axis=-1)
-    cross = (c[..., :, None] * H**order * a[..., None, :]).sum(axis=-1).sum(axis=-1)
-    target = (a[..., :, None] * K**order * a[..., None, :]).sum(axis=-1).sum(axis=-1)
+    model = (c[..., :, None] * ipow(G, order) * c[..., None, :]).sum(axis=-1).sum(axis=-1)
+    cross = (c[..., :, None] * ipow(H, order) * a[..., None, :]).sum(axis=-1).sum(axis=-1)
+    target = (a[..., :, None] * ipow(K, order) * a[..., None, :]).sum(axis=-1).sum(axis=-1)
     return model, cross, target
 
 
@@ -117,7 +165,7 @@ def direction_residuals(X: Array, c: Array, a: Array, U: Array, order: int) -> A
     """
     H = X.mT @ U
     K = U.mT @ U
-    return (a[..., :, None] * K**order).sum(axis=-2) - (c[..., :, None] * H**order).sum(axis=-2)
+    return (a[..., :, None] * ipow(K, order)).sum(axis=-2) - (c[..., :, None] * ipow(H, order)).sum(axis=-2)
 
 
 def flow_w(X: Array, norms: Array, a: Array, U: Array, order: int, lam: Any = 0.0) -> Array:
@@ -127,5 +175,5 @@ def flow_w(X: Array, norms: Array, a: Array, U: Array, order: int, lam: Any = 0.
 
     obtained from :func:`flow` by ``dw/dt = ||w|| (d rho/dt wbar + d wbar/dt)``. Shape (..., d, m).
     """
-    V, s = residual_contractions(X, norms**2, a, U, order)
+    V, s = residual_contractions(X, norms * norms, a, U, order)
     return (order * V - (order - 2) * X * s[..., None, :]) * norms[..., None, :] - lam * X * norms[..., None, :]

@@ -87,3 +87,14 @@ def test_kernels_run_on_mpmath_object_arrays():
         d_rho, d_X = kernels.flow(X, np.exp(2 * rho), a, U, 4, 0.1)
         np.testing.assert_allclose(d_rho_mp.astype(float), d_rho, rtol=1e-13)
         np.testing.assert_allclose(d_X_mp.astype(float), d_X, rtol=1e-12, atol=1e-14)
+
+
+def test_blocked_gram_rows_give_the_same_contractions(rng):
+    X, rho, a, U = random_state(rng, d=6, m=37, r=3, order=4)
+    c = np.exp(2 * rho)
+    full = kernels.residual_contractions(X, c, a, U, 4)
+    for block in (1, 5, 36):
+        for mine, ref in zip(kernels.residual_contractions(X, c, a, U, 4, block=block), full):
+            np.testing.assert_allclose(mine, ref, rtol=1e-13, atol=1e-14)
+        V_t, s_t = kernels.residual_contractions(t64(X), t64(c), t64(a), t64(U), 4, block=block)
+        np.testing.assert_allclose(V_t.numpy(), full[0], rtol=1e-13, atol=1e-14)
