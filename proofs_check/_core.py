@@ -304,8 +304,11 @@ def _seed(claim_id: str, mutant: str | None) -> int:
     return sum(ord(ch) * 131**i for i, ch in enumerate(f"{claim_id}/{mutant}")) % (2**31)
 
 
-def run_claim(claim: Claim, mutant: str | None = None) -> ClaimResult:
-    """Derive ``claim`` (or its named wrong ``mutant``) and run the symbolic, mpmath and code checks."""
+def run_claim(claim: Claim, mutant: str | None = None, fail_fast: bool = False) -> ClaimResult:
+    """Derive ``claim`` (or its named wrong ``mutant``) and run the symbolic, mpmath and code checks.
+
+    ``fail_fast`` stops at the first failing identity (the mutation tests only need to see a failure).
+    """
     if mutant is not None and mutant not in claim.mutants:
         raise KeyError(f"{claim.id} has no mutant {mutant!r} (has {claim.mutants})")
     start = time.perf_counter()
@@ -321,12 +324,14 @@ def run_claim(claim: Claim, mutant: str | None = None) -> ClaimResult:
         if not mp_agree(identity, rng):
             numeric = False
             failures.append(f"mpmath: {identity.label}")
+        if fail_fast and failures:
+            break
     for label, ok in derivation.extra_checks:
         if not ok:
             symbolic = False
             failures.append(f"symbolic: {label}")
     code: bool | None = None
-    if derivation.code_check is not None:
+    if derivation.code_check is not None and not (fail_fast and failures):
         code = bool(derivation.code_check(rng))
         if not code:
             failures.append("code cross-check")
