@@ -25,7 +25,8 @@ P4    every Figure 1 run discovers the largest a_j first -> supported; a run tha
 P5    C10 verified and every Figure 1 run fits every direction, and no ``P5`` verdict failed -> supported;
       C10 refuted or a ``P5`` verdict failed -> refuted
 P6    invariant verdicts ``P6`` (as P1)
-P7    Algorithm 1 recovers every direction of the spread spectrum in every run, and every probe row with
+P7    Algorithm 1 recovers every direction of the spread spectrum in every run, float64 deviates by less
+      than 1e-6 from high precision (when cross-checked), and every probe row with
       eps >= exp(-d/ln d) recovers all -> supported; otherwise open ("not reproduced": Theorem 1 asserts
       success for suitable, unquantified parameters, so one parameter choice cannot refute it)
 P8    invariant verdicts ``P8`` (as P1)
@@ -117,6 +118,7 @@ CLAIM_IDS: tuple[str, ...] = tuple(c.id for c in _CLAIM_LIST)
 
 # Default reproduce commands (the paper's sizes); entries use the audited run's own command where one exists.
 _FIGURE1 = "deflation figure1 --out results/figure1"
+TRUST_DEVIATION = 1e-6  # P7: float64 evidence is trusted while it deviates less than this from high precision
 _CHECK = "deflation check results/figure1"
 
 
@@ -440,7 +442,9 @@ def decide_p7(stages: Stages) -> _Decision:
     probe row with eps >= exp(-d/ln d) recovers all -> supported. A failure -> open ("not reproduced"):
     Theorem 1 asserts success for suitable, unquantified parameters, so a run with our parameter choice
     cannot refute it. The float64 vs high-precision cross-check is cited (it says whether float64 is
-    trustworthy on this flow); a disagreement there also leaves P7 open."""
+    trustworthy on this flow); a relative deviation above ``TRUST_DEVIATION`` (1e-6) also leaves P7 open.
+    That threshold is not the backend's own 1e-10 agreement target (which the report shows separately):
+    recovery is judged at 0.1 a_j, so only a deviation far above 1e-6 could change a recovery decision."""
     reproduce = _run_command(stages, "spread", "deflation run --d 10 --m 50 --r 5 --ratio 100 --algorithm modified "
                              "--out results/spread-modified", index=1)
     problem = _stage_problem(stages, "spread")
@@ -453,13 +457,15 @@ def decide_p7(stages: Stages) -> _Decision:
     rows = [r for r in _probe_rows(stages) if _above_bound(r)]
     details += [_row_line(r) for r in rows]
     precision = stages.get("precision")
-    agree = None
+    deviation = None
     if precision is not None and precision.status == "ok":
-        agree = bool(precision.results.get("agree"))
-        details.append(f"float64 vs {precision.results.get('dps', '?')} digits: max relative deviation loss "
-                       f"{_fmt(precision.results.get('max_rel_loss_deviation'))}, residuals "
-                       f"{_fmt(precision.results.get('max_rel_residual_deviation'))} (tolerance "
-                       f"{_fmt(precision.results.get('tolerance'))})")
+        r = precision.results
+        devs = [v for v in (r.get("max_rel_loss"), r.get("max_rel_residuals")) if v is not None]
+        deviation = max(devs) if devs else None
+        details.append(f"float64 vs {r.get('dps', '?')} digits to t = {_fmt(r.get('t_max'))}: max relative deviation "
+                       f"loss {_fmt(r.get('max_rel_loss'))}, residuals {_fmt(r.get('max_rel_residuals'))} (the "
+                       f"backend's agreement target {_fmt(r.get('tolerance'))}: "
+                       f"{'met' if r.get('agree') else 'not met'})")
     else:
         details.append(_stage_problem(stages, "precision") or "")
     figures = ["spread", "probe", "precision"]
@@ -470,9 +476,9 @@ def decide_p7(stages: Stages) -> _Decision:
     if not all(bool(r.get("recovered_all")) for r in rows):
         return _open("not reproduced: a probe instance with eps >= exp(-d/ln d) missed a component",
                      stages_used, reproduce, details, figures)
-    if agree is False:
-        return _open("float64 and high precision disagree beyond tolerance: the float64 evidence is not trusted",
-                     stages_used, reproduce, details, figures)
+    if deviation is not None and deviation > TRUST_DEVIATION:
+        return _open(f"float64 and high precision deviate by {deviation:.2g} > {TRUST_DEVIATION:g}: the float64 "
+                     "evidence is not trusted", stages_used, reproduce, details, figures)
     n = len(modified["recovered_all"])
     return _Decision("supported", f"Algorithm 1 fits all {len(modified['recovered'][0])} directions of the spread "
                      f"spectrum (a down to {stages['spread'].results['instance']['a'][-1]:.0e}) in {n}/{n} runs"
@@ -535,12 +541,20 @@ _PAPER_RULES: dict[str, Callable[[Stages], _Decision]] = {
 }
 
 
+_RULE_REPRODUCE = {c.id: f"deflation derive --claim {c.id} --format md" for c in _CLAIM_LIST if c.id.startswith("C")}
+
+
 def decide_ledger(stages: Stages) -> list[LedgerEntry]:
     """Every claim of SPEC section 3, in ledger order, with its status decided by the rule above."""
     entries = []
     for info in _CLAIM_LIST:
         rule = _PAPER_RULES.get(info.id)
-        decision = rule(stages) if rule is not None else decide_derivation(stages, info.id)
+        try:
+            decision = rule(stages) if rule is not None else decide_derivation(stages, info.id)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
+            # A stage whose results lack what its module documents: the claim is undecided, not the report lost.
+            decision = _open(f"ledger rule could not read the stage results ({type(err).__name__}: {err})",
+                             [], _RULE_REPRODUCE.get(info.id, f"deflation audit --profile quick"))
         entries.append(LedgerEntry(
             id=info.id, title=info.title, family=info.family, kind="paper" if info.id.startswith("P") else "derivation",
             status=decision.status,

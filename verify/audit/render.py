@@ -12,7 +12,7 @@ import json
 import re
 from pathlib import Path
 
-from .ledger import CLAIMS, FAMILIES
+from .ledger import FAMILIES
 from .mathml import latex_to_html
 
 __all__ = ["render_html", "render_markdown", "inline_svg"]
@@ -132,15 +132,20 @@ def render_html(report: dict, out: Path) -> str:
                 "(counterexample shown); open: the evidence is missing or does not decide. The rule for each claim "
                 "is in <code>verify/audit/ledger.py</code>.</p>")
     body.append(_stages_html(report))
+    shown: set[str] = set()
     for key, family in FAMILIES.items():
         body.append(f"<h2 id='family-{key}'>{_esc(family['title'])}</h2>")
         for entry in report["ledger"]:
             if entry["family"] == key:
                 body.append(_claim_html(entry, derivations.get(entry["id"])))
         for fid in family["figures"]:
-            if fid in figures:
+            if fid in shown:  # each figure is inlined once; later sections link to it
+                body.append(f"<p>See <a href='#fig-{_esc(fid)}'>figure {_esc(fid)}</a> above.</p>")
+            elif fid in figures:
+                shown.add(fid)
                 body.append(_figure_html(figures[fid], out))
             else:
+                shown.add(fid)
                 body.append(f"<p class='muted' id='fig-{_esc(fid)}'>Figure <b>{_esc(fid)}</b> not produced: its "
                             "stage did not finish (see Stages).</p>")
     body.append(_runs_html(report))
