@@ -55,8 +55,8 @@ class Identity:
     """``claimed == derived`` for one explicit instance (label says which d, l, m, r).
 
     ``claimed`` and ``derived`` are sympy matrices (scalars are 1x1). ``norms`` lists the norm symbols
-    the expressions use; ``positive`` the symbols that must be sampled positive (coefficients, squared
-    norms, lambda); ``fixed`` substitutes values that the instance prescribes (none by default).
+    the expressions use (their values at a sample point are computed from their vectors); symbols declared
+    positive (coefficients, squared norms, lambda) are sampled positive.
     """
 
     label: str
@@ -219,21 +219,6 @@ def contract(entry: Callable[[tuple[int, ...]], sp.Expr], d: int, order: int, x:
             total += coeff * entry(idx + out)
         result.append(sp.expand(total))
     return sp.Matrix(result)
-
-
-def rank_one_entry(weights: Sequence[sp.Expr], vectors: Sequence[sp.Matrix]) -> Callable[[tuple[int, ...]], sp.Expr]:
-    """Entries of ``sum_k weights_k v_k^{(x)l}`` (dense, symmetric)."""
-
-    def entry(index: tuple[int, ...]) -> sp.Expr:
-        total = sp.Integer(0)
-        for wk, v in zip(weights, vectors):
-            term = wk
-            for i in index:
-                term *= v[i]
-            total += term
-        return total
-
-    return entry
 
 
 def tex(expr: sp.Basic) -> str:

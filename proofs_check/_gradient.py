@@ -9,14 +9,12 @@ from __future__ import annotations
 import itertools
 import random
 
-import mpmath
 import numpy as np
 import sympy as sp
 
 from solver import kernels
 
 from ._core import (
-    MP_DIGITS,
     Claim,
     Derivation,
     Identity,

@@ -29,7 +29,6 @@ from ._core import (
     reference_values,
     sample_values,
     symmetric_tensor,
-    tex,
     vec,
 )
 from ._model import gram_s, gram_V, instance, instance_symbols, kernel_inputs, residual_values, unit_ground_truth
