@@ -17,6 +17,7 @@ The rules, claim by claim (each is a function below with the same statement in i
 
 ====  ======================================================================================================
 C*    proofs_check status ``pass`` -> verified; ``fail`` -> refuted (the failing checks); not run -> open
+      (C9 also cites the ``descent`` invariant along the audited runs; it does not decide C9)
 P1    invariant verdicts ``P1`` on every audited run (Figure 1, spread spectrum) and the property sweep's
       ``P1`` rows: any applicable check failed -> refuted; all passed -> supported; none applicable -> open
 P2    status of C5 (tangential speed independent of the component's own norm)
@@ -66,7 +67,7 @@ class ClaimInfo:
 
 FAMILIES: dict[str, dict] = {
     "flow": {"title": "The flow and its geometry", "figures": []},
-    "power": {"title": "Small components: the tensor power method", "figures": ["figure1"]},
+    "power": {"title": "Small components: the tensor power method", "figures": []},  # Figure 1 is under deflation
     "deflation": {"title": "Deflation: order, plateaus and fitting", "figures": ["figure1"]},
     "stability": {"title": "Local stability and the norm/correlation invariant", "figures": ["p9"]},
     "algorithm": {"title": "Over-parametrization and Algorithm 1", "figures": ["spread"]},
@@ -286,6 +287,11 @@ def decide_derivation(stages: Stages, claim: str) -> _Decision:
     details = [f"covered d = {covered.get('d')}, l = {covered.get('l')}",
                "checks: " + ", ".join(f"{k} {_fmt(v)}" for k, v in checks.items()),
                f"{_fmt(data.get('seconds'))} s"]
+    if claim == "C9":  # numeric companion (not decisive): the descent invariant along the audited runs
+        descent = [v for v in _verdicts(stages, "descent") if _applicable(v)]
+        if descent:
+            details.append(f"descent invariant along the audited runs (cited): held in "
+                           f"{sum(bool(v.get('passed')) for v in descent)}/{len(descent)} runs")
     if data.get("status") == "pass":
         return _Decision("verified", f"symbolic, 50-digit and solver-code checks pass ({_covered(covered)})",
                          details, ["derivations"], [], reproduce)

@@ -31,7 +31,7 @@ pre { background: #f6f8fa; padding: .6em; overflow-x: auto; white-space: pre-wra
 .status { font-weight: 600; color: #fff; border-radius: 3px; padding: .05em .45em; white-space: nowrap; }
 figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
 figcaption { font-size: .85em; color: #57606a; }
-.math svg { vertical-align: middle; } .steps li { margin: .4em 0; overflow-x: auto; }
+.math svg { vertical-align: middle; } .steps li { margin: .4em 0; padding: .2em 0; overflow-x: auto; overflow-y: hidden; }
 .claim { border-left: 3px solid #d0d7de; padding-left: 1em; margin: 1.2em 0; }
 .failed { color: #cf222e; font-weight: 600; } .muted { color: #57606a; }
 """
