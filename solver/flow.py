@@ -68,7 +68,8 @@ class FlowConfig:
         integrator: ``auto`` (dopri5 for plain flows of a moderate spectrum on any device, bdf otherwise),
             ``dopri5``, ``rk4``, ``euler``, ``bdf`` or ``radau``.
         linear_solver: Newton's linear systems in implicit methods (:mod:`solver.integrators.bdf`): ``auto``
-            (dense LU up to 1000 unknowns, else matrix-free GMRES), ``dense``, ``sparse`` or ``krylov``.
+            (matrix-free GMRES for BDF; dense LU, or sparse above 1000 unknowns, for Radau), ``dense``,
+            ``sparse`` or ``krylov``.
         rtol, atol: tolerances of adaptive and implicit integrators (rtol None: 1e-8 explicit, 1e-6 implicit).
         step: step of fixed-step methods (initial step guess of adaptive ones when given).
         n_save: number of save times (plain) or per epoch (modified, at least 16).

@@ -126,12 +126,23 @@ def flow_jacobian(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, 
     """Dense exact Jacobian ``d f / d y`` of the flow at unit directions ``X`` (layout: :func:`pack_state`).
 
     ``lam`` enters the field only as the constant ``-lambda`` in ``d rho/dt``, so it does not appear here.
+    The blocks are written straight into views of the ``(m(d+1))^2`` array (no scatter).
     """
     d, m = X.shape
+    idx, self_xx, self_rx, rr, rx, xr, xx = _blocks(X, rho, a, U, order, np.ones(m, dtype=bool))
     n = m * (d + 1)
-    r, c, v = _assemble(d, m, *_blocks(X, rho, a, U, order, np.ones(m, dtype=bool)))
     J = np.zeros((n, n))
-    np.add.at(J, (r, c), v)
+    ks = np.arange(m)
+    J[:m, :m] = rr
+    J_rx = J[:m, m:].reshape(m, m, d)  # (k, i, :)
+    J_xr = J[m:, :m].reshape(m, d, m)  # (k, :, i)
+    J_xx = J[m:, m:].reshape(m, d, m, d)  # (k, :, i, :)
+    J_rx[:] = rx
+    J_xr[:] = np.transpose(xr, (0, 2, 1))
+    J_xx[:] = np.transpose(xx, (0, 2, 1, 3))
+    J_rx[ks, ks] = self_rx
+    J_xr[ks, :, ks] = 0.0
+    J_xx[ks, :, ks, :] = self_xx
     return J
 
 

@@ -6,12 +6,13 @@ is found on the time scale ~1/a_j (SPEC numerics). Each run of the batch is inte
 
 Newton's linear systems ``(I - c J) dy = b`` are solved one of three ways (``linear_solver``):
 
-- ``dense``: the exact analytic Jacobian, LAPACK LU; best while ``n = m (d+1)`` is small (<= 1000).
+- ``dense``: the exact analytic Jacobian, LAPACK LU (``auto`` for Radau up to 1000 unknowns).
 - ``sparse``: couplings of negligible components dropped, SuperLU (:func:`flow_jacobian_sparse`).
 - ``krylov``: Jacobian-free in the sense that no matrix is formed: :class:`JacobianOperator` applies the
   exact Jacobian in ``O(m^2 d)`` and GMRES, preconditioned by the inverted per-component
   ``(d+1) x (d+1)`` blocks, solves the system (BDF only). A dense ``n x n`` LU costs ``O(n^3)``; at
   ``m = 200``, ``d = 10`` that is 1e10 flops per factorization against ~1e6 per GMRES iteration.
+  ``auto`` for BDF: it was faster than dense LU already at ``m = 50``.
 """
 
 from __future__ import annotations
@@ -182,7 +183,8 @@ def integrate_implicit(
     floor = coupling_floor_for(t1 - t0, order)
     unknowns = m * (d + 1)
     if linear_solver == "auto":
-        linear_solver = "dense" if unknowns <= DENSE_MAX_UNKNOWNS else ("krylov" if method == "BDF" else "sparse")
+        # Measured on the spread spectrum (d=10, m=50, t=1e11): krylov 12 s, dense LU 27 s (BENCHMARKS.md).
+        linear_solver = "krylov" if method == "BDF" else ("dense" if unknowns <= DENSE_MAX_UNKNOWNS else "sparse")
     if linear_solver == "krylov" and method != "BDF":
         raise ValueError("linear_solver: krylov works with BDF only")
     y0_np = y0.detach().to("cpu", torch.float64).numpy()
