@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import html
 import io
+import itertools
 import re
 
+from ._svg import inline_svg
+
 __all__ = ["latex_to_html", "backend"]
+
+_SVG_IDS = itertools.count()  # mathtext SVGs repeat glyph ids: each formula gets its own prefix
 
 
 def backend() -> str:
@@ -49,8 +54,7 @@ def _mathtext_svg(tex: str) -> str:
         fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.02, transparent=True)
     finally:
         plt.close(fig)
-    svg = buf.getvalue().decode()
-    return svg[svg.index("<svg"):]
+    return inline_svg(buf.getvalue().decode(), prefix=f"math{next(_SVG_IDS)}-")
 
 
 def latex_to_html(tex: str, display: bool = True) -> str:

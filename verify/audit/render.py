@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from .ledger import FAMILIES
+from ._svg import inline_svg
 from .mathml import latex_to_html
 
 __all__ = ["render_html", "render_markdown", "inline_svg"]
@@ -35,23 +36,6 @@ figcaption { font-size: .85em; color: #57606a; }
 .claim { border-left: 3px solid #d0d7de; padding-left: 1em; margin: 1.2em 0; }
 .failed { color: #cf222e; font-weight: 600; } .muted { color: #57606a; }
 """
-
-
-def inline_svg(svg: str, prefix: str) -> str:
-    """An SVG document made fit to inline: XML prolog, doctype and comments dropped; every ``id`` and its
-    references (``#id``, ``url(#id)``) prefixed with ``prefix`` so that figures cannot share ids."""
-    svg = re.sub(r"<\?xml[^>]*\?>", "", svg)
-    svg = re.sub(r"<!DOCTYPE[^>]*>", "", svg, flags=re.S)
-    svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)
-    ids = set(re.findall(r'\bid="([^"]+)"', svg))
-    if ids:
-        def rename(match: re.Match) -> str:
-            return match.group(1) + prefix + match.group(2)
-
-        svg = re.sub(r'(\bid=")([^"]+)(?=")', lambda m: m.group(1) + prefix + m.group(2), svg)
-        pattern = "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
-        svg = re.sub(r"(#)(" + pattern + r")(?=[\"')\s])", rename, svg)
-    return svg.strip()
 
 
 def _status(status: str) -> str:

@@ -44,7 +44,11 @@ def run(ctx: StageContext, result: StageResult) -> None:
                 "agree": None if loss_dev is None or res_dev is None else max(loss_dev, res_dev) <= tolerance,
                 "float64_floor_min": float(np.min(data["float64_floor"])), "seconds": seconds})
     result.results = out
-    command = f"deflation precision --m {p.precision_m} --t-max {p.precision_t_max:g} --dps {p.precision_dps}"
+    # The comparison itself is a library function; these two runs are its two sides (same save grid).
+    common = f"--m {p.precision_m} --t-max {p.precision_t_max:g} --n-save 60"
+    command = (f"deflation run {common} --integrator dopri5 --rtol 1e-13 --atol 1e-14 --out results/xcheck-float64 "
+               f"&& deflation precision {common} --dps {p.precision_dps} --hp-integrator gbs "
+               f"--out results/xcheck-hp")
     result.runs.append(RunRecord(label="float64 vs high precision (Figure 1 instance)", command=command,
                                  config={"dps": p.precision_dps, "t_max": p.precision_t_max, "m": p.precision_m,
                                          "float64": data["trajectories"]["float64"].config,

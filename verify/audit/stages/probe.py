@@ -27,10 +27,7 @@ def run(ctx: StageContext, result: StageResult) -> None:
     rows = [dict(r) for r in data.get("rows", [])]
     result.results = {"grid": [list(p) for p in grid], "rows": rows, "seconds": seconds,
                       **{k: v for k, v in data.items() if k not in ("rows", "grid")}}
-    d_flag = ",".join(sorted({str(d) for d, _ in grid}))
-    eps_flag = ",".join(sorted({f"{e:g}" for _, e in grid}))
-    # ``deflation probe`` (issue 5) takes the grid as --d / --eps lists; the exact points are in the config.
-    command = f"deflation probe --d {d_flag} --eps {eps_flag}"
+    command = "deflation probe --grid " + ",".join(f"{d}:{eps:g}" for d, eps in grid)
     result.runs.append(RunRecord(label="accuracy probe (modified flow, high precision)", command=command,
                                  config={"grid": [list(p) for p in grid], **data.get("settings", {})},
                                  seeds=[int(data.get("settings", {}).get("seed", 0))],
