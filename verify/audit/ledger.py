@@ -136,10 +136,6 @@ class _Decision:
 
 # ----------------------------------------------------------------------------------------------- helpers
 
-def _stage(stages: Stages, name: str) -> StageResult | None:
-    return stages.get(name)
-
-
 def _stage_problem(stages: Stages, name: str) -> str | None:
     """None when the stage ran; otherwise a sentence naming what happened to it."""
     stage = stages.get(name)
@@ -560,7 +556,7 @@ def decide_ledger(stages: Stages) -> list[LedgerEntry]:
         except (KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
             # A stage whose results lack what its module documents: the claim is undecided, not the report lost.
             decision = _open(f"ledger rule could not read the stage results ({type(err).__name__}: {err})",
-                             [], _RULE_REPRODUCE.get(info.id, f"deflation audit --profile quick"))
+                             [], _RULE_REPRODUCE.get(info.id, "deflation audit --profile quick"))
         entries.append(LedgerEntry(
             id=info.id, title=info.title, family=info.family, kind="paper" if info.id.startswith("P") else "derivation",
             status=decision.status,

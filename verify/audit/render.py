@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from pathlib import Path
 
 from .ledger import FAMILIES
@@ -97,7 +96,7 @@ def render_html(report: dict, out: Path) -> str:
     head = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>deflation-verify audit ({_esc(profile['name'])})</title><style>{_CSS}</style></head><body>")
-    body = [f"<h1>Audit: Understanding Deflation Process in Over-parametrized Tensor Decomposition</h1>",
+    body = ["<h1>Audit: Understanding Deflation Process in Over-parametrized Tensor Decomposition</h1>",
             f"<p class='muted'>Ge, Ren, Wang, Zhou (NeurIPS 2021). Generated {_esc(report['generated'])} by "
             f"<code>{_esc(report['command'])}</code> in {report['wall_seconds']:.0f} s; profile "
             f"<b>{_esc(profile['name'])}</b>: {_esc(profile['description'])}.</p>"]
