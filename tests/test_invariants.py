@@ -183,3 +183,16 @@ def test_check_command_on_saved_records(tmp_path, capsys):
     assert main(["check", str(tmp_path), "--format", "json"]) == 1
     assert main(["check", str(tmp_path / "missing")]) == 2
     assert "DIR" in capsys.readouterr().err
+
+
+def test_plateaus_and_drops_does_not_demand_fits_a_coarse_grid_cannot_show():
+    rec = make_record(K=3)  # save interval 50 >> the fits' duration ~2.3/a_j: one drop holds both fits
+    v = inv.plateaus_and_drops(rec, 0)
+    assert v.passed and v.details["resolved_discoveries"] == [] and len(v.details["drops"]) == 1
+
+
+def test_norm_correlation_law_is_inconclusive_on_a_narrow_window():
+    rec = law_record(2.0)
+    rec.config["atol"] = 1e-4  # floor 16 d atol^2: only alpha > ~1e-4 resolved, about one decade of tau
+    v = inv.norm_correlation_law(rec)
+    assert v.passed and v.details["confirmed"] is None and not v.details["applicable"]
