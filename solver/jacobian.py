@@ -173,6 +173,7 @@ class JacobianOperator:
 
     def __init__(self, X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order: int):
         self.X, self.order = X, order
+        self._inputs = (X, rho, a, U, order)
         self.d, self.m = X.shape
         self.shape = (self.m * (self.d + 1),) * 2
         c, G, _, self.self_xx, self.self_rx = _self_blocks(X, rho, a, U, order)
@@ -201,6 +202,10 @@ class JacobianOperator:
         Z = Q @ self.M1.T + (l - 1) * X @ (self.M2 * S).T + 2 * X @ (self.M1 * d_rho[None, :]).T
         out_x = np.einsum("kij,jk->ik", self.self_xx, dX) - l * (Z - X * (X * Z).sum(0))
         return self.scale * pack_state(out_rho, out_x)
+
+    def dense(self) -> np.ndarray:
+        """The same (scaled) Jacobian as a dense matrix (:func:`flow_jacobian`)."""
+        return self.scale * flow_jacobian(*self._inputs)
 
     def diagonal_blocks(self) -> np.ndarray:
         """(m, d+1, d+1): row/column 0 is ``rho_k``, then ``x_k``; ``d x_k/d rho_k = 0``."""

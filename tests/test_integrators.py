@@ -138,3 +138,26 @@ def test_linear_solvers_give_the_same_stiff_trajectory(linear_solver):
     other = solve(truth, FlowConfig(linear_solver=linear_solver, **common), seeds=[1])
     np.testing.assert_allclose(other.residuals, ref.residuals, rtol=1e-4, atol=1e-9)
     np.testing.assert_allclose(other.discovery()[0], ref.discovery()[0], rtol=1e-3)
+
+
+def test_krylov_falls_back_to_a_direct_solve_when_gmres_stalls(monkeypatch):
+    """An unconverged GMRES solve must not stall Newton: it is replaced by a dense LU of that Newton matrix."""
+    from solver import FlowConfig, solve
+    from solver.instances import spread_truth
+    from solver.integrators import bdf
+
+    created = []
+    original_init = bdf.KrylovBDF.__init__
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        created.append(self)
+
+    monkeypatch.setattr(bdf.KrylovBDF, "max_krylov", 1)
+    monkeypatch.setattr(bdf.KrylovBDF, "__init__", init)
+    common = dict(t_max=1e4, m=8, integrator="bdf", n_save=30)
+    truth = spread_truth(d=5, r=3)
+    crippled = solve(truth, FlowConfig(linear_solver="krylov", **common), seeds=[0])
+    dense = solve(truth, FlowConfig(linear_solver="dense", **common), seeds=[0])
+    assert created and created[0].direct_fallbacks > 0
+    np.testing.assert_allclose(crippled.residuals, dense.residuals, rtol=1e-4, atol=1e-9)

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import scipy.sparse as sp
 from scipy.integrate import BDF, solve_ivp
+from scipy.linalg import lu_factor, lu_solve
 
 from .. import kernels
 from ..jacobian import JacobianOperator, flow_jacobian, flow_jacobian_sparse, pack_state, unpack_state
@@ -95,13 +96,17 @@ class KrylovBDF(BDF):
 
     scipy's BDF factors ``I - c J`` through ``self.lu`` and solves through ``self.solve_lu``; this subclass
     supplies both (and ``self.I``, ``self.jac``) and leaves the BDF formulas, the order and step control untouched.
+    A system GMRES does not solve within ``max_krylov`` iterations falls back to a dense LU of that Newton matrix.
     """
+
+    max_krylov = 60
 
     def __init__(self, fun, t0, y0, t_bound, *, d: int, m: int, operator, gmres_rtol: float = 1e-9, **options):
         n = np.asarray(y0).size
         super().__init__(fun, t0, y0, t_bound, jac=lambda _t, _y: sp.identity(n, format="csc"), **options)
         self._d, self._m, self._gmres_rtol = d, m, gmres_rtol
         self.gmres_iterations = 0
+        self.direct_fallbacks = 0
 
         def jac(t, y):
             self.njev += 1
@@ -120,13 +125,15 @@ class KrylovBDF(BDF):
     def _unblock(self, vb: np.ndarray) -> np.ndarray:
         return np.concatenate([vb[:, 0], vb[:, 1:].ravel()])
 
-    def _factor(self, newton: _NewtonMatrix):
+    def _factor(self, newton: _NewtonMatrix) -> list:
         self.nlu += 1
         blocks = np.eye(self._d + 1)[None] - newton.scaled_jacobian.diagonal_blocks()
-        return newton.scaled_jacobian, np.linalg.inv(blocks)
+        return [newton.scaled_jacobian, np.linalg.inv(blocks), None]
 
-    def _solve(self, factor, b: np.ndarray) -> np.ndarray:
-        scaled_jacobian, inverse_blocks = factor
+    def _solve(self, factor: list, b: np.ndarray) -> np.ndarray:
+        scaled_jacobian, inverse_blocks, direct = factor
+        if direct is not None:
+            return lu_solve(direct, b)
 
         def apply(v: np.ndarray) -> np.ndarray:
             return v - scaled_jacobian.matvec(v)
@@ -134,9 +141,15 @@ class KrylovBDF(BDF):
         def precondition(v: np.ndarray) -> np.ndarray:
             return self._unblock(np.einsum("kij,kj->ki", inverse_blocks, self._blocks_of(v)))
 
-        x, steps, _residual = gmres(apply, precondition, b, self._gmres_rtol, min(b.size, 120))
+        x, steps, residual = gmres(apply, precondition, b, self._gmres_rtol, min(b.size, self.max_krylov))
         self.gmres_iterations += steps
-        return x  # an unconverged solve only slows Newton; BDF then shortens the step
+        if residual <= self._gmres_rtol:
+            return x
+        # Block-Jacobi cannot see strong couplings between clusters of comparable components (seen late in
+        # Algorithm 1): an unconverged solve would stall Newton, so this Newton matrix is factored densely.
+        self.direct_fallbacks += 1
+        factor[2] = lu_factor(np.eye(b.size) - scaled_jacobian.dense())
+        return lu_solve(factor[2], b)
 
 
 def coupling_floor_for(span: float, order: int) -> float:

@@ -88,6 +88,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     add_instance_arguments(parser)
     g = parser.add_argument_group("integration and output")
     g.add_argument("--integrator", choices=("auto",) + NAMES, default="auto")
+    g.add_argument("--linear-solver", choices=("auto", "dense", "sparse", "krylov"), default="auto",
+                   help="Newton systems of bdf/radau (auto: krylov for bdf)")
     g.add_argument("--rtol", type=_float("--rtol"), default=None, help="relative tolerance (1e-8 explicit, 1e-6 implicit)")
     g.add_argument("--atol", type=_float("--atol"), default=1e-10)
     g.add_argument("--step", type=_float("--step"), default=None, help="step of euler/rk4 (initial step of adaptive)")
@@ -124,7 +126,8 @@ def config_from_args(args: argparse.Namespace) -> FlowConfig:
         algorithm=args.algorithm, m=args.m, delta0=args.delta0, t_max=t_max, lam=args.lam, delta1=args.delta1,
         gamma=args.gamma, eps=args.eps, epoch_factor=args.epoch_factor, beta0=args.beta0,
         reinit_rule=args.reinit_rule,
-        **{k: getattr(args, k) for k in ("integrator", "rtol", "atol", "step", "n_save", "device", "dtype")
+        **{k: getattr(args, k) for k in ("integrator", "linear_solver", "rtol", "atol", "step", "n_save", "device",
+                                         "dtype")
            if hasattr(args, k)})
     config.validate()
     return config
