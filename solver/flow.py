@@ -32,7 +32,7 @@ from .integrators.bdf import LINEAR_SOLVERS
 from .trajectory import Trajectory
 
 __all__ = ["FlowConfig", "solve", "initial_directions", "estimate_beta0", "epoch_schedule", "reinit_mask",
-           "resolve_device", "DTYPES"]
+           "resolve_device", "DTYPES", "RunPlan", "plan_run", "run_spans", "save_grid"]
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 REINIT_RULES = ("cluster", "norm")
@@ -197,12 +197,16 @@ def estimate_beta0(truths: Sequence[GroundTruth], starts: int = 16, iterations: 
     return best
 
 
-def epoch_schedule(config: FlowConfig, d: int, beta0: float) -> list[tuple[float, float, float]]:
+def epoch_schedule(config: FlowConfig, d: int, beta0: float,
+                   log_inv_delta0: float | None = None) -> list[tuple[float, float, float]]:
     """``[(t_start, t_end, beta_s), ...]`` of the modified flow: ``t_s = epoch_factor (d + ln 1/delta0) / beta_s``,
-    ``beta_{s+1} = beta_s / (1 + gamma)``, while ``beta_s >= eps`` (and below the optional ``t_max`` cap)."""
+    ``beta_{s+1} = beta_s / (1 + gamma)``, while ``beta_s >= eps`` (and below the optional ``t_max`` cap).
+    ``log_inv_delta0`` overrides ``ln(1/config.delta0)`` (for initial norms below float64's range)."""
     epochs: list[tuple[float, float, float]] = []
     beta, start = beta0, 0.0
-    base = config.epoch_factor * (d + math.log(1.0 / config.delta0))
+    if log_inv_delta0 is None:
+        log_inv_delta0 = math.log(1.0 / config.delta0)
+    base = config.epoch_factor * (d + log_inv_delta0)
     while beta >= config.eps:
         end = start + base / beta
         if config.t_max is not None and end >= config.t_max:
@@ -234,11 +238,66 @@ def reinit_mask(log_norms: torch.Tensor, directions: torch.Tensor, rule: str, de
     return rel < delta1**2 * mass
 
 
-def _save_grid(kind: str, t0: float, t1: float, n: int) -> np.ndarray:
+def save_grid(kind: str, t0: float, t1: float, n: int) -> np.ndarray:
+    """Save times of one span: ``n + 1`` linear points, or ``t0`` plus ``n`` geometric points from
+    ``min(span/1000, 0.1)`` after ``t0`` (long stiff spans: early transients and the late plateau)."""
     if kind == "linear":
         return np.linspace(t0, t1, n + 1)
     span = t1 - t0
     return np.concatenate([[t0], t0 + np.geomspace(min(span * 1e-3, 0.1), span, n)])
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run integrates, shared by every backend: spans (one per epoch, or one plain span with
+    ``beta = None``), the ``beta0`` used, and the save times (one grid for the whole batch)."""
+
+    spans: list[tuple[float, float, float | None]]
+    beta0: float | None
+    times: np.ndarray
+
+    @property
+    def t_end(self) -> float:
+        return self.spans[-1][1]
+
+
+def plan_run(config: FlowConfig, truths: Sequence[GroundTruth], explicit: bool,
+             log_inv_delta0: float | None = None) -> RunPlan:
+    """Spans and save times of a run (``explicit``: the integrator is explicit, which picks linear grids for plain runs)."""
+    d = truths[0].d
+    if config.algorithm == "plain":
+        spans: list[tuple[float, float, float | None]] = [(0.0, float(config.t_max), None)]
+        beta0 = None
+    else:
+        beta0 = config.beta0 if config.beta0 is not None else estimate_beta0(truths)
+        spans = list(epoch_schedule(config, d, beta0, log_inv_delta0))
+        require(len(spans) >= 1, "eps", f"at most beta0 = {beta0:.3g} so that at least one epoch runs", config.eps)
+    kind = config.save_grid
+    if kind == "auto":
+        kind = "linear" if (explicit and config.algorithm == "plain") else "log"
+    per_span = config.n_save if config.algorithm == "plain" else max(16, config.n_save // len(spans))
+    times = np.unique(np.concatenate([save_grid(kind, s, e, per_span) for s, e, _ in spans]))
+    return RunPlan(spans=spans, beta0=beta0, times=times)
+
+
+def run_spans(plan: RunPlan, state, *, integrate: Callable, reinitialize: Callable, stats,
+              events: list[dict], progress: Progress | None):
+    """The epoch loop of Algorithm 1 (or one plain span), for any backend.
+
+    ``integrate(state, t0, t1, report) -> (state, stats)`` advances every run over a span;
+    ``reinitialize(state, epoch, t) -> state`` applies the re-initialization rule at the start of epoch
+    ``s >= 1`` (at ``s = 0`` every component is freshly drawn already); ``stats.add`` accumulates work.
+    """
+    for s, (t0, t1, beta) in enumerate(plan.spans):
+        if beta is not None:
+            events.append({"kind": "epoch", "epoch": s, "time": t0, "end": t1, "beta": beta})
+            if s >= 1:
+                state = reinitialize(state, s, t0)
+        stage = "plain flow" if beta is None else f"epoch {s + 1}/{len(plan.spans)}"
+        report = None if progress is None else (lambda t, _stage=stage: progress(t, plan.t_end, _stage))
+        state, step_stats = integrate(state, t0, t1, report)
+        stats.add(step_stats)
+    return state
 
 
 def _observer(state: dict, a: torch.Tensor, U: torch.Tensor, order: int, unit_roundoff: float, record: bool):
@@ -335,19 +394,8 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
     U_t = torch.as_tensor(U_np, dtype=dtype, device=device)
 
     events: list[dict] = []
-    if config.algorithm == "plain":
-        spans = [(0.0, float(config.t_max), None)]
-        beta0 = None
-    else:
-        beta0 = config.beta0 if config.beta0 is not None else estimate_beta0(truths)
-        spans = epoch_schedule(config, d, beta0)
-        require(len(spans) >= 1, "eps", f"at most beta0 = {beta0:.3g} so that at least one epoch runs", config.eps)
-    grid_kind = config.save_grid
-    if grid_kind == "auto":
-        grid_kind = "linear" if (integrator in EXPLICIT and config.algorithm == "plain") else "log"
-    n_per_span = config.n_save if config.algorithm == "plain" else max(16, config.n_save // len(spans))
-    grids = [_save_grid(grid_kind, s, e, n_per_span) for s, e, _ in spans]
-    times = np.unique(np.concatenate(grids))
+    plan = plan_run(config, truths, explicit=integrator in EXPLICIT)
+    spans, beta0, times = plan.spans, plan.beta0, plan.times
     K = times.size
     record = config.record_components
     buffers = {
@@ -369,26 +417,21 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
         X = Yb[:, 1:, :]
         return torch.cat([Yb[:, :1, :], X / X.norm(dim=1, keepdim=True)], dim=1)
 
-    stats = StepStats()
-    t_end = spans[-1][1]
-    wall0 = time.perf_counter()
-    for s, (t0, t1, beta) in enumerate(spans):
-        if beta is not None:
-            events.append({"kind": "epoch", "epoch": s, "time": t0, "end": t1, "beta": beta})
-            if s >= 1:
-                Y = _reinitialize(Y, config, rngs, events, s, t0)
-        stage = "plain flow" if beta is None else f"epoch {s + 1}/{len(spans)}"
-        report = None if progress is None else (lambda t, _stage=stage: progress(t, t_end, _stage))
+    def integrate(Yb: torch.Tensor, t0: float, t1: float, report):
         if integrator in EXPLICIT:
-            Y, st = integrate_explicit(
-                field, Y, t0, t1, times, on_save, tableau=EXPLICIT[integrator], step=config.step,
+            return integrate_explicit(
+                field, Yb, t0, t1, times, on_save, tableau=EXPLICIT[integrator], step=config.step,
                 rtol=rtol, atol=config.atol, norm_independent=log_rows, project=project,
                 max_steps=config.max_steps, progress=report)
-        else:
-            Y, st = integrate_implicit(
-                a_np, U_np, order, lam, Y, t0, t1, times, on_save, method=IMPLICIT[integrator],
-                linear_solver=config.linear_solver, rtol=rtol, atol=config.atol, progress=report)
-        stats.add(st)
+        return integrate_implicit(
+            a_np, U_np, order, lam, Yb, t0, t1, times, on_save, method=IMPLICIT[integrator],
+            linear_solver=config.linear_solver, rtol=rtol, atol=config.atol, progress=report)
+
+    stats = StepStats()
+    t_end = plan.t_end
+    wall0 = time.perf_counter()
+    Y = run_spans(plan, Y, integrate=integrate, stats=stats, events=events, progress=progress,
+                  reinitialize=lambda Yb, s, t: _reinitialize(Yb, config, rngs, events, s, t))
     if config.algorithm == "modified" and config.drop_small:
         small = Y[:, 0, :] < math.log(config.delta1)
         for b in range(batch):

@@ -15,7 +15,6 @@ The run draws its initial and re-initialized directions with ``numpy.random.defa
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import platform
 import time
@@ -25,8 +24,8 @@ import numpy as np
 import torch
 
 from solver import kernels
-from solver.errors import ValidationError, require
-from solver.flow import FlowConfig, epoch_schedule, estimate_beta0, initial_directions, reinit_mask
+from solver.errors import require
+from solver.flow import FlowConfig, initial_directions, plan_run, reinit_mask, run_spans
 from solver.ground_truth import GroundTruth
 from solver.jacobian import flow_jacobian
 from solver.trajectory import Trajectory
@@ -70,10 +69,8 @@ class FlowProblem:
         self.U = arithmetic.array(truth.U)
         self.lam = arithmetic.scalar(lam)
         self.order = truth.order
-        d, m = truth.d, None
-        self.d = d
+        self.d = truth.d
         self._perm: np.ndarray | None = None
-        del m
 
     def directions(self, Y: np.ndarray) -> np.ndarray:
         X = Y[1:]
@@ -117,14 +114,6 @@ class FlowProblem:
         residuals = kernels.direction_residuals(X, c, self.a, self.U, self.order)
         return {"loss": loss, "loss_floor": floor, "residuals": residuals,
                 "correlations": kernels.correlations(X, self.U), "log_norms": Y[0]}
-
-
-def _save_grid(kind: str, t0: float, t1: float, n: int) -> np.ndarray:
-    # Same rule as the float64 solver's grid (so records line up time for time).
-    if kind == "linear":
-        return np.linspace(t0, t1, n + 1)
-    span = t1 - t0
-    return np.concatenate([[t0], t0 + np.geomspace(min(span * 1e-3, 0.1), span, n)])
 
 
 def solve_high_precision(
@@ -180,24 +169,9 @@ def _solve(truth: GroundTruth, config: FlowConfig, seed: int, ar: Arithmetic, in
     Y[1:] = ar.array(initial_directions(rng, d, m))
 
     events: list[dict] = []
-    if config.algorithm == "plain":
-        spans: list[tuple[float, float, float | None]] = [(0.0, float(config.t_max), None)]
-        beta0 = None
-    else:
-        beta0 = config.beta0 if config.beta0 is not None else estimate_beta0([truth])
-        # epoch_schedule reads ln(1/delta0) from config.delta0 (a float >= 1e-300); for a smaller exact
-        # delta0 the same epoch lengths come from rescaling epoch_factor by (d + ln 1/delta0) / (d + ln 1/delta0').
-        base_cfg = config
-        if delta0 is not None:
-            ratio = (d - log_delta0_f) / (d + math.log(1.0 / config.delta0))
-            base_cfg = dataclasses.replace(config, epoch_factor=config.epoch_factor * ratio)
-        spans = list(epoch_schedule(base_cfg, d, beta0))
-        require(len(spans) >= 1, "eps", f"at most beta0 = {beta0:.3g} so that at least one epoch runs", config.eps)
-    grid_kind = config.save_grid
-    if grid_kind == "auto":
-        grid_kind = "linear" if (integrator == "gbs" and config.algorithm == "plain") else "log"
-    n_per_span = config.n_save if config.algorithm == "plain" else max(16, config.n_save // len(spans))
-    times = np.unique(np.concatenate([_save_grid(grid_kind, s, e, n_per_span) for s, e, _ in spans]))
+    # epoch_schedule reads ln(1/delta0) from the exact initial norm, which float64 cannot hold below 1e-300.
+    plan = plan_run(config, [truth], explicit=integrator == "gbs", log_inv_delta0=-log_delta0_f)
+    spans, beta0, times = plan.spans, plan.beta0, plan.times
     K = times.size
     exact: dict[str, list] = {"loss": [None] * K, "loss_floor": [None] * K, "residuals": [None] * K}
     f64 = {"loss": np.full((1, K), np.nan), "loss_floor": np.full((1, K), np.nan),
@@ -213,19 +187,16 @@ def _solve(truth: GroundTruth, config: FlowConfig, seed: int, ar: Arithmetic, in
             f64["log_norms"][0, k] = ar.to_float(obs["log_norms"])
             f64["correlations"][0, k] = ar.to_float(obs["correlations"])
 
+    run = integrate_gbs if integrator == "gbs" else integrate_radau
+
+    def integrate(state: np.ndarray, t0: float, t1: float, report):
+        return run(problem, state, t0, t1, times, on_save, rtol=rtol, atol=atol, step=config.step, progress=report)
+
     stats = StepStats()
-    t_end = spans[-1][1]
+    t_end = plan.t_end
     wall0 = time.perf_counter()
-    for s, (t0, t1, beta) in enumerate(spans):
-        if beta is not None:
-            events.append({"kind": "epoch", "epoch": s, "time": t0, "end": t1, "beta": beta})
-            if s >= 1:
-                Y = _reinitialize(Y, config, rng, log_delta0, events, s, t0, ar)
-        stage = "plain flow" if beta is None else f"epoch {s + 1}/{len(spans)}"
-        report = None if progress is None else (lambda t, _stage=stage: progress(t, t_end, _stage))
-        run = integrate_gbs if integrator == "gbs" else integrate_radau
-        Y, st = run(problem, Y, t0, t1, times, on_save, rtol=rtol, atol=atol, step=config.step, progress=report)
-        stats.add(st)
+    Y = run_spans(plan, Y, integrate=integrate, stats=stats, events=events, progress=progress,
+                  reinitialize=lambda state, s, t: _reinitialize(state, config, rng, log_delta0, events, s, t, ar))
     wall = time.perf_counter() - wall0
     if any(v is None for v in exact["loss"]):
         raise RuntimeError("internal: some save points were not reached")
@@ -302,5 +273,3 @@ def _version() -> str:
     except Exception:
         return "unknown"
 
-
-ValidationError  # re-exported for callers catching bad input
