@@ -28,11 +28,7 @@ def _delta0_text(text: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_run_arguments(parser)
-    for action in parser._actions:  # --delta0 keeps its text here (norms like 1e-1000)
-        if "--delta0" in action.option_strings:
-            action.type = _delta0_text
-            action.default = "1e-15"
+    add_run_arguments(parser, delta0_type=_delta0_text)  # --delta0 keeps its text (norms like 1e-1000)
     g = parser.add_argument_group("high precision")
     g.add_argument("--dps", type=int, default=DEFAULT_DPS, help=f"decimal digits (default {DEFAULT_DPS})")
     g.add_argument("--backend", choices=BACKENDS, default="auto", help="auto: flint when installed, else mpmath")

@@ -54,8 +54,12 @@ def _float_list(text: str) -> list[float]:
     return values
 
 
-def add_instance_arguments(parser: argparse.ArgumentParser, *, t_max_default: float | None = 100.0) -> None:
-    """The instance and algorithm flags shared by ``run``, ``precision`` and ``probe``."""
+def add_instance_arguments(parser: argparse.ArgumentParser, *, t_max_default: float | None = 100.0,
+                           delta0_type=None) -> None:
+    """The instance and algorithm flags shared by ``run``, ``precision`` and ``probe``.
+
+    ``delta0_type`` replaces the float parser of ``--delta0`` (the high-precision command keeps its text).
+    """
     g = parser.add_argument_group("instance")
     g.add_argument("--d", type=_int("--d"), default=10, help="dimension (default 10)")
     g.add_argument("--r", type=_int("--r"), default=None, help="rank (default: len(--a), else 5)")
@@ -66,7 +70,8 @@ def add_instance_arguments(parser: argparse.ArgumentParser, *, t_max_default: fl
     g.add_argument("--basis-seed", type=_int("--basis-seed", 0), default=0, help="seed of random bases")
     g = parser.add_argument_group("model and algorithm")
     g.add_argument("--m", type=_int("--m"), default=50, help="number of components (default 50)")
-    g.add_argument("--delta0", type=_float("--delta0"), default=1e-15, help="initial norm (default 1e-15)")
+    g.add_argument("--delta0", type=delta0_type or _float("--delta0"), default="1e-15" if delta0_type else 1e-15,
+                   help="initial norm (default 1e-15)")
     g.add_argument("--seeds", type=_int("--seeds"), default=1, help="number of runs, seeds first-seed.. (default 1)")
     g.add_argument("--first-seed", type=_int("--first-seed", 0), default=0, help="seed of the first run (default 0)")
     g.add_argument("--t-max", type=_float("--t-max"), default=None,
@@ -83,9 +88,9 @@ def add_instance_arguments(parser: argparse.ArgumentParser, *, t_max_default: fl
     parser.set_defaults(_t_max_default=t_max_default)
 
 
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+def add_run_arguments(parser: argparse.ArgumentParser, delta0_type=None) -> None:
     """Every flag of ``deflation run``."""
-    add_instance_arguments(parser)
+    add_instance_arguments(parser, delta0_type=delta0_type)
     g = parser.add_argument_group("integration and output")
     g.add_argument("--integrator", choices=("auto",) + NAMES, default="auto")
     g.add_argument("--linear-solver", choices=("auto", "dense", "sparse", "krylov"), default="auto",
