@@ -1,0 +1,71 @@
+"""Properties: the invariants of verify.invariants hold in the paper's regime.
+
+Regime (SPEC section 3, P1/P5/P6/P8/P9/P10/P12 and Theorem 1's setting): orthogonal ``T*`` with a random basis,
+spectrum ratios bounded away from 1 (``[1.3, 2]``), ``m >= 3d`` components, small initialization. A failure
+prints every violated verdict and the ``deflation run`` command reproducing the run
+(``deflation check`` on its output folder shows the same verdicts).
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, note
+
+from verify.invariants import check_trajectory
+
+from .strategies import examples, full_rank_identity_instances, orthogonal_instances
+
+
+def _violations(instance, skip: tuple[str, ...] = ()) -> list[str]:
+    trajectory = instance.solve()
+    note(f"reproduce: {instance.command}")
+    return [f"{v.claim} {v.name}: margin {v.margin:.3g}, worst {v.to_dict()['worst']}"
+            for v in check_trajectory(trajectory) if not v.passed and v.claim not in skip]
+
+
+@examples(ci=30)
+@given(orthogonal_instances(algorithm="plain"))
+def test_plain_flow_satisfies_every_invariant_but_p12(instance):
+    """P1, P5, P6, P8, P9, P10 and descent. P12 (every direction fitted) is *not* asserted at m >= 3d: it
+    fails there reproducibly (see the counterexample test below and verify/FINDINGS_invariants.md)."""
+    bad = _violations(instance, skip=("P12",))
+    assert not bad, f"{'; '.join(bad)}\nreproduce: {instance.command}"
+
+
+# P12 counterexample found by the property above (hypothesis, ci profile): d = r = 4, ratio 2, m = 12 = 3d.
+# The smallest direction is never fitted (by t = 480 = 60/a_4; t_max 100x longer changes nothing), and the success rate over seeds
+# 0..7 grows with m (4/8 at m = 12, 5/8 at m = 24, 7/8 at m = 48): "m large enough" is far above 3d here.
+P12_COUNTEREXAMPLE = ("--d 4 --a 1.0,0.5,0.25,0.125 --basis random --basis-seed 0 --m 12 --delta0 1e-10 "
+                      "--seeds 1 --first-seed 2 --algorithm plain --t-max 480")
+
+
+def test_p12_counterexample_is_reproducible():
+    from .strategies import Instance
+
+    instance = Instance(tuple(P12_COUNTEREXAMPLE.split()))
+    trajectory = instance.solve()
+    recovered = trajectory.recovered()[0]
+    assert recovered.tolist() == [True, True, True, False], f"reproduce: {instance.command}"
+    # Every other invariant still holds on this run.
+    assert not [v.name for v in check_trajectory(trajectory) if not v.passed and v.claim != "P12"]
+
+
+@examples(ci=5)
+@given(orthogonal_instances(algorithm="modified", max_d=6, max_r=3, max_m=18))
+def test_modified_flow_satisfies_every_invariant(instance):
+    bad = _violations(instance)
+    assert not bad, f"{'; '.join(bad)}\nreproduce: {instance.command}"
+
+
+@examples(ci=8)
+@given(full_rank_identity_instances())
+def test_norm_correlation_law_where_resolvable(instance):
+    """P9's empirical law: worst misalignment among components with ||w|| >= tau ~ (delta0/tau)^4."""
+    from verify.invariants import norm_correlation_law
+
+    verdict = norm_correlation_law(instance.solve())
+    note(f"reproduce: {instance.command}")
+    details = verdict.to_dict()["details"]
+    assert verdict.details["applicable"], f"law not measurable: {details}\nreproduce: {instance.command}"
+    assert verdict.passed, (f"exponent {verdict.worst:.3g} (law: -4 +- {verdict.params['band']}), points "
+                            f"{details['log10_tau_over_delta0']} {details['log10_worst_alpha']}\n"
+                            f"reproduce: {instance.command}")
