@@ -68,8 +68,8 @@ class FlowConfig:
         integrator: ``auto`` (dopri5 for plain flows of a moderate spectrum on any device, bdf otherwise),
             ``dopri5``, ``rk4``, ``euler``, ``bdf`` or ``radau``.
         linear_solver: Newton's linear systems in implicit methods (:mod:`solver.integrators.bdf`): ``auto``
-            (matrix-free GMRES for BDF; dense LU, or sparse above 1000 unknowns, for Radau), ``dense``,
-            ``sparse`` or ``krylov``.
+            (dense LU up to 1000 unknowns; above, matrix-free GMRES for BDF and sparse LU for Radau),
+            ``dense``, ``sparse`` or ``krylov``.
         rtol, atol: tolerances of adaptive and implicit integrators (rtol None: 1e-8 explicit, 1e-6 implicit).
         step: step of fixed-step methods (initial step guess of adaptive ones when given).
         n_save: number of save times (plain) or per epoch (modified, at least 16).
@@ -293,8 +293,14 @@ def run_spans(plan: RunPlan, state, *, integrate: Callable, reinitialize: Callab
             events.append({"kind": "epoch", "epoch": s, "time": t0, "end": t1, "beta": beta})
             if s >= 1:
                 state = reinitialize(state, s, t0)
-        stage = "plain flow" if beta is None else f"epoch {s + 1}/{len(plan.spans)}"
-        report = None if progress is None else (lambda t, _stage=stage: progress(t, plan.t_end, _stage))
+        if progress is None:
+            report = None
+        elif beta is None:
+            report = lambda t: progress(t, plan.t_end, "plain flow")  # noqa: E731
+        else:  # epochs grow geometrically: progress counts epochs, the stage shows the time
+            n = len(plan.spans)
+            report = (lambda t, _s=s, _t0=t0, _t1=t1, _n=n:  # noqa: E731
+                      progress(_s + (t - _t0) / (_t1 - _t0), _n, f"epoch {_s + 1}/{_n} t={t:.3g}"))
         state, step_stats = integrate(state, t0, t1, report)
         stats.add(step_stats)
     return state

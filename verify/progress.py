@@ -8,7 +8,10 @@ from typing import TextIO
 
 
 class ProgressBar:
-    """``bar(t, t_end, stage)`` redraws ``[label] stage  t/t_end  xx%  elapsed``; silent when disabled.
+    """``bar(done, total, stage)`` redraws ``[label] stage [###...] done/total xx% elapsed``; silent when disabled.
+
+    ``done``/``total`` is the integration time for a plain run and epochs for Algorithm 1 (the stage
+    then names the current time).
 
     On a terminal the line is redrawn at most 10 times a second; otherwise a line is written at most
     every ``interval`` seconds, so logs of long runs show progress without flooding.
@@ -33,8 +36,8 @@ class ProgressBar:
         self._last = now
         frac = 0.0 if t_end <= 0 else min(1.0, max(0.0, t / t_end))
         filled = int(frac * 24)
-        line = (f"[{self.label}] {stage:<14} [{'#' * filled}{'.' * (24 - filled)}] "
-                f"t={t:.4g}/{t_end:.4g} {100 * frac:5.1f}% {now - self.start:6.1f}s")
+        line = (f"[{self.label}] {stage:<22} [{'#' * filled}{'.' * (24 - filled)}] "
+                f"{t:.4g}/{t_end:.4g} {100 * frac:5.1f}% {now - self.start:6.1f}s")
         if self.tty:
             self.stream.write("\r" + line)
             self._drawn = True

@@ -6,13 +6,13 @@ is found on the time scale ~1/a_j (SPEC numerics). Each run of the batch is inte
 
 Newton's linear systems ``(I - c J) dy = b`` are solved one of three ways (``linear_solver``):
 
-- ``dense``: the exact analytic Jacobian, LAPACK LU (``auto`` for Radau up to 1000 unknowns).
+- ``dense``: the exact analytic Jacobian, LAPACK LU (``auto`` up to 1000 unknowns).
 - ``sparse``: couplings of negligible components dropped, SuperLU (:func:`flow_jacobian_sparse`).
 - ``krylov``: Jacobian-free in the sense that no matrix is formed: :class:`JacobianOperator` applies the
   exact Jacobian in ``O(m^2 d)`` and GMRES, preconditioned by the inverted per-component
   ``(d+1) x (d+1)`` blocks, solves the system (BDF only). A dense ``n x n`` LU costs ``O(n^3)``; at
   ``m = 200``, ``d = 10`` that is 1e10 flops per factorization against ~1e6 per GMRES iteration.
-  ``auto`` for BDF: it was faster than dense LU already at ``m = 50``.
+  ``auto`` for BDF above 1000 unknowns.
 """
 
 from __future__ import annotations
@@ -196,8 +196,12 @@ def integrate_implicit(
     floor = coupling_floor_for(t1 - t0, order)
     unknowns = m * (d + 1)
     if linear_solver == "auto":
-        # Measured on the spread spectrum (d=10, m=50, t=1e11): krylov 12 s, dense LU 27 s (BENCHMARKS.md).
-        linear_solver = "krylov" if method == "BDF" else ("dense" if unknowns <= DENSE_MAX_UNKNOWNS else "sparse")
+        # Small systems: dense LU (Krylov's fallbacks made a d=4, m=18 Algorithm-1 run 20x slower); large ones:
+        # no n^3 factorization (BENCHMARKS.md).
+        if unknowns <= DENSE_MAX_UNKNOWNS:
+            linear_solver = "dense"
+        else:
+            linear_solver = "krylov" if method == "BDF" else "sparse"
     if linear_solver == "krylov" and method != "BDF":
         raise ValueError("linear_solver: krylov works with BDF only")
     y0_np = y0.detach().to("cpu", torch.float64).numpy()

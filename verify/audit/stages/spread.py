@@ -41,8 +41,8 @@ def run(ctx: StageContext, result: StageResult) -> None:
         "plain": (FlowConfig(algorithm="plain", m=p.spread_m, t_max=p.spread_plain_t_max, device="cpu"),
                   list(range(p.spread_plain_seeds)),
                   f"{base} --t-max {p.spread_plain_t_max:g} --seeds {p.spread_plain_seeds} --out results/spread-plain"),
-        # BDF with the analytic Jacobian and the paper's norm rule (SPEC section 2's measured setting). Dense LU
-        # is pinned: at m (d+1) = 550 unknowns it is ~2x faster here than the Krylov default with its fallbacks.
+        # BDF with the analytic Jacobian and the paper's norm rule (SPEC section 2's measured setting); dense LU
+        # (what auto picks at m (d+1) = 550 unknowns) is pinned so the recorded command stays exact.
         "modified": (FlowConfig(algorithm="modified", m=p.spread_m, eps=p.spread_modified_eps, device="cpu",
                                 linear_solver="dense"),
                      list(range(p.spread_modified_seeds)),
