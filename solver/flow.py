@@ -356,22 +356,27 @@ def solve(
     config: FlowConfig = FlowConfig(),
     seeds: Sequence[int] = (0,),
     progress: Progress | None = None,
+    initial_state: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Trajectory:
     """Run the configured flow for each seed (one run per seed, batched) and return the record.
 
     ``truths`` is one ground truth shared by all runs or one per seed (same ``d``, ``r`` and order).
     Run ``b`` draws its initial and re-initialized directions from ``numpy.random.default_rng(seeds[b])``
     in a fixed order: the same seed gives the same trajectory on the same device, whatever the batch.
-    ``progress(t, t_end, stage)`` is called as the integration advances.
+    ``progress(done, total, stage)`` is called as the integration advances.
+    ``initial_state = (log_norms (B, m), directions (B, d, m))`` replaces the seeds' draw of ``W(0)`` (for
+    metamorphic tests: rotated or permuted starts); re-initializations still come from the seeds, whose
+    streams skip the initial draw exactly as in a default run.
     """
     config.validate()
     seeds = [int(s) for s in seeds]
     size = len(seeds) * config.m * (config.m + 8) * (truths.d if isinstance(truths, GroundTruth) else truths[0].d)
     with _threads_for(size):
-        return _solve(truths, config, seeds, progress)
+        return _solve(truths, config, seeds, progress, initial_state)
 
 
-def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | None) -> Trajectory:
+def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | None,
+           initial_state: tuple[np.ndarray, np.ndarray] | None) -> Trajectory:
     require(len(seeds) >= 1, "seeds", "at least one seed", seeds)
     if isinstance(truths, GroundTruth):
         truths = [truths] * len(seeds)
@@ -391,8 +396,11 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
 
     rngs = [np.random.default_rng(s) for s in seeds]
     X0 = np.stack([initial_directions(g, d, m) for g in rngs])
+    rho0 = np.full((batch, m), math.log(config.delta0))
+    if initial_state is not None:
+        rho0, X0 = _check_initial_state(initial_state, batch, d, m)
     Y = torch.empty((batch, d + 1, m), dtype=dtype, device=device)
-    Y[:, 0, :] = math.log(config.delta0)
+    Y[:, 0, :] = torch.as_tensor(rho0, dtype=dtype, device=device)
     Y[:, 1:, :] = torch.as_tensor(X0, dtype=dtype, device=device)
     a_np = np.stack([t.a for t in truths])
     U_np = np.stack([t.U for t in truths])
@@ -466,6 +474,19 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
         residuals=buffers["residuals"], log_norms=buffers["log_norms"], correlations=buffers["correlations"],
         a=a_np, U=U_np, final_log_norms=Y[:, 0, :].double().cpu().numpy(),
         final_directions=Y[:, 1:, :].double().cpu().numpy(), events=events, meta=meta)
+
+
+def _check_initial_state(state, batch: int, d: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        rho0, X0 = (np.asarray(v, dtype=np.float64) for v in state)
+    except (TypeError, ValueError):
+        raise ValidationError("initial_state", "a pair (log_norms, directions)", type(state).__name__) from None
+    require(rho0.shape == (batch, m), "initial_state", f"log_norms of shape (B, m) = {(batch, m)}", rho0.shape)
+    require(X0.shape == (batch, d, m), "initial_state", f"directions of shape (B, d, m) = {(batch, d, m)}", X0.shape)
+    require(bool(np.all(np.isfinite(rho0)) and np.all(np.isfinite(X0))), "initial_state", "finite values")
+    norms = np.linalg.norm(X0, axis=1)
+    require(bool(np.all(np.abs(norms - 1) < 1e-10)), "initial_state", "unit direction columns")
+    return rho0, X0
 
 
 def _reinitialize(Y: torch.Tensor, config: FlowConfig, rngs: list[np.random.Generator], events: list[dict],

@@ -155,3 +155,23 @@ def test_cuda_request_without_gpu_is_a_validation_error():
         pytest.skip("a GPU is present: the error path cannot be exercised")
     with pytest.raises(ValidationError, match="device"):
         solve(figure1_truth(d=5), FlowConfig(device="cuda", **SMALL), seeds=[0])
+
+
+def test_initial_state_replaces_the_draw_and_rotation_is_equivariant():
+    """Q applied to U and to W(0) rotates the whole trajectory: residuals and norms are unchanged."""
+    from solver.flow import initial_directions
+
+    truth = random_orthonormal(6, np.array([1.0, 0.7, 0.45]), seed=2)
+    config = FlowConfig(m=10, t_max=60.0, n_save=40, rtol=1e-10, atol=1e-12)
+    base = solve(truth, config, seeds=[5])
+    X0 = initial_directions(np.random.default_rng(5), 6, 10)[None]
+    rho0 = np.full((1, 10), math.log(config.delta0))
+    same = solve(truth, config, seeds=[5], initial_state=(rho0, X0))
+    np.testing.assert_array_equal(same.residuals, base.residuals)
+    Q = np.linalg.qr(np.random.default_rng(9).standard_normal((6, 6)))[0]
+    rotated = solve(GroundTruth(truth.a, Q @ truth.U, 4), config, seeds=[5], initial_state=(rho0, Q @ X0))
+    np.testing.assert_allclose(rotated.residuals, base.residuals, atol=1e-7)
+    np.testing.assert_allclose(rotated.log_norms, base.log_norms, rtol=1e-6)
+    np.testing.assert_allclose(rotated.final_directions, Q @ base.final_directions, atol=1e-6)
+    with pytest.raises(ValidationError, match="initial_state"):
+        solve(truth, config, seeds=[5], initial_state=(rho0, 2 * X0))
