@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import platform
 import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -29,7 +28,7 @@ from .errors import ValidationError, require
 from .ground_truth import GroundTruth
 from .integrators import EXPLICIT, IMPLICIT, NAMES, StepStats, integrate_explicit, integrate_implicit
 from .integrators.bdf import LINEAR_SOLVERS
-from .trajectory import Trajectory
+from .trajectory import Trajectory, package_versions
 
 __all__ = ["FlowConfig", "solve", "initial_directions", "estimate_beta0", "epoch_schedule", "reinit_mask",
            "resolve_device", "DTYPES", "RunPlan", "plan_run", "run_spans", "save_grid"]
@@ -462,8 +461,7 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
                         "beta0_used": beta0, "device_used": str(device),
                         "epochs": [{"start": s, "end": e, "beta": b} for s, e, b in spans if b is not None]})
     meta = {
-        "versions": {"deflation-verify": _version(), "torch": torch.__version__, "numpy": np.__version__,
-                     "python": platform.python_version()},
+        "versions": package_versions(("deflation-verify", "torch", "numpy"), missing="unknown"),
         "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
         "dtype": config.dtype, "unit_roundoff": unit_roundoff, "wall_seconds": wall,
         "rhs_evals": stats.rhs_evals, "accepted_steps": stats.accepted, "rejected_steps": stats.rejected,
@@ -504,11 +502,3 @@ def _reinitialize(Y: torch.Tensor, config: FlowConfig, rngs: list[np.random.Gene
         events.append({"kind": "reinit", "run": b, "epoch": epoch, "time": t, "components": idx.tolist()})
     return Y
 
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("deflation-verify")
-    except Exception:  # running from a source tree that is not installed
-        return "unknown"

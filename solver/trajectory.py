@@ -27,11 +27,29 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Trajectory", "atomic_write_bytes", "atomic_write_json", "discovery_times"]
+__all__ = ["Trajectory", "atomic_write_bytes", "atomic_write_json", "discovery_times", "package_versions"]
 
 _ARRAYS = ("times", "loss", "loss_floor", "residuals", "log_norms", "correlations", "a", "U",
            "final_log_norms", "final_directions")
 RECOVERY_TOLERANCE = 0.1
+
+
+def package_versions(names: tuple[str, ...], missing: str | None = None) -> dict[str, str]:
+    """Installed versions of the distributions ``names`` (plus ``python``), for every record's metadata.
+
+    A distribution that is not installed maps to ``missing``, or is left out when ``missing`` is None.
+    """
+    import importlib.metadata as md
+    import platform
+
+    out = {"python": platform.python_version()}
+    for name in names:
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            if missing is not None:
+                out[name] = missing
+    return out
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -141,16 +159,18 @@ class Trajectory:
     def summary(self) -> dict:
         """The per-run results that ``run.json`` carries (NaN written as null)."""
         t_disc, res = self.discovery()
+        final = self.final_relative_residuals()
+        recovered = self.recovered()
         runs = []
         for b in range(self.batch):
             runs.append({
                 "seed": int(self.seeds[b]),
                 "discovery_times": [None if np.isnan(v) else float(v) for v in t_disc[b]],
                 "discovery_resolution": [None if np.isnan(v) else float(v) for v in res[b]],
-                "final_residuals": self.final_relative_residuals()[b].tolist(),
+                "final_residuals": final[b].tolist(),
                 "final_loss": float(self.loss[b, -1]),
                 "final_loss_floor": float(self.loss_floor[b, -1]),
-                "recovered": self.recovered()[b].tolist(),
+                "recovered": recovered[b].tolist(),
                 "reinitializations": int(sum(len(e["components"]) for e in self.events
                                              if e["kind"] == "reinit" and e["run"] == b)),
             })

@@ -82,7 +82,6 @@ def integrate_explicit(
     A = [[float(x) for x in row] for row in tableau.A]
     b = [float(x) for x in tableau.b]
     e = None if tableau.b_error is None else [float(x) for x in tableau.b_error]
-    c_nodes = tableau.c
     dense = None if tableau.dense is None else torch.as_tensor(tableau.dense, dtype=y0.dtype, device=device)
 
     k_first = field(y)
@@ -150,11 +149,11 @@ def integrate_explicit(
             if not bool(due.any()):
                 break
             runs = torch.nonzero(due).flatten()
-            ks_sel = [kk[runs] for kk in ks]
-            theta = ((saves[next_k[runs]] - t[runs]) / h_try[runs]).clamp(0.0, 1.0)
-            if dense is None or tableau.dense is None:
+            if dense is None:  # fixed-step methods land exactly on the save time
                 y_save = y_new_projected[runs]
             else:
+                ks_sel = [kk[runs] for kk in ks]
+                theta = ((saves[next_k[runs]] - t[runs]) / h_try[runs]).clamp(0.0, 1.0)
                 powers = torch.stack([theta**p for p in range(1, dense.shape[1] + 1)], dim=1).to(y.dtype)
                 weights = powers @ dense.T  # (n, stages)
                 incr = sum(_bcast(weights[:, i], ks_sel[i]) * ks_sel[i] for i in range(tableau.stages))

@@ -13,7 +13,7 @@ import traceback
 from pathlib import Path
 from typing import Sequence
 
-from solver.trajectory import atomic_write_bytes, atomic_write_json
+from solver.trajectory import atomic_write_bytes, atomic_write_json, package_versions
 
 from ..progress import ProgressBar
 from ._types import Stage, StageContext, StageResult
@@ -30,14 +30,9 @@ SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 
 def versions() -> dict[str, str]:
     """Versions of Python, the numeric stack, this package and the git commit of the working tree."""
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version(), "platform": platform.platform()}
-    for name in ("deflation-verify", "numpy", "scipy", "torch", "sympy", "mpmath", "matplotlib", "latex2mathml"):
-        try:
-            out[name] = md.version(name)
-        except md.PackageNotFoundError:
-            out[name] = "not installed"
+    out = {"platform": platform.platform(), **package_versions(
+        ("deflation-verify", "numpy", "scipy", "torch", "sympy", "mpmath", "matplotlib", "latex2mathml"),
+        missing="not installed")}
     try:
         root = Path(__file__).resolve().parents[2]
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,

@@ -16,7 +16,6 @@ The run draws its initial and re-initialized directions with ``numpy.random.defa
 from __future__ import annotations
 
 import math
-import platform
 import time
 from typing import Callable
 
@@ -28,7 +27,7 @@ from solver.errors import require
 from solver.flow import FlowConfig, initial_directions, plan_run, reinit_mask, run_spans
 from solver.ground_truth import GroundTruth
 from solver.jacobian import flow_jacobian
-from solver.trajectory import Trajectory
+from solver.trajectory import Trajectory, package_versions
 
 from .arithmetic import Arithmetic, make_arithmetic
 from .integrators import INTEGRATORS, StepStats, integrate_gbs, integrate_radau
@@ -212,8 +211,7 @@ def _solve(truth: GroundTruth, config: FlowConfig, seed: int, ar: Arithmetic, in
                         "atol_used": atol, "lam_used": lam, "beta0_used": beta0, "device_used": "cpu",
                         "epochs": [{"start": s, "end": e, "beta": b} for s, e, b in spans if b is not None]})
     meta = {
-        "versions": {"deflation-verify": _version(), "numpy": np.__version__, "python": platform.python_version(),
-                     **_library_versions()},
+        "versions": package_versions(("deflation-verify", "numpy", "torch", "mpmath", "python-flint")),
         "device": "cpu", "dtype": f"{ar.name} {ar.dps} digits", "unit_roundoff": float(ar.to_float(
             np.array([ar.unit_roundoff], dtype=object))[0]), "wall_seconds": wall,
         "rhs_evals": stats.rhs_evals, "accepted_steps": stats.accepted, "rejected_steps": stats.rejected,
@@ -246,30 +244,4 @@ def _reinitialize(Y: np.ndarray, config: FlowConfig, rng: np.random.Generator, l
         Y[1:, idx] = ar.array(fresh)
     events.append({"kind": "reinit", "run": 0, "epoch": epoch, "time": t, "components": idx.tolist()})
     return Y
-
-
-def _library_versions() -> dict:
-    out = {"torch": torch.__version__}
-    try:
-        import mpmath
-
-        out["mpmath"] = mpmath.__version__
-    except ImportError:  # pragma: no cover - mpmath is a dependency
-        pass
-    try:
-        import flint
-
-        out["python-flint"] = flint.__version__
-    except ImportError:
-        pass
-    return out
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("deflation-verify")
-    except Exception:
-        return "unknown"
 
