@@ -67,9 +67,13 @@ class FlowConfig:
         integrator: ``auto`` (dopri5 for plain flows of a moderate spectrum on any device, bdf otherwise),
             ``dopri5``, ``rk4``, ``euler``, ``bdf`` or ``radau``.
         linear_solver: Newton's linear systems in implicit methods (:mod:`solver.integrators.bdf`): ``auto``
-            (dense LU up to 1000 unknowns; above, matrix-free GMRES for BDF and sparse LU for Radau),
+            (dense LU up to 400 unknowns; above, matrix-free GMRES for BDF and sparse LU for Radau),
             ``dense``, ``sparse`` or ``krylov``.
-        rtol, atol: tolerances of adaptive and implicit integrators (rtol None: 1e-8 explicit, 1e-6 implicit).
+        rtol, atol: tolerances of adaptive and implicit integrators (rtol None: 1e-8 explicit, 1e-6 implicit;
+            atol None: 1e-10 explicit, ``rtol`` implicit). The rows are log-norms and unit-vector coordinates, so
+            an absolute error ``rtol`` is a relative one. Implicit methods need it: a fitted direction's field is
+            float64 noise ~1e-16 whose ``h``-fold in Newton's increment (``h`` up to 1e9 late in a spread run)
+            exceeds an absolute tolerance of 1e-10 and stalls Newton (BENCHMARKS.md).
         step: step of fixed-step methods (initial step guess of adaptive ones when given).
         n_save: number of save times (plain) or per epoch (modified, at least 16).
         save_grid: ``auto``, ``linear`` or ``log`` (geometric; for long stiff runs).
@@ -95,7 +99,7 @@ class FlowConfig:
     integrator: str = "auto"
     linear_solver: str = "auto"
     rtol: float | None = None
-    atol: float = 1e-10
+    atol: float | None = None
     step: float | None = None
     n_save: int = 400
     save_grid: str = "auto"
@@ -129,7 +133,8 @@ class FlowConfig:
         require(self.integrator in ("auto",) + NAMES, "integrator", f"one of {('auto',) + NAMES}", self.integrator)
         if self.rtol is not None:
             _positive_finite("rtol", self.rtol)
-        _positive_finite("atol", self.atol)
+        if self.atol is not None:
+            _positive_finite("atol", self.atol)
         require(self.linear_solver in LINEAR_SOLVERS, "linear_solver", f"one of {LINEAR_SOLVERS}", self.linear_solver)
         if self.linear_solver == "krylov":
             require(self.integrator in ("auto", "bdf"), "linear_solver", "krylov only with the bdf integrator",
@@ -386,6 +391,7 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
     d, r, order = shapes.pop()
     integrator = _choose_integrator(config, truths)
     rtol = config.rtol if config.rtol is not None else (1e-8 if integrator in EXPLICIT else 1e-6)
+    atol = config.atol if config.atol is not None else (1e-10 if integrator in EXPLICIT else rtol)
     device = resolve_device(config.device)
     if integrator in IMPLICIT and device.type != "cpu":
         device = torch.device("cpu")
@@ -434,11 +440,11 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
         if integrator in EXPLICIT:
             return integrate_explicit(
                 field, Yb, t0, t1, times, on_save, tableau=EXPLICIT[integrator], step=config.step,
-                rtol=rtol, atol=config.atol, norm_independent=log_rows, project=project,
+                rtol=rtol, atol=atol, norm_independent=log_rows, project=project,
                 max_steps=config.max_steps, progress=report)
         return integrate_implicit(
             a_np, U_np, order, lam, Yb, t0, t1, times, on_save, method=IMPLICIT[integrator],
-            linear_solver=config.linear_solver, rtol=rtol, atol=config.atol, progress=report)
+            linear_solver=config.linear_solver, rtol=rtol, atol=atol, progress=report)
 
     stats = StepStats()
     t_end = plan.t_end
@@ -457,7 +463,7 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
         raise RuntimeError(f"internal: {int(missing.sum())} save points were not reached")
 
     config_dict = config.to_dict()
-    config_dict.update({"order": order, "d": d, "r": r, "integrator_used": integrator, "rtol_used": rtol, "lam_used": lam,
+    config_dict.update({"order": order, "d": d, "r": r, "integrator_used": integrator, "rtol_used": rtol, "atol_used": atol, "lam_used": lam,
                         "beta0_used": beta0, "device_used": str(device),
                         "epochs": [{"start": s, "end": e, "beta": b} for s, e, b in spans if b is not None]})
     meta = {

@@ -183,6 +183,7 @@ class JacobianOperator:
         self.M2 = c[None, :] * kernels.ipow(G, l - 2) * off
         self.Mrr = -4 * c[None, :] * kernels.ipow(G, l)
         self.scale = 1.0
+        self._cache: dict = {}  # shared by the scaled copies: the unscaled dense matrix, formed at most once
 
     def __rmul__(self, factor: float) -> "JacobianOperator":
         scaled = object.__new__(JacobianOperator)
@@ -205,7 +206,69 @@ class JacobianOperator:
 
     def dense(self) -> np.ndarray:
         """The same (scaled) Jacobian as a dense matrix (:func:`flow_jacobian`)."""
-        return self.scale * flow_jacobian(*self._inputs)
+        if "dense" not in self._cache:
+            self._cache["dense"] = flow_jacobian(*self._inputs)
+        return self.scale * self._cache["dense"]
+
+    def cluster_coupling(self, min_overlap: float = 0.9, min_strength: float = 1e-3
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The couplings inside clusters of nearly parallel components, as a rank-``d``-per-cluster product ``Y Z^T``.
+
+        Components are grouped greedily, largest ``c`` first: a seed takes every free component with
+        ``<wbar_i, wbar_seed>^2 >= min_overlap``. With ``ubar`` the cluster's ``c``-weighted signed mean direction
+        and ``sigma_i = sign <wbar_i, ubar>``, ``wbar_i ~ sigma_i ubar`` makes ``G_ki ~ sigma_k sigma_i``,
+        ``P_i wbar_k ~ 0`` and every coupling of the cluster (Jacobian section of this module) collapses to
+
+            d rho_k / d rho_i ~ -4 c_i (sigma_k sigma_i)^l,      d x_k / d x_i ~ -l c_i (sigma_k sigma_i)^{l-1} P_ubar,
+
+        rank 1 + (d-1) per cluster. This is the two-way coupling that makes block-Jacobi fail once a cluster
+        holds several comparable components (BENCHMARKS.md). Clusters whose coupling is weak against the
+        identity of Newton's matrix (``scale l sum_i c_i < min_strength``) are left out.
+
+        Returns ``Y``, ``Z`` (n, R), scaled like the operator, and the (m, d+1, d+1) diagonal blocks of
+        ``Y Z^T`` (the ``i = k`` terms, which :meth:`diagonal_blocks` already holds exactly).
+        """
+        d, m, l, X = self.d, self.m, self.order, self.X
+        c = np.exp(2 * self._inputs[1])
+        overlap2 = (X.T @ X) ** 2
+        free = np.ones(m, dtype=bool)
+        Ys, Zs = [], []
+        self_terms = np.zeros((m, d + 1, d + 1))
+        for seed in np.argsort(-c):
+            if not free[seed]:
+                continue
+            members = np.nonzero(free & (overlap2[seed] >= min_overlap))[0]
+            free[members] = False
+            if members.size < 2 or abs(self.scale) * l * c[members].sum() < min_strength:
+                continue
+            sign = np.sign(X[:, seed] @ X[:, members])
+            sign[sign == 0] = 1.0
+            center = X[:, members] @ (c[members] * sign)
+            center /= np.linalg.norm(center)
+            sign = np.sign(center @ X[:, members])
+            sign[sign == 0] = 1.0
+            tangent = np.linalg.qr(center[:, None], mode="complete")[0][:, 1:]  # (d, d-1)
+            weight = c[members] * sign ** (l - 1)
+            Y = np.zeros((m, d + 1, d))
+            Z = np.zeros((m, d + 1, d))
+            Y[members, 0, 0] = sign ** l
+            Z[members, 0, 0] = -4.0 * c[members] * sign ** l
+            Y[members, 1:, 1:] = (sign ** (l - 1))[:, None, None] * tangent[None]
+            Z[members, 1:, 1:] = -l * weight[:, None, None] * tangent[None]
+            self_terms[members] += np.einsum("kia,kja->kij", Y[members], Z[members])
+            Ys.append(Y)
+            Zs.append(Z)
+        if not Ys:
+            empty = np.zeros((self.shape[0], 0))
+            return empty, empty, self_terms
+        return (self.scale * self._to_state_layout(np.concatenate(Ys, axis=2)),
+                self._to_state_layout(np.concatenate(Zs, axis=2)), self.scale * self_terms)
+
+    def _to_state_layout(self, per_component: np.ndarray) -> np.ndarray:
+        """(m, d+1, R): rows ``[rho_k, x_k]`` per component -> (n, R) columns in :func:`pack_state` layout."""
+        m, d = self.m, self.d
+        blocks = per_component
+        return np.concatenate([blocks[:, 0, :], blocks[:, 1:, :].reshape(m * d, -1)], axis=0)
 
     def diagonal_blocks(self) -> np.ndarray:
         """(m, d+1, d+1): row/column 0 is ``rho_k``, then ``x_k``; ``d x_k/d rho_k = 0``."""

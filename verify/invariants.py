@@ -366,7 +366,7 @@ def alpha_floor(tr: Trajectory, b: int) -> float:
     identity = bool(np.all((U == 0) | (np.abs(U) == 1)))
     arithmetic = 8 * d * eps if r < d else (0.0 if identity else 16 * d * eps * eps)
     rtol = float(tr.config.get("rtol_used") or tr.config.get("rtol") or 1e-8)
-    atol = float(tr.config.get("atol", 0.0))
+    atol = float(tr.config.get("atol_used") or tr.config.get("atol") or 0.0)
     integration = 16 * d * atol * atol if identity else d * (rtol + atol) ** 2
     return max(arithmetic, integration)
 

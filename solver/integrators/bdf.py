@@ -6,13 +6,14 @@ is found on the time scale ~1/a_j (SPEC numerics). Each run of the batch is inte
 
 Newton's linear systems ``(I - c J) dy = b`` are solved one of three ways (``linear_solver``):
 
-- ``dense``: the exact analytic Jacobian, LAPACK LU (``auto`` up to 1000 unknowns).
+- ``dense``: the exact analytic Jacobian, LAPACK LU (``auto`` up to 400 unknowns).
 - ``sparse``: couplings of negligible components dropped, SuperLU (:func:`flow_jacobian_sparse`).
 - ``krylov``: Jacobian-free in the sense that no matrix is formed: :class:`JacobianOperator` applies the
-  exact Jacobian in ``O(m^2 d)`` and GMRES, preconditioned by the inverted per-component
-  ``(d+1) x (d+1)`` blocks, solves the system (BDF only). A dense ``n x n`` LU costs ``O(n^3)``; at
-  ``m = 200``, ``d = 10`` that is 1e10 flops per factorization against ~1e6 per GMRES iteration.
-  ``auto`` for BDF above 1000 unknowns.
+  exact Jacobian in ``O(m^2 d)`` and GMRES solves the system (BDF only), preconditioned by the inverted
+  per-component ``(d+1) x (d+1)`` blocks plus, by Woodbury, the rank-``d`` coupling of each cluster of
+  nearly parallel components (:meth:`JacobianOperator.cluster_coupling`). A dense ``n x n`` LU costs
+  ``O(n^3)``; at ``m = 200``, ``d = 10`` that is 1e10 flops per factorization against ~1e6 per GMRES
+  iteration. ``auto`` for BDF above 400 unknowns (the crossover measured in BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from ._explicit import OnSave, StepStats
 
 IMPLICIT_METHODS = ("BDF", "Radau")
 LINEAR_SOLVERS = ("auto", "dense", "sparse", "krylov")
-DENSE_MAX_UNKNOWNS = 1000
+DENSE_MAX_UNKNOWNS = 400
 
 
 def gmres(apply: Callable[[np.ndarray], np.ndarray], precondition: Callable[[np.ndarray], np.ndarray],
@@ -92,7 +93,7 @@ class _Identity:
 
 
 class KrylovBDF(BDF):
-    """scipy's BDF with Newton's systems solved by block-Jacobi-preconditioned GMRES on :class:`JacobianOperator`.
+    """scipy's BDF with Newton's systems solved by GMRES on :class:`JacobianOperator` (preconditioner: :meth:`_factor`).
 
     scipy's BDF factors ``I - c J`` through ``self.lu`` and solves through ``self.solve_lu``; this subclass
     supplies both (and ``self.I``, ``self.jac``) and leaves the BDF formulas, the order and step control untouched.
@@ -118,20 +119,34 @@ class KrylovBDF(BDF):
         self.lu = self._factor
         self.solve_lu = self._solve
 
-    def _blocks_of(self, v: np.ndarray) -> np.ndarray:
+    def _apply_blocks(self, inverse_blocks: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Each component's ``(d+1) x (d+1)`` block applied to its ``[rho_k, x_k]`` rows of ``v`` (n,) or (n, R)."""
         m, d = self._m, self._d
-        return np.concatenate([v[:m, None], v[m:].reshape(m, d)], axis=1)
-
-    def _unblock(self, vb: np.ndarray) -> np.ndarray:
-        return np.concatenate([vb[:, 0], vb[:, 1:].ravel()])
+        tail = v.shape[1:]
+        per_component = np.concatenate([v[:m, None], v[m:].reshape(m, d, *tail)], axis=1)
+        out = np.einsum("kij,kj...->ki...", inverse_blocks, per_component)
+        return np.concatenate([out[:, 0], out[:, 1:].reshape(m * d, *tail)], axis=0)
 
     def _factor(self, newton: _NewtonMatrix) -> list:
+        """Preconditioner of ``I - cJ``: exact per-component blocks plus each cluster's coupling (Woodbury).
+
+        With ``B`` the block-diagonal part (the cluster model's own ``i = k`` terms taken out) and
+        ``cJ ~ (I - B) + Y Z^T`` (:meth:`JacobianOperator.cluster_coupling`),
+        ``M^{-1} = B^{-1} + B^{-1} Y (I - Z^T B^{-1} Y)^{-1} Z^T B^{-1}``: one ``R x R`` solve, ``R = d`` per cluster.
+        """
         self.nlu += 1
-        blocks = np.eye(self._d + 1)[None] - newton.scaled_jacobian.diagonal_blocks()
-        return [newton.scaled_jacobian, np.linalg.inv(blocks), None]
+        scaled = newton.scaled_jacobian
+        Y, Z, self_terms = scaled.cluster_coupling()
+        blocks = np.eye(self._d + 1)[None] - scaled.diagonal_blocks() + self_terms
+        inverse_blocks = np.linalg.inv(blocks)
+        if Y.shape[1] == 0:
+            return [scaled, inverse_blocks, None, None]
+        BinvY = self._apply_blocks(inverse_blocks, Y)
+        capacitance = lu_factor(np.eye(Y.shape[1]) - Z.T @ BinvY)
+        return [scaled, inverse_blocks, (BinvY, Z, capacitance), None]
 
     def _solve(self, factor: list, b: np.ndarray) -> np.ndarray:
-        scaled_jacobian, inverse_blocks, direct = factor
+        scaled_jacobian, inverse_blocks, woodbury, direct = factor
         if direct is not None:
             return lu_solve(direct, b)
 
@@ -139,17 +154,21 @@ class KrylovBDF(BDF):
             return v - scaled_jacobian.matvec(v)
 
         def precondition(v: np.ndarray) -> np.ndarray:
-            return self._unblock(np.einsum("kij,kj->ki", inverse_blocks, self._blocks_of(v)))
+            u = self._apply_blocks(inverse_blocks, v)
+            if woodbury is None:
+                return u
+            BinvY, Z, capacitance = woodbury
+            return u + BinvY @ lu_solve(capacitance, Z.T @ u)
 
         x, steps, residual = gmres(apply, precondition, b, self._gmres_rtol, min(b.size, self.max_krylov))
         self.gmres_iterations += steps
         if residual <= self._gmres_rtol:
             return x
-        # Block-Jacobi cannot see strong couplings between clusters of comparable components (seen late in
-        # Algorithm 1): an unconverged solve would stall Newton, so this Newton matrix is factored densely.
+        # A coupling neither the blocks nor the cluster model capture: an unconverged solve would stall
+        # Newton, so this Newton matrix is factored densely.
         self.direct_fallbacks += 1
-        factor[2] = lu_factor(np.eye(b.size) - scaled_jacobian.dense())
-        return lu_solve(factor[2], b)
+        factor[3] = lu_factor(np.eye(b.size) - scaled_jacobian.dense())
+        return lu_solve(factor[3], b)
 
 
 def coupling_floor_for(span: float, order: int) -> float:
@@ -196,7 +215,7 @@ def integrate_implicit(
     floor = coupling_floor_for(t1 - t0, order)
     unknowns = m * (d + 1)
     if linear_solver == "auto":
-        # Small systems: dense LU (Krylov's fallbacks made a d=4, m=18 Algorithm-1 run 20x slower); large ones:
+        # Small systems: dense LU (Krylov's Python overhead per iteration loses below ~400 unknowns); large ones:
         # no n^3 factorization (BENCHMARKS.md).
         if unknowns <= DENSE_MAX_UNKNOWNS:
             linear_solver = "dense"

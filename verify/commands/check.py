@@ -111,7 +111,7 @@ def sweep_argv(rng: np.random.Generator, algorithm: str = "plain") -> list[str]:
     if algorithm == "plain":
         argv += ["--t-max", f"{60.0 / float(a[-1]):.6g}"]
     else:
-        # eps far below a_r >= 1/8; dense Newton solves: ~8x faster than the Krylov default at this size.
+        # eps far below a_r >= 1/8; dense Newton solves: ~2x faster than Krylov at this size (BENCHMARKS.md).
         argv += ["--eps", "1e-3", "--linear-solver", "dense"]
     return argv
 

@@ -96,7 +96,8 @@ def add_run_arguments(parser: argparse.ArgumentParser, delta0_type=None) -> None
     g.add_argument("--linear-solver", choices=("auto", "dense", "sparse", "krylov"), default="auto",
                    help="Newton systems of bdf/radau (auto: krylov for bdf)")
     g.add_argument("--rtol", type=_float("--rtol"), default=None, help="relative tolerance (1e-8 explicit, 1e-6 implicit)")
-    g.add_argument("--atol", type=_float("--atol"), default=1e-10)
+    g.add_argument("--atol", type=_float("--atol"), default=None,
+                   help="absolute tolerance (default 1e-10 explicit, rtol implicit)")
     g.add_argument("--step", type=_float("--step"), default=None, help="step of euler/rk4 (initial step of adaptive)")
     g.add_argument("--n-save", type=_int("--n-save", 2), default=400, help="save times (per epoch when modified)")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")

@@ -149,7 +149,7 @@ def solve_high_precision(
         integrator = "radau" if config.integrator in ("bdf", "radau") else "gbs"
     rtol = config.rtol if config.rtol is not None else default_rtol(ar.dps)
     require(rtol > 10.0 ** (-ar.dps + 5), "rtol", f"above 1e-{ar.dps - 5} at dps = {ar.dps}", rtol)
-    atol = min(config.atol, rtol)
+    atol = rtol if config.atol is None else min(config.atol, rtol)
     with ar.context():
         return _solve(truth, config, int(seed), ar, integrator, rtol, atol, delta0, progress)
 
