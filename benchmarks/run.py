@@ -51,7 +51,10 @@ def gram_vs_dense(repeat: int) -> dict:
         return kernels.flow_w(X, norms, a, U, order)
 
     assert torch.allclose(dense(), -gram(), rtol=1e-9, atol=1e-9)
-    t_dense, t_gram = best_of(dense, repeat), best_of(gram, max(repeat, 20))
+    # Steady state of both: the first calls of a fresh process pay one-off dispatch and allocation costs that
+    # weigh on the ~60 us Gram evaluation (measured 105 us when timed first) far more than on the dense one.
+    best_of(dense, 3), best_of(gram, 50)
+    t_dense, t_gram = best_of(dense, max(repeat, 5)), best_of(gram, 200)
     return {"gram_vs_dense_speedup_d20_m100": t_dense / t_gram, "dense_seconds_d20_m100": t_dense,
             "gram_seconds_d20_m100": t_gram}
 

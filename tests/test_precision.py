@@ -18,10 +18,13 @@ BACKENDS = ["mpmath"] + (["flint"] if flint_available() else [])
 
 
 def test_agreement_with_float64_where_resolved():
-    """Figure 1 instance at reduced size (m=10, t=30): 1e-10 relative wherever float64 resolves the loss."""
+    """Figure 1 instance at reduced size (m=10, t=30): 1e-10 relative wherever float64 resolves loss and residuals."""
     out = cross_check_figure1(dps=30, t_max=30.0, m=10, n_save=30)
     assert out["compared_loss_points"] >= 20
     assert out["max_rel_loss"] <= 1e-10
+    # Residuals: most points above the rounding floor are resolved (the control run excludes few).
+    assert out["compared_residual_points"] >= 40 and out["excluded_by_trajectory_error"] <= out["compared_residual_points"] // 4
+    assert out["max_rel_residuals"] <= 1e-10
     assert out["max_loss_dev_in_floors"] < 1e4  # below the float64 floor the two differ by rounding only
     # Residuals: the float64 trajectory's accumulated rounding (measured ~500-5000 single-evaluation floors).
     assert out["max_residual_dev_in_floors"] < 1e4
@@ -143,3 +146,23 @@ def test_precision_cli_writes_record(tmp_path):
                  "--delta0", "1e-1000", "--quiet", "--out", str(out)])
     assert code == 0
     assert (out / "run.json").exists() and (out / "trajectory.npz").exists()
+
+
+@pytest.mark.skipif(not flint_available(), reason="python-flint not installed")
+def test_flint_matrix_products_equal_numpy_object_products(rng):
+    """ArbMatrixArray's arb_mat product is the same product as numpy's per-scalar object matmul (to the working
+    precision), keeps its type through elementwise operations and gives scalars for full reductions."""
+    from verify.precision.arithmetic import ArbMatrixArray
+
+    ar = make_arithmetic("flint", 40)
+    with ar.context():
+        A, B = ar.array(rng.standard_normal((5, 3))), ar.array(rng.standard_normal((3, 4)))
+        fast = ar.matrices(A) @ B
+        slow = np.matmul(np.asarray(A), np.asarray(B))
+        assert isinstance(fast, ArbMatrixArray) and fast.shape == (5, 4)
+        difference = ar.to_float(np.asarray(fast - slow, dtype=object))
+        assert np.abs(difference).max() <= 1e-35
+        assert isinstance(ar.matrices(A) * 2, ArbMatrixArray)
+        total = (ar.matrices(A) * A).sum(axis=-1).sum(axis=-1)
+        assert not isinstance(total, np.ndarray)
+        assert abs(ar.to_float(np.array([total], dtype=object))[0] - float((ar.to_float(A) ** 2).sum())) < 1e-12

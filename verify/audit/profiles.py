@@ -51,7 +51,7 @@ class Profile:
     precision_dps: int = 20
     precision_t_max: float = 20.0
     precision_m: int = 50
-    probe_grid: tuple[tuple[int, float], ...] | None = ((4, 1e-5), (4, 1e-20))
+    probe_grid: tuple[tuple[int, float], ...] | None = ((4, 1e-5), (4, 1e-20), (12, 1e-2))
     adds: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict:
@@ -63,7 +63,8 @@ class Profile:
 QUICK = Profile(
     name="quick",
     description="make audit: every stage at the paper's sizes where it is cheap, one seed of each spread-spectrum "
-                "flow, the cross-check to t = 20 (past the first discovery) at 20 digits, a two-point probe grid "
+                "flow, the cross-check to t = 20 (past the first discovery) at 20 digits, a three-point probe grid "
+                "(two below exp(-d/ln d) at d = 4, one above it at d = 12) "
                 "(under 5 minutes on 2 cores)",
 )
 
@@ -82,7 +83,8 @@ FULL = Profile(
         "SPEC section 2)",
         "property sweep: 32 random instances instead of 4",
         "float64 vs high precision: to t = 60 at 30 digits (every discovery) instead of t = 20 at 20 digits",
-        "accuracy probe: the probe's default grid (d in {4, 6}, eps down to 1e-40) instead of two points at d = 4",
+        "accuracy probe: the probe's default grid (d in {4, 6} down to eps = 1e-40, and d = 12 at 1e-2) instead of "
+        "three points",
     ),
 )
 

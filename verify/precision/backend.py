@@ -64,15 +64,15 @@ class FlowProblem:
     def __init__(self, arithmetic: Arithmetic, truth: GroundTruth, lam: float) -> None:
         self.arithmetic = arithmetic
         self.truth = truth
-        self.a = arithmetic.array(truth.a)
-        self.U = arithmetic.array(truth.U)
+        self.a = arithmetic.matrices(arithmetic.array(truth.a))
+        self.U = arithmetic.matrices(arithmetic.array(truth.U))
         self.lam = arithmetic.scalar(lam)
         self.order = truth.order
         self.d = truth.d
         self._perm: np.ndarray | None = None
 
     def directions(self, Y: np.ndarray) -> np.ndarray:
-        X = Y[1:]
+        X = self.arithmetic.matrices(Y[1:])
         return X / self.arithmetic.sqrt((X * X).sum(axis=0))[None, :]
 
     def field(self, Y: np.ndarray) -> np.ndarray:
