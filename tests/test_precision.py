@@ -166,3 +166,11 @@ def test_flint_matrix_products_equal_numpy_object_products(rng):
         total = (ar.matrices(A) * A).sum(axis=-1).sum(axis=-1)
         assert not isinstance(total, np.ndarray)
         assert abs(ar.to_float(np.array([total], dtype=object))[0] - float((ar.to_float(A) ** 2).sum())) < 1e-12
+
+
+def test_cross_check_refuses_a_reference_no_tighter_than_float64():
+    """At 20 digits the reference could integrate no tighter than float64's rtol64 = 1e-15: refused, naming dps."""
+    from solver.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="dps"):
+        cross_check_figure1(dps=20, t_max=1.0, m=4)

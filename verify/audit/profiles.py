@@ -48,7 +48,7 @@ class Profile:
     spread_modified_seeds: int = 1
     spread_plain_t_max: float = 1e11
     spread_modified_eps: float = 1e-9
-    precision_dps: int = 20
+    precision_dps: int = 30
     precision_t_max: float = 20.0
     precision_m: int = 50
     probe_grid: tuple[tuple[int, float], ...] | None = ((4, 1e-5), (4, 1e-20), (12, 1e-2))
@@ -63,7 +63,7 @@ class Profile:
 QUICK = Profile(
     name="quick",
     description="make audit: every stage at the paper's sizes where it is cheap, one seed of each spread-spectrum "
-                "flow, the cross-check to t = 20 (past the first discovery) at 20 digits, a three-point probe grid "
+                "flow, the cross-check to t = 20 (past the first discovery) at 30 digits, a three-point probe grid "
                 "(two below exp(-d/ln d) at d = 4, one above it at d = 12) "
                 "(under 5 minutes on 2 cores)",
 )
@@ -82,7 +82,7 @@ FULL = Profile(
         "spread spectrum: 3 seeds of the plain and of the modified flow instead of 1 (seed luck matters there, "
         "SPEC section 2)",
         "property sweep: 32 random instances instead of 4",
-        "float64 vs high precision: to t = 60 at 30 digits (every discovery) instead of t = 20 at 20 digits",
+        "float64 vs high precision: to t = 60 (every discovery) instead of t = 20",
         "accuracy probe: the probe's default grid (d in {4, 6} down to eps = 1e-40, and d = 12 at 1e-2) instead of "
         "three points",
     ),
@@ -103,7 +103,7 @@ TEST = Profile(
     spread_r=2,
     spread_plain_t_max=1e4,
     spread_modified_eps=1e-3,
-    precision_dps=20,
+    precision_dps=30,
     precision_t_max=3.0,
     precision_m=6,
     probe_grid=((3, 1e-4),),

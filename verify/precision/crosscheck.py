@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 
 import numpy as np
 
 from solver import FlowConfig, solve
+from solver.errors import require
 from solver.ground_truth import geometric_spectrum, identity_basis
 
-from .backend import solve_high_precision
+from .backend import default_rtol, solve_high_precision
 
 __all__ = ["cross_check_figure1", "residual_floor", "AGREEMENT"]
 
@@ -39,12 +41,19 @@ def cross_check_figure1(dps: int = 30, t_max: float = 60.0, m: int = 50, seed: i
       ``|v(rtol64) - v(10 rtol64)|``. Near the end of a fit the residuals are ~1e-6 while the trajectory carries
       a few ulps of ``a_j`` from ~5e4 steps (measured: 4.5e-16 absolute, 2e-10 relative at rtol64 = 1e-15).
 
-    The float64 runs use Dormand-Prince at ``rtol64`` (its default 1e-8 would itself miss 1e-10). Returns the
+    The float64 runs use Dormand-Prince at ``rtol64`` (its default 1e-8 would itself miss 1e-10), the reference GBS
+    at ``min(default_rtol(dps), rtol64 / 1000)`` (``dps >= 24`` for the default ``rtol64``). Returns the
     maximum relative deviations where float64 resolves the value (``max_rel_loss``, ``max_rel_residuals``), the
     same over every point above the rounding floor alone (``*_rounding_only``), the deviations in units of the
     rounding floor over *all* save times (``max_loss_dev_in_floors``), point counts, the floors, both curves,
     the masks and wall times.
     """
+    # The reference must be far more accurate than float64's trajectory: 1000x tighter, with the 5 guard digits
+    # solve_high_precision requires (20 digits would integrate no tighter than float64 and measure its own error).
+    hp_rtol = min(default_rtol(dps), rtol64 * 1e-3)
+    needed = math.ceil(-math.log10(hp_rtol)) + 6
+    require(dps >= needed, "dps", f"at least {needed} for a reference 1000x tighter than float64's rtol64 = {rtol64:g}",
+            dps)
     truth = identity_basis(d, geometric_spectrum(r, 1.2))
     config = FlowConfig(algorithm="plain", m=m, delta0=1e-15, t_max=t_max, n_save=n_save, save_grid="linear",
                         integrator="dopri5", rtol=rtol64, atol=rtol64 * 1e-2, device="cpu")
@@ -53,7 +62,7 @@ def cross_check_figure1(dps: int = 30, t_max: float = 60.0, m: int = 50, seed: i
     wall64 = time.perf_counter() - t0
     control = solve(truth, dataclasses.replace(config, rtol=10 * rtol64, atol=0.1 * rtol64), [seed])
     t0 = time.perf_counter()
-    high = solve_high_precision(truth, dataclasses.replace(config, rtol=None, atol=None, integrator="auto"), seed,
+    high = solve_high_precision(truth, dataclasses.replace(config, rtol=hp_rtol, atol=None, integrator="auto"), seed,
                                 dps=dps, backend=backend, integrator="gbs")
     wall_hp = time.perf_counter() - t0
     assert np.allclose(low.times, high.times, rtol=0, atol=1e-12 * t_max)
