@@ -40,6 +40,7 @@ def test_orthogonal_bases_need_r_at_most_d():
     (dict(algorithm="x"), "algorithm"), (dict(t_max=-1.0), "t_max"), (dict(lam=-1.0), "lam"),
     (dict(integrator="nope"), "integrator"), (dict(integrator="euler"), "step"),
     (dict(dtype="float16"), "dtype"), (dict(gamma=0.0), "gamma"), (dict(eps=math.inf), "eps"),
+    (dict(atol=-1.0), "atol"), (dict(atol=math.nan), "atol"),
 ])
 def test_config_validation_names_the_parameter(kwargs, param):
     config = FlowConfig(**{"t_max": 10.0, **kwargs})
@@ -175,3 +176,18 @@ def test_initial_state_replaces_the_draw_and_rotation_is_equivariant():
     np.testing.assert_allclose(rotated.final_directions, Q @ base.final_directions, atol=1e-6)
     with pytest.raises(ValidationError, match="initial_state"):
         solve(truth, config, seeds=[5], initial_state=(rho0, 2 * X0))
+
+
+def test_absolute_tolerance_defaults_follow_the_integrator():
+    """atol None: 1e-10 for explicit methods, rtol for implicit ones (unit-vector rows: an absolute error rtol is
+    relative; float64 noise times large implicit steps stalls Newton against 1e-10); an explicit value is kept."""
+    from solver.instances import spread_truth
+
+    truth = spread_truth(d=4, r=2)
+    common = dict(t_max=10.0, m=4, n_save=4)
+    explicit = solve(truth, FlowConfig(integrator="dopri5", **common), seeds=[0])
+    implicit = solve(truth, FlowConfig(integrator="bdf", rtol=1e-7, **common), seeds=[0])
+    given = solve(truth, FlowConfig(integrator="bdf", atol=1e-9, **common), seeds=[0])
+    assert explicit.config["atol_used"] == 1e-10
+    assert implicit.config["atol_used"] == 1e-7
+    assert given.config["atol_used"] == 1e-9
