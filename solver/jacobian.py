@@ -165,7 +165,9 @@ class JacobianOperator:
         (J v)_rho = (-4 c G.^l) d_rho + self_rx . dx_k - 2 l rowsum(M1 o S)
         (J v)_x   = self_xx dx_k - l P_k [Q M1^T + (l-1) X (M2 o S)^T + 2 X (M1 diag d_rho)^T]_k
 
-    ``diagonal_blocks()`` gives the (d+1) x (d+1) block of each component (a block-Jacobi preconditioner).
+    ``diagonal_blocks()`` gives the (d+1) x (d+1) block of each component and ``cluster_coupling()`` the
+    rank-``d``-per-cluster model of the couplings inside clusters of parallel components (together: the
+    preconditioner of :class:`solver.integrators.bdf.KrylovBDF`).
     ``__array_ufunc__ = None`` makes ``c * J`` with a numpy scalar call :meth:`__rmul__`.
     """
 
