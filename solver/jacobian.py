@@ -269,8 +269,7 @@ class JacobianOperator:
     def _to_state_layout(self, per_component: np.ndarray) -> np.ndarray:
         """(m, d+1, R): rows ``[rho_k, x_k]`` per component -> (n, R) columns in :func:`pack_state` layout."""
         m, d = self.m, self.d
-        blocks = per_component
-        return np.concatenate([blocks[:, 0, :], blocks[:, 1:, :].reshape(m * d, -1)], axis=0)
+        return np.concatenate([per_component[:, 0, :], per_component[:, 1:, :].reshape(m * d, -1)], axis=0)
 
     def diagonal_blocks(self) -> np.ndarray:
         """(m, d+1, d+1): row/column 0 is ``rho_k``, then ``x_k``; ``d x_k/d rho_k = 0``."""

@@ -252,7 +252,8 @@ class ArbMatrixArray(np.ndarray):
 def _arb_matmul(left, right) -> np.ndarray:
     A, B = np.asarray(left), np.asarray(right)
     if A.ndim != 2 or B.ndim != 2 or A.dtype != object or B.dtype != object or 0 in A.shape + B.shape:
-        return np.matmul(A, B).view(ArbMatrixArray)
+        out = np.matmul(A, B)
+        return out.view(ArbMatrixArray) if isinstance(out, np.ndarray) and out.dtype == object else out
     import flint
 
     (n, k), (_, p) = A.shape, B.shape
