@@ -8,7 +8,7 @@ import torch
 
 from solver import FlowConfig, GroundTruth, Trajectory, ValidationError, solve
 from solver.flow import epoch_schedule, estimate_beta0, reinit_mask
-from solver.ground_truth import identity_basis, random_nonorthogonal, random_orthonormal
+from solver.ground_truth import random_nonorthogonal, random_orthonormal
 from solver.instances import figure1_truth, spread_truth
 
 SMALL = dict(m=12, t_max=60.0, n_save=60)

@@ -41,7 +41,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from solver.trajectory import RECOVERY_TOLERANCE, Trajectory, discovery_times
+from solver.trajectory import RECOVERY_TOLERANCE, Trajectory
 
 __all__ = [
     "Verdict", "DEFAULTS", "check_trajectory", "deflation_order", "fitting", "plateaus_and_drops",
