@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Trajectory", "atomic_write_bytes", "atomic_write_json", "discovery_times", "package_versions"]
+__all__ = ["Trajectory", "atomic_write_bytes", "atomic_write_json", "discovery_times", "json_safe", "package_versions"]
 
 _ARRAYS = ("times", "loss", "loss_floor", "residuals", "log_norms", "correlations", "a", "U",
            "final_log_norms", "final_directions")
@@ -69,16 +69,18 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_json(path: Path, obj: Any) -> None:
     """JSON with NaN/inf written as null, atomically."""
-    atomic_write_bytes(Path(path), (json.dumps(_jsonable(obj), indent=2, allow_nan=False) + "\n").encode())
+    atomic_write_bytes(Path(path), (json.dumps(json_safe(obj), indent=2, allow_nan=False) + "\n").encode())
 
 
-def _jsonable(obj: Any) -> Any:
+def json_safe(obj: Any) -> Any:
+    """``obj`` with numpy scalars and arrays made plain, keys made strings and non-finite floats made ``None``
+    (strict JSON has no NaN): the one conversion every JSON record of the project goes through."""
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [json_safe(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
+        return json_safe(obj.tolist())
     if isinstance(obj, (np.floating, float)):
         value = float(obj)
         return value if np.isfinite(value) else None

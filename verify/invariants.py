@@ -41,7 +41,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from solver.trajectory import RECOVERY_TOLERANCE, Trajectory
+from solver.trajectory import RECOVERY_TOLERANCE, Trajectory, json_safe
 
 __all__ = [
     "Verdict", "DEFAULTS", "check_trajectory", "deflation_order", "fitting", "plateaus_and_drops",
@@ -100,7 +100,7 @@ class Verdict:
 
     def to_dict(self) -> dict:
         return {"claim": self.claim, "name": self.name, "passed": bool(self.passed), "margin": _num(self.margin),
-                "worst": _clean(self.worst), "params": _clean(self.params), "details": _clean(self.details),
+                "worst": json_safe(self.worst), "params": json_safe(self.params), "details": json_safe(self.details),
                 "run": self.run}
 
 
@@ -109,22 +109,6 @@ def _num(x: Any) -> float | None:
         return None
     x = float(x)
     return x if math.isfinite(x) else None
-
-
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _clean(obj.tolist())
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return _num(obj)
-    return obj
 
 
 def _not_applicable(claim: str, name: str, run: int | None, params: dict, why: str) -> Verdict:

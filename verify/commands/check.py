@@ -21,6 +21,7 @@ import numpy as np
 
 from solver import Trajectory, solve
 from solver.errors import ValidationError, require
+from solver.trajectory import json_safe
 
 from ..invariants import DEFAULTS, Verdict, check_trajectory
 from .run import add_run_arguments, config_from_args, reproduce_command, seeds_from_args, truth_from_args
@@ -167,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
                        progress=None if args.format == "json" else
                        (lambda i, n: print(f"\r[check] instance {i}/{n}", end="", file=sys.stderr, flush=True)))
         if args.format == "json":
-            print(json.dumps({"claims": _jsonable(result["claims"]), "seconds": result["seconds"],
+            print(json.dumps({"claims": json_safe(result["claims"]), "seconds": result["seconds"],
                               "instances": [{"command": x["command"], "verdicts": [v.to_dict() for v in x["verdicts"]]}
                                             for x in result["instances"]]}, indent=2))
         else:
@@ -189,13 +190,3 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_table([(str(p), v) for p, vs in results for v in vs])
     return 1 if any(not v.passed for _, vs in results for v in vs) else 0
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    return obj
