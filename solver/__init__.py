@@ -14,7 +14,16 @@ __all__ = [
     "kernels",
 ]
 
-from .flow import FlowConfig, solve  # noqa: E402
 from .trajectory import Trajectory  # noqa: E402
 
 __all__ += ["FlowConfig", "solve", "Trajectory"]
+
+
+def __getattr__(name: str):
+    # The flow needs torch; the kernels, the ground truth and the record do not, so the symbolic audit
+    # (proofs_check) and the high-precision arithmetic import without it. ``solver.solve`` loads it on first use.
+    if name in ("FlowConfig", "solve"):
+        from . import flow
+
+        return getattr(flow, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
