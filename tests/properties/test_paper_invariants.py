@@ -49,6 +49,23 @@ def test_p12_counterexample_is_reproducible():
     assert not [v.name for v in check_trajectory(trajectory) if not v.passed and v.claim != "P12"]
 
 
+# Found by the property above on a random CI draw (before ci was derandomized): the same family as the P12
+# counterexample (d = r = 4, ratio 2, m = 12). a_3 is never fitted while a_4 is (t = 88), so the deflation order
+# P1 fails as a consequence of the skipped direction. verify/FINDINGS_invariants.md.
+P1_COUNTEREXAMPLE = ("--d 4 --a 1.0,0.5,0.25,0.125 --basis random --basis-seed 1337 --m 12 --delta0 1e-10 "
+                     "--seeds 1 --first-seed 0 --algorithm plain --t-max 480")
+
+
+def test_p1_fails_when_a_middle_direction_is_skipped():
+    from .strategies import Instance
+
+    instance = Instance(tuple(P1_COUNTEREXAMPLE.split()))
+    trajectory = instance.solve()
+    assert trajectory.recovered()[0].tolist() == [True, True, False, True], f"reproduce: {instance.command}"
+    failed = sorted({v.claim for v in check_trajectory(trajectory) if not v.passed})
+    assert failed == ["P1", "P12"], f"{failed}\nreproduce: {instance.command}"
+
+
 @examples(ci=5)
 @given(orthogonal_instances(algorithm="modified", max_d=6, max_r=3, max_m=18))
 def test_modified_flow_satisfies_every_invariant(instance):
