@@ -9,8 +9,13 @@ class ValidationError(ValueError):
     def __init__(self, parameter: str, accepted: str, got: object | None = None) -> None:
         self.parameter = parameter
         self.accepted = accepted
+        self.got = got
         got_text = "" if got is None else f" (got {_short(got)})"
         super().__init__(f"{parameter}: must be {accepted}{got_text}")
+
+    def renamed(self, parameter: str) -> "ValidationError":
+        """The same error naming ``parameter`` instead (a library field shown as its command-line flag)."""
+        return ValidationError(parameter, self.accepted, self.got)
 
 
 def _short(value: object) -> str:
@@ -22,3 +27,17 @@ def require(condition: bool, parameter: str, accepted: str, got: object | None =
     """Raise :class:`ValidationError` unless ``condition`` holds."""
     if not condition:
         raise ValidationError(parameter, accepted, got)
+
+
+def is_int(value: object) -> bool:
+    """An integer (Python or numpy), not a bool."""
+    import numpy as np
+
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def is_number(value: object) -> bool:
+    """A real number (Python or numpy), not a bool."""
+    import numpy as np
+
+    return isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)

@@ -14,7 +14,6 @@ Data flow::
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -24,148 +23,17 @@ import numpy as np
 import torch
 
 from . import kernels
+from .config import FlowConfig
 from .errors import ValidationError, require
 from .ground_truth import GroundTruth
-from .integrators import EXPLICIT, IMPLICIT, NAMES, StepStats, integrate_explicit, integrate_implicit
-from .integrators.bdf import LINEAR_SOLVERS
+from .integrators import EXPLICIT, IMPLICIT, StepStats, integrate_explicit, integrate_implicit
 from .trajectory import Trajectory, package_versions
 
 __all__ = ["FlowConfig", "solve", "initial_directions", "estimate_beta0", "epoch_schedule", "reinit_mask",
            "resolve_device", "DTYPES", "RunPlan", "plan_run", "run_spans", "save_grid"]
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
-REINIT_RULES = ("cluster", "norm")
-ALGORITHMS = ("plain", "modified")
 Progress = Callable[[float, float, str], None]
-
-
-@dataclass(frozen=True)
-class FlowConfig:
-    """Every parameter of a run, with our documented defaults.
-
-    Attributes:
-        algorithm: ``"plain"`` gradient flow, or ``"modified"`` (the paper's Algorithm 1).
-        m: number of components.
-        delta0: initial (and re-initialization) norm of a component.
-        t_max: end time of a plain run; for a modified run an optional cap on the total time.
-        lam: regularizer ``lambda`` (``L = 1/2||T-T*||^2 + lambda/2 ||W||^2``). None: 0 for plain,
-            ``eps / 10`` for modified (small enough that the fitted coefficients ``a_i - lambda/2``
-            move by less than the target accuracy).
-        delta1: re-initialization threshold (modified).
-        gamma: epoch-length growth, ``beta_{s+1} = beta_s / (1 + gamma)`` (modified).
-        eps: target accuracy; epochs run while ``beta_s >= eps`` (modified).
-        epoch_factor: epoch length ``t_s = epoch_factor * (d + ln(1/delta0)) / beta_s`` (our rule; the
-            paper's constants are not in the seed text).
-        beta0: upper bound on ``max_j a_j``; None estimates it by the tensor power method
-            (:func:`estimate_beta0`).
-        reinit_rule: ``"norm"`` (the paper: ``||w_k|| < delta1``; default) or ``"cluster"`` (SPEC section 2:
-            ``||w_k||^2 < delta1^2`` times the mass of ``k``'s cluster, the components with
-            ``<wbar_j, wbar_k>^2 >= cluster_cos2``).
-        cluster_cos2: cluster membership threshold of the cluster rule.
-        drop_small: after the last epoch, set components with ``||w|| < delta1`` to norm 0 (the paper's
-            optional output step; recorded as an event).
-        integrator: ``auto`` (dopri5 for plain flows of a moderate spectrum on any device, bdf otherwise),
-            ``dopri5``, ``rk4``, ``euler``, ``bdf`` or ``radau``.
-        linear_solver: Newton's linear systems in implicit methods (:mod:`solver.integrators.bdf`): ``auto``
-            (dense LU up to 400 unknowns; above, matrix-free GMRES for BDF and sparse LU for Radau),
-            ``dense``, ``sparse`` or ``krylov``.
-        rtol, atol: tolerances of adaptive and implicit integrators (rtol None: 1e-8 explicit, 1e-6 implicit;
-            atol None: 1e-10 explicit, ``rtol`` implicit). The rows are log-norms and unit-vector coordinates, so
-            an absolute error ``rtol`` is a relative one. Implicit methods need it: a fitted direction's field is
-            float64 noise ~1e-16 whose ``h``-fold in Newton's increment (``h`` up to 1e9 late in a spread run)
-            exceeds an absolute tolerance of 1e-10 and stalls Newton (BENCHMARKS.md).
-        step: step of fixed-step methods (initial step guess of adaptive ones when given).
-        n_save: number of save times (plain) or per epoch (modified, at least 16).
-        save_grid: ``auto``, ``linear`` or ``log`` (geometric; for long stiff runs).
-        device: ``auto`` (cuda when present), ``cpu`` or ``cuda``; implicit methods run on the CPU.
-        dtype: ``float64`` (default) or ``float32``.
-        max_steps: guard against a stalled explicit integration.
-        record_components: keep per-component norms and correlations at every save time.
-    """
-
-    algorithm: str = "plain"
-    m: int = 50
-    delta0: float = 1e-15
-    t_max: float | None = None
-    lam: float | None = None
-    delta1: float = 1e-5
-    gamma: float = 1.0
-    eps: float = 1e-9
-    epoch_factor: float = 8.0
-    beta0: float | None = None
-    reinit_rule: str = "norm"
-    cluster_cos2: float = 0.5
-    drop_small: bool = False
-    integrator: str = "auto"
-    linear_solver: str = "auto"
-    rtol: float | None = None
-    atol: float | None = None
-    step: float | None = None
-    n_save: int = 400
-    save_grid: str = "auto"
-    device: str = "auto"
-    dtype: str = "float64"
-    max_steps: int = 10_000_000
-    record_components: bool = True
-
-    def validate(self) -> None:
-        """Raise :class:`ValidationError` naming the first bad field and its accepted range."""
-        require(self.algorithm in ALGORITHMS, "algorithm", f"one of {ALGORITHMS}", self.algorithm)
-        require(isinstance(self.m, (int, np.integer)) and self.m >= 1, "m", "an integer >= 1", self.m)
-        _positive_finite("delta0", self.delta0)
-        require(self.delta0 < 1e3, "delta0", "below 1e3", self.delta0)
-        require(self.delta0 >= 1e-300, "delta0", ">= 1e-300 in float64 (use the high-precision backend below)",
-                self.delta0)
-        if self.t_max is not None:
-            _positive_finite("t_max", self.t_max)
-        if self.algorithm == "plain":
-            require(self.t_max is not None, "t_max", "a positive number for the plain flow", self.t_max)
-        if self.lam is not None:
-            require(math.isfinite(self.lam) and self.lam >= 0, "lam", "a finite number >= 0", self.lam)
-        _positive_finite("delta1", self.delta1)
-        _positive_finite("gamma", self.gamma)
-        _positive_finite("eps", self.eps)
-        _positive_finite("epoch_factor", self.epoch_factor)
-        if self.beta0 is not None:
-            _positive_finite("beta0", self.beta0)
-        require(self.reinit_rule in REINIT_RULES, "reinit_rule", f"one of {REINIT_RULES}", self.reinit_rule)
-        require(0 < self.cluster_cos2 <= 1, "cluster_cos2", "in (0, 1]", self.cluster_cos2)
-        require(self.integrator in ("auto",) + NAMES, "integrator", f"one of {('auto',) + NAMES}", self.integrator)
-        if self.rtol is not None:
-            _positive_finite("rtol", self.rtol)
-        if self.atol is not None:
-            _positive_finite("atol", self.atol)
-        require(self.linear_solver in LINEAR_SOLVERS, "linear_solver", f"one of {LINEAR_SOLVERS}", self.linear_solver)
-        if self.linear_solver == "krylov":
-            require(self.integrator in ("auto", "bdf"), "linear_solver", "krylov only with the bdf integrator",
-                    self.integrator)
-        if self.step is not None:
-            _positive_finite("step", self.step)
-        require(isinstance(self.n_save, (int, np.integer)) and self.n_save >= 2, "n_save", "an integer >= 2",
-                self.n_save)
-        require(self.save_grid in ("auto", "linear", "log"), "save_grid", "one of auto, linear, log", self.save_grid)
-        require(self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"), "device",
-                "auto, cpu, cuda or cuda:N", self.device)
-        require(self.dtype in DTYPES, "dtype", f"one of {tuple(DTYPES)}", self.dtype)
-        require(isinstance(self.max_steps, (int, np.integer)) and self.max_steps >= 1, "max_steps",
-                "an integer >= 1", self.max_steps)
-        if self.integrator in ("euler", "rk4"):
-            require(self.step is not None, "step", f"a positive number for the fixed-step {self.integrator}",
-                    self.step)
-
-    @property
-    def regularizer(self) -> float:
-        if self.lam is not None:
-            return float(self.lam)
-        return 0.0 if self.algorithm == "plain" else self.eps / 10
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-
-def _positive_finite(name: str, value: float) -> None:
-    ok = isinstance(value, (int, float, np.floating, np.integer)) and math.isfinite(value) and value > 0
-    require(ok, name, "a finite number > 0", value)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -270,7 +138,7 @@ def plan_run(config: FlowConfig, truths: Sequence[GroundTruth], explicit: bool,
     """Spans and save times of a run (``explicit``: the integrator is explicit, which picks linear grids for plain runs)."""
     d = truths[0].d
     if config.algorithm == "plain":
-        spans: list[tuple[float, float, float | None]] = [(0.0, float(config.t_max), None)]
+        spans: list[tuple[float, float, float | None]] = [(0.0, float(config.end_time), None)]
         beta0 = None
     else:
         beta0 = config.beta0 if config.beta0 is not None else estimate_beta0(truths)
@@ -333,7 +201,7 @@ def _choose_integrator(config: FlowConfig, truths: Sequence[GroundTruth]) -> str
     if config.integrator != "auto":
         return config.integrator
     spread = max(float(t.a.max() / t.a.min()) for t in truths)
-    if config.algorithm == "plain" and spread <= 100 and config.t_max is not None and config.t_max * min(
+    if config.algorithm == "plain" and spread <= 100 and config.end_time * min(
             float(t.a.min()) for t in truths) <= 1e4:
         return "dopri5"
     return "bdf"

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,18 +54,28 @@ def package_versions(names: tuple[str, ...], missing: str | None = None) -> dict
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    The file gets the user's usual permissions (``0o666`` less the umask), not ``mkstemp``'s private 0600.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
@@ -206,10 +217,20 @@ class Trajectory:
     @classmethod
     def load(cls, out_dir: str | os.PathLike) -> "Trajectory":
         """Read back a record written by :meth:`save`."""
+        from .errors import ValidationError
+
         out = Path(out_dir)
-        with open(out / "run.json") as fh:
-            info = json.load(fh)
-        with np.load(out / "trajectory.npz", allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
+        accepted = "a run folder written by deflation (run.json + trajectory.npz, complete)"
+        try:
+            with open(out / "run.json") as fh:
+                info = json.load(fh)
+            with np.load(out / "trajectory.npz", allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+            missing = [k for k in ("config", "seeds", "events", "meta") if k not in info]
+            missing += [k for k in _ARRAYS if k not in ("log_norms", "correlations") and k not in arrays]
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:  # ValueError covers JSON errors
+            raise ValidationError(str(out), accepted, f"{type(err).__name__}: {err}") from None
+        if missing:
+            raise ValidationError(str(out), accepted, f"missing {', '.join(missing)}")
         return cls(config=info["config"], seeds=list(info["seeds"]), events=info["events"], meta=info["meta"],
                    log_norms=arrays.pop("log_norms", None), correlations=arrays.pop("correlations", None), **arrays)

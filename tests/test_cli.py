@@ -14,12 +14,12 @@ from verify.cli import main
     (["run", "--delta0", "abc"], "--delta0: must be a number"),
     (["run", "--delta0", "-1"], "delta0: must be a finite number > 0"),
     (["run", "--a", "1,-2"], "--a: must be positive"),
-    (["run", "--a", "1,0.5", "--r", "3"], "--r: must be equal to the number of --a values"),
+    (["run", "--a", "1,0.5", "--r", "3"], "--r: must be equal to the number of a values"),
     (["run", "--d", "3", "--r", "5"], "r: must be at most d = 3"),
     (["run", "--order", "2"], "--order: must be an integer >= 3"),
     (["run", "--basis", "weird"], "invalid choice"),
     (["run", "--integrator", "euler"], "step: must be a positive number for the fixed-step euler"),
-    (["run", "--ratio", "0.5"], "--ratio: must be a number >= 1"),
+    (["run", "--ratio", "0.5"], "--ratio: must be a finite number >= 1"),
     (["run", "--t-max", "inf"], "--t-max: must be finite"),
 ])
 def test_bad_input_is_one_line_exit_2(argv, needle, tmp_path, capsys):
@@ -55,10 +55,10 @@ def test_run_writes_record_with_documented_keys(tmp_path, capsys):
 
 
 def test_figure1_writes_figures_and_summary(tmp_path, monkeypatch):
-    from verify.commands import figure1
+    from verify import experiments
 
-    original = figure1.figure1_trajectory
-    monkeypatch.setattr(figure1, "figure1_trajectory",
+    original = experiments.figure1_trajectory
+    monkeypatch.setattr(experiments, "figure1_trajectory",
                         lambda seeds, device, progress: original(seeds=2, d=7, m=20, t_max=70.0, progress=progress))
     assert main(["figure1", "--out", str(tmp_path), "--quiet"]) == 0
     for name in ("figure1.png", "figure1.svg", "summary.json", "run.json", "trajectory.npz"):

@@ -1,5 +1,6 @@
 """Integrators: explicit tableaus over one batched torch engine, and implicit scipy methods."""
 
+from ..config import INTEGRATORS
 from ._explicit import StepStats, integrate_explicit
 from ._tableau import ButcherTableau
 from .bdf import IMPLICIT_METHODS, integrate_implicit
@@ -10,6 +11,8 @@ from .rk4 import RK4
 EXPLICIT = {"euler": EULER, "rk4": RK4, "dopri5": DOPRI5}
 IMPLICIT = {"bdf": "BDF", "radau": "Radau"}
 NAMES = tuple(EXPLICIT) + tuple(IMPLICIT)
+# solver.config lists the names torch-free (for the CLI); the two must agree.
+assert set(NAMES) == set(INTEGRATORS), (NAMES, INTEGRATORS)
 
 __all__ = ["ButcherTableau", "StepStats", "integrate_explicit", "integrate_implicit", "EXPLICIT", "IMPLICIT",
            "NAMES", "IMPLICIT_METHODS", "DOPRI5", "EULER", "RK4"]

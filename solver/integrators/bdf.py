@@ -27,11 +27,11 @@ from scipy.integrate import BDF, solve_ivp
 from scipy.linalg import lu_factor, lu_solve
 
 from .. import kernels
+from ..config import LINEAR_SOLVERS
 from ..jacobian import JacobianOperator, flow_jacobian, flow_jacobian_sparse, pack_state, unpack_state
 from ._explicit import OnSave, StepStats
 
 IMPLICIT_METHODS = ("BDF", "Radau")
-LINEAR_SOLVERS = ("auto", "dense", "sparse", "krylov")
 DENSE_MAX_UNKNOWNS = 400
 
 

@@ -7,7 +7,8 @@
 - permutation / sign flip of ground-truth components (through ``solve``): ``(a, U) -> (a P, U P S)`` permutes
   the residuals and correlations (and flips the correlations' signs), with ``W(0)`` the same seed's;
 - time rescaling C12: for ``(s a, s lambda)`` from ``sqrt(s) W(0)``, ``W_s(t) = sqrt(s) W(s t)``.
-The properties acting on ``W(0)`` integrate through :mod:`._flow` (``solve`` has no initial-state hook).
+The properties acting on ``W(0)`` pass it to ``solve`` (``initial_state``); directions are compared at the end
+(the record keeps their correlations with ``U`` at every save time).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import numpy as np
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-from solver import FlowConfig, GroundTruth, solve
-from solver.ground_truth import random_orthonormal
+from solver import FlowConfig, GroundTruth, Trajectory, solve
+from solver.flow import initial_directions
+from solver.spec import RunSpec
 
-from ._flow import initial_state, integrate
 from .strategies import examples, orthogonal_instances, rotations, small_states
 
 # Integrations run at rtol 1e-10; trajectories near saddles amplify differences, so the comparisons allow
@@ -29,87 +30,91 @@ from .strategies import examples, orthogonal_instances, rotations, small_states
 TOL = 1e-6
 
 
-def _base(state):
-    truth = random_orthonormal(state["d"], state["a"], state["order"], state["basis_seed"])
-    X0, rho0 = initial_state(state["d"], state["m"], state["seed"], 1e-6)
-    return truth, X0, rho0
+def _base(spec: RunSpec) -> tuple[GroundTruth, np.ndarray, np.ndarray]:
+    """The truth and the seed's own ``W(0)``: directions (d, m) and log-norms (m,)."""
+    c = spec.config
+    X0 = initial_directions(np.random.default_rng(spec.first_seed), spec.instance.d, c.m)
+    return spec.instance.truth(), X0, np.full(c.m, math.log(c.delta0))
 
 
-def _run(truth, X0, rho0, state):
-    return integrate(truth.a, truth.U, X0, rho0, state["t_max"], state["order"], state["lam"])
+def _run(spec: RunSpec, truth: GroundTruth, X0: np.ndarray, rho0: np.ndarray) -> Trajectory:
+    """The flow of ``spec`` on ``truth`` from the given ``W(0)`` (``solve``'s ``initial_state`` hook)."""
+    return solve(truth, spec.config, spec.seeds, initial_state=(rho0[None], X0[None]))
 
 
 @examples(ci=12)
 @given(st.data())
 def test_rotation_equivariance(data):
-    state = data.draw(small_states())
-    Q = data.draw(rotations(state["d"]))
-    note(f"base: {state['command']}")
-    truth, X0, rho0 = _base(state)
-    ref = _run(truth, X0, rho0, state)
-    rot = _run(GroundTruth(truth.a, Q @ truth.U, truth.order), Q @ X0, rho0, state)
+    spec = data.draw(small_states())
+    Q = data.draw(rotations(spec.instance.d))
+    note(f"base: {spec.command()}")
+    truth, X0, rho0 = _base(spec)
+    ref = _run(spec, truth, X0, rho0)
+    rot = _run(spec, GroundTruth(truth.a, Q @ truth.U, truth.order), Q @ X0, rho0)
     for key in ("log_norms", "correlations", "residuals"):
-        err = float(np.max(np.abs(rot[key] - ref[key])))
-        assert err <= TOL, f"rotation changed {key} by {err:.3g}\nbase: {state['command']}"
-    err = float(np.max(np.abs(rot["directions"] - Q @ ref["directions"])))
-    assert err <= TOL, f"directions not rotated (error {err:.3g})\nbase: {state['command']}"
+        err = float(np.max(np.abs(getattr(rot, key) - getattr(ref, key))))
+        assert err <= TOL, f"rotation changed {key} by {err:.3g}\nbase: {spec.command()}"
+    err = float(np.max(np.abs(rot.final_directions - Q @ ref.final_directions)))
+    assert err <= TOL, f"directions not rotated (error {err:.3g})\nbase: {spec.command()}"
 
 
 @examples(ci=12)
 @given(st.data())
 def test_component_permutation(data):
-    state = data.draw(small_states())
-    perm = np.asarray(data.draw(st.permutations(range(state["m"]))))
-    note(f"base: {state['command']}; permutation {perm.tolist()}")
-    truth, X0, rho0 = _base(state)
-    ref = _run(truth, X0, rho0, state)
-    per = _run(truth, X0[:, perm], rho0[perm], state)
-    assert np.max(np.abs(per["log_norms"] - ref["log_norms"][:, perm])) <= TOL, state["command"]
-    assert np.max(np.abs(per["correlations"] - ref["correlations"][:, perm])) <= TOL, state["command"]
-    assert np.max(np.abs(per["residuals"] - ref["residuals"])) <= TOL, state["command"]
+    spec = data.draw(small_states())
+    perm = np.asarray(data.draw(st.permutations(range(spec.config.m))))
+    note(f"base: {spec.command()}; permutation {perm.tolist()}")
+    truth, X0, rho0 = _base(spec)
+    ref = _run(spec, truth, X0, rho0)
+    per = _run(spec, truth, X0[:, perm], rho0[perm])
+    assert np.max(np.abs(per.log_norms - ref.log_norms[..., perm])) <= TOL, spec.command()
+    assert np.max(np.abs(per.correlations - ref.correlations[:, :, perm])) <= TOL, spec.command()
+    assert np.max(np.abs(per.residuals - ref.residuals)) <= TOL, spec.command()
 
 
 @examples(ci=12)
 @given(st.data())
 def test_component_sign_flip_even_order(data):
-    state = data.draw(small_states(order=data.draw(st.sampled_from([4, 6]))))
-    flips = np.asarray(data.draw(st.lists(st.sampled_from([-1.0, 1.0]), min_size=state["m"], max_size=state["m"])))
-    note(f"base: {state['command']}; flips {flips.tolist()}")
-    truth, X0, rho0 = _base(state)
-    ref = _run(truth, X0, rho0, state)
-    fl = _run(truth, X0 * flips, rho0, state)
-    assert np.max(np.abs(fl["log_norms"] - ref["log_norms"])) <= TOL, state["command"]
-    assert np.max(np.abs(fl["directions"] - ref["directions"] * flips)) <= TOL, state["command"]
-    assert np.max(np.abs(fl["residuals"] - ref["residuals"])) <= TOL, state["command"]
+    spec = data.draw(small_states(order=data.draw(st.sampled_from([4, 6]))))
+    m = spec.config.m
+    flips = np.asarray(data.draw(st.lists(st.sampled_from([-1.0, 1.0]), min_size=m, max_size=m)))
+    note(f"base: {spec.command()}; flips {flips.tolist()}")
+    truth, X0, rho0 = _base(spec)
+    ref = _run(spec, truth, X0, rho0)
+    fl = _run(spec, truth, X0 * flips, rho0)
+    assert np.max(np.abs(fl.log_norms - ref.log_norms)) <= TOL, spec.command()
+    assert np.max(np.abs(fl.final_directions - ref.final_directions * flips)) <= TOL, spec.command()
+    assert np.max(np.abs(fl.correlations - ref.correlations * flips[:, None])) <= TOL, spec.command()
+    assert np.max(np.abs(fl.residuals - ref.residuals)) <= TOL, spec.command()
 
 
 @examples(ci=8)
 @given(orthogonal_instances(algorithm="plain", max_d=6, max_r=3, max_m=16), st.data())
-def test_ground_truth_permutation_and_sign(instance, data):
-    truth = instance.truth
+def test_ground_truth_permutation_and_sign(spec, data):
+    truth = spec.instance.truth()
     perm = np.asarray(data.draw(st.permutations(range(truth.r))))
     signs = np.asarray(data.draw(st.lists(st.sampled_from([-1.0, 1.0]), min_size=truth.r, max_size=truth.r)))
-    note(f"reproduce: {instance.command}; permutation {perm.tolist()}, signs {signs.tolist()}")
-    config = instance.config
-    ref = solve(truth, config, instance.seeds)
-    other = solve(GroundTruth(truth.a[perm], truth.U[:, perm] * signs, truth.order), config, instance.seeds)
-    assert np.max(np.abs(other.residuals - ref.residuals[..., perm])) <= TOL, instance.command
-    assert np.max(np.abs(other.log_norms - ref.log_norms)) <= TOL, instance.command
-    assert np.max(np.abs(other.correlations - ref.correlations[..., perm] * signs)) <= TOL, instance.command
+    note(f"reproduce: {spec.command()}; permutation {perm.tolist()}, signs {signs.tolist()}")
+    config = spec.config
+    ref = solve(truth, config, spec.seeds)
+    other = solve(GroundTruth(truth.a[perm], truth.U[:, perm] * signs, truth.order), config, spec.seeds)
+    assert np.max(np.abs(other.residuals - ref.residuals[..., perm])) <= TOL, spec.command()
+    assert np.max(np.abs(other.log_norms - ref.log_norms)) <= TOL, spec.command()
+    assert np.max(np.abs(other.correlations - ref.correlations[..., perm] * signs)) <= TOL, spec.command()
 
 
 @examples(ci=8)
 @given(orthogonal_instances(algorithm="plain", max_d=6, max_r=3, max_m=16),
        st.floats(0.1, 10.0), st.sampled_from([0.0, 1e-3]))
-def test_time_rescaling_c12(instance, s, lam):
-    truth, base = instance.truth, instance.config
-    note(f"reproduce: {instance.command} --lam {lam!r}; rescaled by s = {s!r}")
+def test_time_rescaling_c12(spec, s, lam):
+    truth, base = spec.instance.truth(), spec.config
+    note(f"reproduce: {spec.command()} --lam {lam!r}; rescaled by s = {s!r}")
     config = FlowConfig(**{**base.to_dict(), "lam": lam, "integrator": "dopri5", "n_save": 60})
     scaled = FlowConfig(**{**config.to_dict(), "lam": s * lam, "t_max": config.t_max / s,
                            "delta0": math.sqrt(s) * config.delta0})
-    ref = solve(truth, config, instance.seeds)
-    res = solve(GroundTruth(s * truth.a, truth.U, truth.order), scaled, instance.seeds)
+    ref = solve(truth, config, spec.seeds)
+    res = solve(GroundTruth(s * truth.a, truth.U, truth.order), scaled, spec.seeds)
     assert np.allclose(res.times * s, ref.times, rtol=1e-12, atol=1e-9)
-    assert np.max(np.abs(res.log_norms - (ref.log_norms + 0.5 * math.log(s)))) <= TOL, instance.command
-    assert np.max(np.abs(res.correlations - ref.correlations)) <= TOL, instance.command
-    assert np.max(np.abs(res.residuals / s - ref.residuals)) <= TOL, instance.command
+    assert np.max(np.abs(res.log_norms - (ref.log_norms + 0.5 * math.log(s)))) <= TOL, spec.command()
+    assert np.max(np.abs(res.correlations - ref.correlations)) <= TOL, spec.command()
+    assert np.max(np.abs(res.residuals / s - ref.residuals)) <= TOL, spec.command()

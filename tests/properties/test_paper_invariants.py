@@ -10,25 +10,26 @@ from __future__ import annotations
 
 from hypothesis import given, note
 
+from solver.spec import RunSpec
 from verify.invariants import check_trajectory
 
 from .strategies import examples, full_rank_identity_instances, orthogonal_instances
 
 
-def _violations(instance, skip: tuple[str, ...] = ()) -> list[str]:
-    trajectory = instance.solve()
-    note(f"reproduce: {instance.command}")
+def _violations(spec: RunSpec, skip: tuple[str, ...] = ()) -> list[str]:
+    trajectory = spec.solve()
+    note(f"reproduce: {spec.command()}")
     return [f"{v.claim} {v.name}: margin {v.margin:.3g}, worst {v.to_dict()['worst']}"
             for v in check_trajectory(trajectory) if not v.passed and v.claim not in skip]
 
 
 @examples(ci=30)
 @given(orthogonal_instances(algorithm="plain"))
-def test_plain_flow_satisfies_every_invariant_but_p12(instance):
+def test_plain_flow_satisfies_every_invariant_but_p12(spec):
     """P1, P5, P6, P8, P9, P10 and descent. P12 (every direction fitted) is *not* asserted at m >= 3d: it
     fails there reproducibly (see the counterexample test below and verify/FINDINGS_invariants.md)."""
-    bad = _violations(instance, skip=("P12",))
-    assert not bad, f"{'; '.join(bad)}\nreproduce: {instance.command}"
+    bad = _violations(spec, skip=("P12",))
+    assert not bad, f"{'; '.join(bad)}\nreproduce: {spec.command()}"
 
 
 # P12 counterexample found by the property above (hypothesis, ci profile): d = r = 4, ratio 2, m = 12 = 3d.
@@ -39,12 +40,10 @@ P12_COUNTEREXAMPLE = ("--d 4 --a 1.0,0.5,0.25,0.125 --basis random --basis-seed 
 
 
 def test_p12_counterexample_is_reproducible():
-    from .strategies import Instance
-
-    instance = Instance(tuple(P12_COUNTEREXAMPLE.split()))
-    trajectory = instance.solve()
+    spec = RunSpec.from_argv(P12_COUNTEREXAMPLE.split())
+    trajectory = spec.solve()
     recovered = trajectory.recovered()[0]
-    assert recovered.tolist() == [True, True, True, False], f"reproduce: {instance.command}"
+    assert recovered.tolist() == [True, True, True, False], f"reproduce: {spec.command()}"
     # Every other invariant still holds on this run.
     assert not [v.name for v in check_trajectory(trajectory) if not v.passed and v.claim != "P12"]
 
@@ -57,32 +56,30 @@ P1_COUNTEREXAMPLE = ("--d 4 --a 1.0,0.5,0.25,0.125 --basis random --basis-seed 1
 
 
 def test_p1_fails_when_a_middle_direction_is_skipped():
-    from .strategies import Instance
-
-    instance = Instance(tuple(P1_COUNTEREXAMPLE.split()))
-    trajectory = instance.solve()
-    assert trajectory.recovered()[0].tolist() == [True, True, False, True], f"reproduce: {instance.command}"
+    spec = RunSpec.from_argv(P1_COUNTEREXAMPLE.split())
+    trajectory = spec.solve()
+    assert trajectory.recovered()[0].tolist() == [True, True, False, True], f"reproduce: {spec.command()}"
     failed = sorted({v.claim for v in check_trajectory(trajectory) if not v.passed})
-    assert failed == ["P1", "P12"], f"{failed}\nreproduce: {instance.command}"
+    assert failed == ["P1", "P12"], f"{failed}\nreproduce: {spec.command()}"
 
 
 @examples(ci=5)
 @given(orthogonal_instances(algorithm="modified", max_d=6, max_r=3, max_m=18))
-def test_modified_flow_satisfies_every_invariant(instance):
-    bad = _violations(instance)
-    assert not bad, f"{'; '.join(bad)}\nreproduce: {instance.command}"
+def test_modified_flow_satisfies_every_invariant(spec):
+    bad = _violations(spec)
+    assert not bad, f"{'; '.join(bad)}\nreproduce: {spec.command()}"
 
 
 @examples(ci=8)
 @given(full_rank_identity_instances())
-def test_norm_correlation_law_where_resolvable(instance):
+def test_norm_correlation_law_where_resolvable(spec):
     """P9's empirical law: worst misalignment among components with ||w|| >= tau ~ (delta0/tau)^4."""
     from verify.invariants import norm_correlation_law
 
-    verdict = norm_correlation_law(instance.solve())
-    note(f"reproduce: {instance.command}")
+    verdict = norm_correlation_law(spec.solve())
+    note(f"reproduce: {spec.command()}")
     details = verdict.to_dict()["details"]
-    assert verdict.details["applicable"], f"law not measurable: {details}\nreproduce: {instance.command}"
+    assert verdict.details["applicable"], f"law not measurable: {details}\nreproduce: {spec.command()}"
     assert verdict.passed, (f"exponent {verdict.worst:.3g} (law: -4 +- {verdict.params['band']}), points "
                             f"{details['log10_tau_over_delta0']} {details['log10_worst_alpha']}\n"
-                            f"reproduce: {instance.command}")
+                            f"reproduce: {spec.command()}")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from ..audit import PROFILES, get_profile, run_audit
+from ..audit.profiles import PROFILES, get_profile
+from ..outputs import check_out_dir
 
 NAME = "audit"
 HELP = ("Run the whole audit (derivations, Figure 1, invariants and property sweep, plain vs modified flow on the "
@@ -23,8 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..audit import run_audit
+
     profile = get_profile(args.profile)
-    out = Path(args.out)
+    out = check_out_dir(args.out)
     report = run_audit(profile, out, progress=not args.quiet, device=args.device,
                        command=f"deflation audit --profile {profile.name} --out {args.out}")
     width = max(len(e["id"]) for e in report["ledger"])

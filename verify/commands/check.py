@@ -13,18 +13,15 @@ import argparse
 import json
 import math
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
-from solver import Trajectory, solve
+from solver import Trajectory
 from solver.errors import ValidationError, require
 from solver.trajectory import json_safe
 
 from ..invariants import DEFAULTS, Verdict, check_trajectory
-from .run import add_run_arguments, config_from_args, reproduce_command, seeds_from_args, truth_from_args
 
 NAME = "check"
 HELP = "Check the trajectory invariants (P1, P5, P6, P8, P9, P10, P12/P7, descent) on saved runs or a random sweep."
@@ -93,78 +90,14 @@ def check_dirs(root: Path, params: dict[str, Any]) -> list[tuple[Path, list[Verd
     return [(path, check_trajectory(Trajectory.load(path), **params)) for path in find_runs(root)]
 
 
-# --------------------------------------------------------------------------------------------- sweep
-def sweep_argv(rng: np.random.Generator, algorithm: str = "plain") -> list[str]:
-    """A random small ``deflation run`` command line in the paper's regime.
-
-    ``d in [4, 8]``, ``r in [2, min(4, d)]``, ``a_1 = 1`` and ratios ``a_j/a_{j+1}`` uniform in [1.3, 2],
-    random orthonormal basis, ``m in [3d, 24]``, ``delta0 = 1e-10``; plain flow to ``t = 60 / a_r``
-    (discovery needs ``~ln(1/delta0)/(2 a_r)``, then ``10/a_r`` to settle), modified flow with ``eps = 1e-3``.
-    """
-    d = int(rng.integers(4, 9))
-    r = int(rng.integers(2, min(4, d) + 1))
-    ratios = rng.uniform(1.3, 2.0, size=r - 1)
-    a = np.concatenate([[1.0], 1.0 / np.cumprod(ratios)])
-    m = int(rng.integers(min(3 * d, 24), 25))
-    argv = ["--d", str(d), "--a", ",".join(f"{x:.6g}" for x in a), "--basis", "random",
-            "--basis-seed", str(int(rng.integers(0, 10**6))), "--m", str(m), "--delta0", "1e-10",
-            "--seeds", "1", "--first-seed", str(int(rng.integers(0, 10**6))), "--algorithm", algorithm]
-    if algorithm == "plain":
-        argv += ["--t-max", f"{60.0 / float(a[-1]):.6g}"]
-    else:
-        # eps far below a_r >= 1/8; dense Newton solves: ~2x faster than Krylov at this size (BENCHMARKS.md).
-        argv += ["--eps", "1e-3", "--linear-solver", "dense"]
-    return argv
-
-
-def run_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="deflation run", add_help=False)
-    add_run_arguments(parser)
-    return parser
-
-
-def sweep(n: int, seed: int = 0, algorithm: str = "plain", params: dict[str, Any] | None = None,
-          progress=None) -> dict:
-    """Run ``n`` random instances (:func:`sweep_argv`) and check every invariant on each.
-
-    Returns ``{"instances": [{"command", "verdicts"}], "claims": {"P1 deflation_order": {"passed", "applicable",
-    "worst_margin", "worst_command"}}, "seconds": ...}``.
-    """
-    require(isinstance(n, int) and n >= 1, "--sweep", "an integer >= 1", n)
-    rng = np.random.default_rng(seed)
-    parser = run_parser()
-    instances, t0 = [], time.perf_counter()
-    for i in range(n):
-        args = parser.parse_args(sweep_argv(rng, algorithm) + ["--quiet"])
-        args.command = "run"
-        tr = solve(truth_from_args(args), config_from_args(args), seeds_from_args(args))
-        command = reproduce_command(args)
-        instances.append({"command": command, "verdicts": check_trajectory(tr, **(params or {}))})
-        if progress is not None:
-            progress(i + 1, n)
-    claims: dict[str, dict] = {}
-    for inst in instances:
-        for v in inst["verdicts"]:
-            key = f"{v.claim} {v.name}"
-            entry = claims.setdefault(key, {"passed": 0, "applicable": 0, "worst_margin": math.inf,
-                                            "worst_command": None, "failed_commands": []})
-            if not v.details.get("applicable", True):
-                continue
-            entry["applicable"] += 1
-            entry["passed"] += int(v.passed)
-            if not v.passed:
-                entry["failed_commands"].append(inst["command"])
-            if v.margin < entry["worst_margin"]:
-                entry["worst_margin"], entry["worst_command"] = float(v.margin), inst["command"]
-    return {"instances": instances, "claims": claims, "seconds": time.perf_counter() - t0}
-
-
 def run(args: argparse.Namespace) -> int:
     params = parse_overrides(args.set)
     if args.sweep is not None:
         if args.dir is not None:
             raise ValidationError("DIR", "absent with --sweep", args.dir)
-        result = sweep(args.sweep, args.seed, args.algorithm, params,
+        from ..experiments import invariant_sweep
+
+        result = invariant_sweep(args.sweep, args.seed, args.algorithm, params=params,
                        progress=None if args.format == "json" else
                        (lambda i, n: print(f"\r[check] instance {i}/{n}", end="", file=sys.stderr, flush=True)))
         if args.format == "json":

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from solver.errors import ValidationError
+from solver.config import FlowConfig
+from solver.spec import RunSpec, add_spec_arguments
 
-from ..precision.arithmetic import BACKENDS, validate_dps
-from ..precision.backend import DEFAULT_DPS, solve_high_precision
-from ..progress import ProgressBar
-from .run import add_run_arguments, config_from_args, print_summary, reproduce_command, seeds_from_args, truth_from_args
+from ..outputs import check_out_dir
+from ..precision.arithmetic import BACKENDS, DEFAULT_DPS
+from .run import add_output_arguments
 
 NAME = "precision"
 HELP = "Run the plain or modified flow at high precision (mpmath, or python-flint when installed)."
+FLOAT64_MIN_DELTA0 = 1e-300
 
 
 def _delta0_text(text: str) -> str:
@@ -28,7 +29,8 @@ def _delta0_text(text: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_run_arguments(parser, delta0_type=_delta0_text)  # --delta0 keeps its text (norms like 1e-1000)
+    add_spec_arguments(parser, overrides={"delta0": _delta0_text})  # --delta0 keeps its text (norms like 1e-1000)
+    add_output_arguments(parser, "results/precision")
     g = parser.add_argument_group("high precision")
     g.add_argument("--dps", type=int, default=DEFAULT_DPS, help=f"decimal digits (default {DEFAULT_DPS})")
     g.add_argument("--backend", choices=BACKENDS, default="auto", help="auto: flint when installed, else mpmath")
@@ -36,28 +38,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="gbs (explicit extrapolation) or radau (implicit); auto follows --integrator's family")
 
 
-def run(args: argparse.Namespace) -> int:
-    dps = validate_dps(args.dps)
-    text = args.delta0
+def spec_and_delta0(args: argparse.Namespace) -> tuple[RunSpec, str | None]:
+    """The run's spec (``delta0`` clamped to float64's 1e-300 floor) and the exact ``--delta0`` text when it is
+    below that floor (the backend parses it at working precision)."""
+    text = str(args.delta0)
     value = float(text)
-    exact = None
-    if value < 1e-300:  # below float64's range for FlowConfig: exact value passed separately
-        exact, args.delta0 = text, 1e-300
-    else:
-        args.delta0 = value
-    config = config_from_args(args)
-    args.delta0 = text
-    truth = truth_from_args(args)
-    seeds = seeds_from_args(args)
-    if len(seeds) != 1:
-        raise ValidationError("--seeds", "1 for a high-precision run (one seed per run)", len(seeds))
+    exact = text if value < FLOAT64_MIN_DELTA0 else None
+    spec = RunSpec.from_args(argparse.Namespace(**{**vars(args), "delta0": max(value, FLOAT64_MIN_DELTA0)}))
+    return spec, exact
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..experiments import format_summary
+    from ..precision.arithmetic import validate_dps
+    from ..precision.backend import solve_high_precision
+    from ..progress import ProgressBar
+
+    dps = validate_dps(args.dps)
+    spec, exact = spec_and_delta0(args)
+    if spec.n_seeds != 1:
+        raise ValidationError("--seeds", "1 for a high-precision run (one seed per run)", spec.n_seeds)
+    out = check_out_dir(args.out)
     bar = ProgressBar("precision", enabled=not args.quiet)
-    trajectory = solve_high_precision(truth, config, seeds[0], dps=dps, backend=args.backend,
-                                      integrator=args.hp_integrator, delta0=exact, progress=bar)
+    trajectory = solve_high_precision(spec.instance.truth(), spec.config, spec.first_seed, dps=dps,
+                                      backend=args.backend, integrator=args.hp_integrator, delta0=exact, progress=bar)
     bar.close()
-    trajectory.meta["command"] = reproduce_command(args, "precision")
-    out = trajectory.save(Path(args.out))
-    print_summary(trajectory)
+    extra = ["--dps", str(dps)] + (["--backend", args.backend] if args.backend != "auto" else []) + (
+        ["--hp-integrator", args.hp_integrator] if args.hp_integrator != "auto" else [])
+    shown = spec if exact is None else spec.replace(delta0=FlowConfig().delta0)  # the exact text is appended
+    trajectory.meta["spec"] = spec.to_dict()
+    trajectory.meta["command"] = shown.command("precision", extra) + (f" --delta0 {exact}" if exact else "")
+    trajectory.save(out)
+    print(format_summary(trajectory))
     hp = trajectory.meta["high_precision"]
     print(f"{hp['backend']} at {hp['dps']} digits, {hp['integrator']}: final loss {hp['loss'][0][-1]}")
     print(f"wrote {out / 'run.json'} and {out / 'trajectory.npz'}")

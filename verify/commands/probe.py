@@ -9,8 +9,9 @@ from pathlib import Path
 from solver.errors import ValidationError
 from solver.trajectory import atomic_write_json
 
+from ..outputs import check_out_dir
 from ..precision.arithmetic import BACKENDS
-from ..precision.probe import QUICK_GRID, TINY_GRID, run_probe, validate_grid
+from ..precision.probe import QUICK_GRID, TINY_GRID, validate_grid
 
 NAME = "probe"
 HELP = "Probe the exp(-o(d/log d)) accuracy regime of the modified flow at high precision."
@@ -83,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
         from ..precision.arithmetic import validate_dps
 
         validate_dps(args.dps)
+    from ..precision.probe import run_probe
+
+    check_out_dir(args.out)
     result = run_probe(grid, m_per_d=args.m_per_d, dps=args.dps, backend=args.backend, seed=args.seed,
                        progress=None if args.quiet else (lambda text: print(f"[probe] {text}", flush=True)))
     out = Path(args.out)

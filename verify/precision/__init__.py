@@ -1,12 +1,23 @@
-"""High-precision backend of the flow (issue 5): arithmetics, integrators, the flow, cross-check and probe."""
+"""High-precision backend of the flow (issue 5): arithmetics, integrators, the flow, cross-check and probe.
 
-from .arithmetic import BACKENDS, FlintArithmetic, MpmathArithmetic, flint_available, make_arithmetic, validate_dps
-from .backend import DEFAULT_DPS, FlowProblem, default_rtol, solve_high_precision
-from .crosscheck import cross_check_figure1
-from .integrators import INTEGRATORS, integrate_gbs, integrate_radau, radau_iia
-from .probe import QUICK_GRID, TINY_GRID, run_probe, theorem_scale, validate_grid
+Names load on first use: the arithmetic module is light (the CLI's flags read it), the flow needs torch.
+"""
 
-__all__ = ["BACKENDS", "FlintArithmetic", "MpmathArithmetic", "flint_available", "make_arithmetic", "validate_dps",
-           "DEFAULT_DPS", "FlowProblem", "default_rtol", "solve_high_precision", "cross_check_figure1",
-           "INTEGRATORS", "integrate_gbs", "integrate_radau", "radau_iia", "QUICK_GRID", "TINY_GRID", "run_probe",
-           "theorem_scale", "validate_grid"]
+import importlib
+
+_WHERE = {
+    "arithmetic": ("BACKENDS", "DEFAULT_DPS", "FlintArithmetic", "MpmathArithmetic", "flint_available",
+                   "make_arithmetic", "validate_dps"),
+    "backend": ("FlowProblem", "default_rtol", "solve_high_precision"),
+    "crosscheck": ("cross_check_figure1",),
+    "integrators": ("INTEGRATORS", "integrate_gbs", "integrate_radau", "radau_iia"),
+    "probe": ("QUICK_GRID", "TINY_GRID", "run_probe", "theorem_scale", "validate_grid"),
+}
+__all__ = [name for names in _WHERE.values() for name in names]
+
+
+def __getattr__(name: str):
+    for module, names in _WHERE.items():
+        if name in names:
+            return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

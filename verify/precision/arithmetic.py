@@ -31,6 +31,7 @@ __all__ = ["Arithmetic", "MpmathArithmetic", "FlintArithmetic", "ArbMatrixArray"
            "BACKENDS", "MIN_DPS", "MAX_DPS", "validate_dps"]
 
 BACKENDS = ("auto", "mpmath", "flint")
+DEFAULT_DPS = 50  # digits of a high-precision run when none are given
 MIN_DPS, MAX_DPS = 20, 2000
 ObjArray = np.ndarray  # dtype=object
 

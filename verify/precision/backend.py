@@ -29,12 +29,11 @@ from solver.ground_truth import GroundTruth
 from solver.jacobian import flow_jacobian
 from solver.trajectory import Trajectory, package_versions
 
-from .arithmetic import Arithmetic, make_arithmetic
+from .arithmetic import DEFAULT_DPS, Arithmetic, make_arithmetic
 from .integrators import INTEGRATORS, StepStats, integrate_gbs, integrate_radau
 
 __all__ = ["FlowProblem", "solve_high_precision", "parse_delta0", "default_rtol", "DEFAULT_DPS"]
 
-DEFAULT_DPS = 50
 Progress = Callable[[float, float, str], None]
 
 

@@ -16,12 +16,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from solver import FlowConfig
+from solver.config import FlowConfig
 from solver.errors import ValidationError, require
 from solver.ground_truth import random_orthonormal
 from solver.trajectory import RECOVERY_TOLERANCE
-
-from .backend import solve_high_precision
 
 __all__ = ["run_probe", "validate_grid", "QUICK_GRID", "TINY_GRID", "probe_instance", "theorem_scale"]
 
@@ -78,6 +76,8 @@ def run_probe(grid: Sequence[tuple[int, float]] = QUICK_GRID, *, m_per_d: int = 
         start = time.perf_counter()
         row = {"d": d, "eps": eps, "bound": theorem_scale(d), "dps": digits, "m": m, "r": truth.r}
         try:
+            from .backend import solve_high_precision  # loads torch: only when a point runs
+
             traj = solve_high_precision(truth, config, seed, dps=digits, backend=backend, integrator="radau")
             loss = traj.meta["high_precision"]["loss"][0][-1]
             import mpmath

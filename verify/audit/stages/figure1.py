@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from ...commands.figure1 import figure1_trajectory, write_figure1
+from ...experiments import figure1_spec, write_figure1
 from .._types import Figure, RunRecord, Stage, StageContext, StageResult
 
 NAME = "figure1"
@@ -37,14 +37,11 @@ def discovery_summary(t_disc: np.ndarray, a: np.ndarray) -> tuple[list[list[int]
 def run(ctx: StageContext, result: StageResult) -> None:
     p = ctx.profile
     start = time.perf_counter()
-    trajectory = figure1_trajectory(seeds=p.figure1_seeds, d=p.figure1_d, m=p.figure1_m, t_max=p.figure1_t_max,
-                                    device=ctx.device, progress=ctx.progress)
+    spec = figure1_spec(seeds=p.figure1_seeds, d=p.figure1_d, m=p.figure1_m, t_max=p.figure1_t_max,
+                        device=ctx.device)
+    trajectory = spec.solve(progress=ctx.progress)
     seconds = time.perf_counter() - start
-    command = (f"deflation run --d {p.figure1_d} --m {p.figure1_m} --ratio 1.2 --r 5 --t-max {p.figure1_t_max:g} "
-               f"--seeds {p.figure1_seeds} --out results/figure1")
-    if (p.figure1_d, p.figure1_m, p.figure1_t_max) == (10, 50, 100.0):
-        command = f"deflation figure1 --seeds {p.figure1_seeds} --out results/figure1"
-    trajectory.meta["command"] = command
+    command = spec.command(extra=["--out", "results/figure1"])
     folder = ctx.out / "runs" / "figure1"
     write_figure1(trajectory, folder)
     t_disc, resolution = trajectory.discovery()

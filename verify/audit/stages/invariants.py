@@ -26,12 +26,12 @@ def _verdict_dict(verdict) -> dict:
 
 
 def run_sweep(n: int, seed: int = 0, progress=None) -> dict:
-    """The property sweep behind ``deflation check --sweep N`` (:func:`verify.commands.check.sweep`), made
+    """The property sweep behind ``deflation check --sweep N`` (:func:`verify.experiments.invariant_sweep`), made
     JSON-ready: ``{"n", "seed", "claims": {"P1 deflation_order": {"passed", "applicable", "worst_margin",
     "worst_command", "failed_commands"}}, "instances": [{"command", "verdicts": [...]}], "seconds"}``."""
-    from verify.commands.check import sweep
+    from verify.experiments import invariant_sweep
 
-    data = sweep(n, seed=seed, progress=progress)
+    data = invariant_sweep(n, seed=seed, progress=progress)
     return {"n": n, "seed": seed, "claims": data["claims"], "seconds": data.get("seconds"),
             "instances": [{"command": inst["command"], "verdicts": [_verdict_dict(v) for v in inst["verdicts"]]}
                           for inst in data["instances"]]}

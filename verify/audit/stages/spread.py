@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import time
 
-from solver import FlowConfig, solve
-from solver.ground_truth import geometric_spectrum, identity_basis
+from solver.config import FlowConfig
+from solver.spec import InstanceSpec, RunSpec
 
 from .._types import Figure, RunRecord, Stage, StageContext, StageResult
 from ..figures import plot_flows_side_by_side
@@ -33,35 +33,32 @@ def _flow_summary(trajectory, seconds: float) -> dict:
 
 def run(ctx: StageContext, result: StageResult) -> None:
     p = ctx.profile
-    truth = identity_basis(p.spread_d, geometric_spectrum(p.spread_r, RATIO), 4)
-    instance = {"d": p.spread_d, "m": p.spread_m, "r": p.spread_r, "order": 4, "a": truth.a.tolist(),
-                "delta0": 1e-15}
-    base = f"deflation run --d {p.spread_d} --m {p.spread_m} --r {p.spread_r} --ratio {RATIO:g}"
+    instance_spec = InstanceSpec(d=p.spread_d, r=p.spread_r, ratio=RATIO, order=4, basis="identity")
+    instance = {"d": p.spread_d, "m": p.spread_m, "r": p.spread_r, "order": 4,
+                "a": instance_spec.coefficients().tolist(), "delta0": FlowConfig().delta0}
     flows = {
-        "plain": (FlowConfig(algorithm="plain", m=p.spread_m, t_max=p.spread_plain_t_max, device="cpu"),
-                  list(range(p.spread_plain_seeds)),
-                  f"{base} --t-max {p.spread_plain_t_max:g} --seeds {p.spread_plain_seeds} --out results/spread-plain"),
+        "plain": RunSpec(instance_spec, FlowConfig(algorithm="plain", m=p.spread_m, t_max=p.spread_plain_t_max,
+                                                   device="cpu"), n_seeds=p.spread_plain_seeds),
         # BDF with the analytic Jacobian and the paper's norm rule (SPEC section 2's measured setting); dense LU
         # (what auto picks at m (d+1) = 550 unknowns) is pinned so the recorded command stays exact.
-        "modified": (FlowConfig(algorithm="modified", m=p.spread_m, eps=p.spread_modified_eps, device="cpu",
-                                linear_solver="dense"),
-                     list(range(p.spread_modified_seeds)),
-                     f"{base} --algorithm modified --eps {p.spread_modified_eps:g} --seeds {p.spread_modified_seeds} "
-                     f"--linear-solver dense --out results/spread-modified"),
+        "modified": RunSpec(instance_spec, FlowConfig(algorithm="modified", m=p.spread_m, eps=p.spread_modified_eps,
+                                                      device="cpu", linear_solver="dense"),
+                            n_seeds=p.spread_modified_seeds),
     }
     trajectories = {}
     results: dict = {"instance": instance}
-    for label, (config, seeds, command) in flows.items():
-        ctx.progress.message(f"spread: {label} flow, {len(seeds)} seed(s)")
+    for label, spec in flows.items():
+        ctx.progress.message(f"spread: {label} flow, {spec.n_seeds} seed(s)")
         start = time.perf_counter()
-        trajectory = solve(truth, config, seeds, progress=ctx.progress)
+        trajectory = spec.solve(progress=ctx.progress)
         seconds = time.perf_counter() - start
-        trajectory.meta["command"] = command
+        command = spec.command(extra=["--out", f"results/spread-{label}"])
         trajectory.save(ctx.out / "runs" / f"spread-{label}")
         trajectories[label] = trajectory
         results[label] = _flow_summary(trajectory, seconds)
         result.runs.append(RunRecord(label=f"spread spectrum, {label} flow", command=command,
-                                     config=trajectory.config, seeds=seeds, ground_truth=instance, seconds=seconds))
+                                     config=trajectory.config, seeds=spec.seeds, ground_truth=instance,
+                                     seconds=seconds))
     result.results = results
     stem = ctx.out / "figures" / "spread"
     plot_flows_side_by_side([("plain flow", trajectories["plain"]), ("modified flow (Algorithm 1)",

@@ -1,0 +1,349 @@
+"""One run specification: :class:`RunSpec` = :class:`InstanceSpec` (the ground truth) + :class:`FlowConfig`
++ seeds.
+
+Everything that describes a run goes through it: the ``deflation run`` flags (and their help) are generated
+from the dataclass fields, so every default lives in one place (the field); the reproduce command of a record,
+an audit row or a sweep row is :meth:`RunSpec.command`; the hypothesis strategies build it with ``st.builds``;
+the sweep keys its Parquet rows by :meth:`RunSpec.key`.
+
+Data flow::
+
+    RunSpec --truth()/config--> solver.solve --> Trajectory --verify.invariants--> Verdict --> ledger row
+
+Torch-free: the CLI builds its parser from this module without loading torch (``solve`` imports it lazily).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import math
+import shlex
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .config import FlowConfig
+from .errors import ValidationError, is_int, is_number, require
+from .ground_truth import GroundTruth, geometric_spectrum, identity_basis, random_nonorthogonal, random_orthonormal
+
+__all__ = ["InstanceSpec", "RunSpec", "add_spec_arguments", "estimate_memory_bytes", "available_memory_bytes",
+           "BASES", "float_flag", "int_flag", "float_list_flag"]
+
+BASES = ("identity", "random", "nonorthogonal")
+DEFAULT_R = 5
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    """The ground truth ``T* = sum_j a_j u_j^{(x)l}`` of a run, by name and seed (SPEC section 1).
+
+    Attributes:
+        d: dimension.
+        r: rank (None: ``len(a)`` when ``a`` is given, else 5).
+        a: coefficients ``a_1, a_2, ...`` (None: the geometric spectrum ``a_1 = 1``, ``a_i/a_{i+1} = ratio``).
+        ratio: ``a_i / a_{i+1}`` of the geometric spectrum (Figure 1: 1.2; the spread spectrum: 100).
+        order: tensor order ``l >= 3``.
+        basis: ``identity`` (``u_j = e_j``, Figure 1), ``random`` (Haar orthonormal) or ``nonorthogonal``
+            (independent uniform unit vectors).
+        basis_seed: seed of the random bases.
+    """
+
+    d: int = field(default=10, metadata={"help": "dimension"})
+    r: int | None = field(default=None, metadata={"help": f"rank (default: len(--a), else {DEFAULT_R})"})
+    a: tuple[float, ...] | None = field(default=None, metadata={"help": "coefficients a_1,a_2,... (overrides --ratio)"})
+    ratio: float = field(default=1.2, metadata={"help": "a_1 = 1, a_i/a_{i+1} = ratio"})
+    order: int = field(default=4, metadata={"help": "tensor order l", "low": 3})
+    basis: str = field(default="identity", metadata={"help": "ground-truth directions", "choices": BASES})
+    basis_seed: int = field(default=0, metadata={"help": "seed of random bases", "low": 0})
+
+    def __post_init__(self) -> None:
+        if self.a is not None:
+            object.__setattr__(self, "a", tuple(float(x) for x in self.a))
+
+    @property
+    def rank(self) -> int:
+        """``r`` in use."""
+        if self.a is not None:
+            return len(self.a)
+        return self.r if self.r is not None else DEFAULT_R
+
+    def coefficients(self) -> np.ndarray:
+        """``(a_1, ..., a_r)``: the given ones, else ``a_i = ratio^{-(i-1)}``."""
+        if self.a is not None:
+            a = np.asarray(self.a, dtype=np.float64)
+            if self.r is not None and self.r != a.size:
+                raise ValidationError("r", f"equal to the number of a values ({a.size})", self.r)
+            require(a.size >= 1 and bool(np.all(np.isfinite(a)) and np.all(a > 0)), "a",
+                    "positive finite coefficients", list(self.a))
+            return a
+        require(is_number(self.ratio) and math.isfinite(self.ratio) and self.ratio >= 1, "ratio",
+                "a finite number >= 1", self.ratio)
+        return geometric_spectrum(self.rank, self.ratio)
+
+    def validate(self) -> None:
+        """Raise :class:`ValidationError` naming the first bad field."""
+        require(is_int(self.d) and self.d >= 1, "d", "an integer >= 1", self.d)
+        if self.r is not None:
+            require(is_int(self.r) and self.r >= 1, "r", "an integer >= 1", self.r)
+        require(is_int(self.order) and self.order >= 3, "order", "an integer >= 3", self.order)
+        require(self.basis in BASES, "basis", f"one of {BASES}", self.basis)
+        require(is_int(self.basis_seed) and self.basis_seed >= 0, "basis_seed", "an integer >= 0", self.basis_seed)
+        if self.basis != "nonorthogonal":
+            require(self.rank <= self.d, "r", f"at most d = {self.d} for an orthogonal basis", self.rank)
+        self.coefficients()
+
+    def truth(self) -> GroundTruth:
+        """The ground truth this specification names."""
+        self.validate()
+        a = self.coefficients()
+        if self.basis == "identity":
+            return identity_basis(self.d, a, self.order)
+        if self.basis == "random":
+            return random_orthonormal(self.d, a, self.order, self.basis_seed)
+        return random_nonorthogonal(self.d, a, self.order, self.basis_seed)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A run: the instance, the flow's configuration and the seeds ``first_seed, ..., first_seed + n_seeds - 1``
+    (one run per seed, batched). The same spec gives the same trajectory on the same device."""
+
+    instance: InstanceSpec = InstanceSpec()
+    config: FlowConfig = FlowConfig()
+    first_seed: int = field(default=0, metadata={"help": "seed of the first run", "low": 0})
+    n_seeds: int = field(default=1, metadata={"help": "number of runs, seeds first-seed.. (batched)",
+                                              "flag": "--seeds"})
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(range(self.first_seed, self.first_seed + self.n_seeds))
+
+    def validate(self) -> None:
+        """Check every field (instance, config, seeds) and that the run fits in memory."""
+        self.instance.validate()
+        self.config.validate()
+        require(is_int(self.first_seed) and self.first_seed >= 0, "first_seed", "an integer >= 0", self.first_seed)
+        require(is_int(self.n_seeds) and self.n_seeds >= 1, "n_seeds", "an integer >= 1", self.n_seeds)
+        need, have = estimate_memory_bytes(self), available_memory_bytes()
+        if have is not None and need > 0.8 * have:
+            raise ValidationError(
+                "m", f"a run that fits in memory: about {need / 2**30:.1f} GiB needed for seeds={self.n_seeds}, "
+                     f"d={self.instance.d}, m={self.config.m}, n_save={self.config.n_save}, "
+                     f"{have / 2**30:.1f} GiB available (lower m, d, --seeds, --n-save, or --no-record-components)")
+
+    def replace(self, **changes: Any) -> "RunSpec":
+        """A copy with fields of the spec, its instance or its config replaced by name (``m=100, d=20, n_seeds=1``)."""
+        own = {f.name for f in dataclasses.fields(self)} - {"instance", "config"}
+        inst = {f.name for f in dataclasses.fields(InstanceSpec)}
+        conf = {f.name for f in dataclasses.fields(FlowConfig)}
+        unknown = set(changes) - own - inst - conf
+        require(not unknown, "field", "a field of RunSpec, InstanceSpec or FlowConfig", sorted(unknown))
+        return dataclasses.replace(
+            self, instance=dataclasses.replace(self.instance, **{k: v for k, v in changes.items() if k in inst}),
+            config=dataclasses.replace(self.config, **{k: v for k, v in changes.items() if k in conf}),
+            **{k: v for k, v in changes.items() if k in own})
+
+    # ------------------------------------------------------------------------------------------ running
+    def solve(self, progress: Callable[[float, float, str], None] | None = None,
+              initial_state: tuple[np.ndarray, np.ndarray] | None = None):
+        """:func:`solver.flow.solve` on this spec; the record's ``meta`` carries the spec and its command."""
+        from .flow import solve
+
+        self.validate()
+        trajectory = solve(self.instance.truth(), self.config, self.seeds, progress=progress,
+                           initial_state=initial_state)
+        trajectory.meta["spec"] = self.to_dict()
+        trajectory.meta["command"] = self.command()
+        return trajectory
+
+    # ---------------------------------------------------------------------------- text and dict forms
+    def to_argv(self) -> list[str]:
+        """The ``deflation run`` flags of this spec: every field that differs from its default, in field order."""
+        argv: list[str] = []
+        for obj, f in _spec_fields():
+            value = getattr(self if obj is None else getattr(self, obj), f.name)
+            if value == f.default:
+                continue
+            flag = f.metadata.get("flag", "--" + f.name.replace("_", "-"))
+            if isinstance(value, bool):
+                argv.append(flag if value else "--no-" + flag[2:])
+            elif isinstance(value, tuple):
+                argv += [flag, ",".join(repr(float(x)) for x in value)]
+            elif isinstance(value, float):
+                argv += [flag, repr(value)]
+            else:
+                argv += [flag, str(value)]
+        return argv
+
+    def command(self, subcommand: str = "run", extra: Sequence[str] = ()) -> str:
+        """A shell command that reruns this spec: ``deflation run --d 10 ...``."""
+        return shlex.join(["deflation", subcommand, *self.to_argv(), *extra])
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "RunSpec":
+        """The spec of flags added by :func:`add_spec_arguments` (validated)."""
+        values = vars(args)
+        parts: dict[str | None, dict[str, Any]] = {"instance": {}, "config": {}, None: {}}
+        for obj, f in _spec_fields():
+            if f.name in values:
+                parts[obj][f.name] = values[f.name]
+        spec = cls(instance=InstanceSpec(**parts["instance"]), config=FlowConfig(**parts["config"]), **parts[None])
+        spec.validate()
+        return spec
+
+    @classmethod
+    def from_argv(cls, argv: Sequence[str]) -> "RunSpec":
+        """The spec of a ``deflation run`` flag list (the inverse of :meth:`to_argv`)."""
+        parser = _SpecParser(prog="deflation run", add_help=False)
+        add_spec_arguments(parser)
+        return cls.from_args(parser.parse_args(list(argv)))
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able form (``from_dict`` inverts it)."""
+        return {"instance": {**dataclasses.asdict(self.instance),
+                             "a": None if self.instance.a is None else list(self.instance.a)},
+                "config": self.config.to_dict(), "first_seed": self.first_seed, "n_seeds": self.n_seeds}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunSpec":
+        try:
+            return cls(instance=InstanceSpec(**data["instance"]), config=FlowConfig.from_dict(data["config"]),
+                       first_seed=int(data["first_seed"]), n_seeds=int(data["n_seeds"]))
+        except (KeyError, TypeError) as err:
+            raise ValidationError("spec", "a dict written by RunSpec.to_dict()", f"{type(err).__name__}: {err}") \
+                from None
+
+    def key(self) -> str:
+        """A stable 16-hex-digit key of the full inputs (same key, same run): sha256 of the canonical JSON."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------------------------- memory guard
+def estimate_memory_bytes(spec: RunSpec) -> int:
+    """Peak memory of a float64 run, in bytes, from its dominant arrays (an estimate, within ~2x):
+    the state and the integrator's stages (~10 copies of ``B (d+1) m``), the Gram matrices ``G`` (``B m^2``,
+    ~4 live), the record (``B K m (r + 1)`` with ``K`` save times) and, for a dense Newton matrix, ``((d+1) m)^2``."""
+    c, inst = spec.config, spec.instance
+    B, d, m, r = spec.n_seeds, inst.d, c.m, inst.rank
+    K = c.n_save + 1 if c.algorithm == "plain" else 64 * max(16, c.n_save)
+    words = 10 * B * (d + 1) * m + 4 * B * m * m + B * K * (r + 2)
+    if c.record_components:
+        words += B * K * m * (r + 1)
+    if c.linear_solver == "dense" or (c.linear_solver == "auto" and (d + 1) * m <= 400):
+        words += ((d + 1) * m) ** 2
+    return 8 * int(words)
+
+
+def available_memory_bytes() -> int | None:
+    """``MemAvailable`` of ``/proc/meminfo`` (None where it cannot be read)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+# ------------------------------------------------------------------------------------ CLI from fields
+class _SpecParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (no usage block)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _spec_fields() -> list[tuple[str | None, dataclasses.Field]]:
+    """``(owner, field)`` of every flag: ``"instance"``, ``"config"`` or None (the spec's own seed fields)."""
+    return ([("instance", f) for f in dataclasses.fields(InstanceSpec)]
+            + [("config", f) for f in dataclasses.fields(FlowConfig)]
+            + [(None, f) for f in dataclasses.fields(RunSpec) if f.name not in ("instance", "config")])
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hint(owner: type, name: str) -> Any:
+    if owner not in _HINTS:
+        _HINTS[owner] = typing.get_type_hints(owner)
+    return _HINTS[owner][name]
+
+
+def _parser_for(flag: str, hint: Any, low: int | None) -> Callable[[str], Any]:
+    base = {a for a in typing.get_args(hint) if a is not type(None)} or {hint}
+    if tuple[float, ...] in base:
+        return float_list_flag(flag)
+    if float in base:
+        return float_flag(flag)
+    if int in base:
+        return int_flag(flag, 1 if low is None else low)
+    return str
+
+
+def add_spec_arguments(parser: argparse.ArgumentParser, overrides: dict[str, Callable[[str], Any]] | None = None,
+                       ) -> None:
+    """Add one flag per field of :class:`InstanceSpec`, :class:`FlowConfig` and :class:`RunSpec`, in groups.
+
+    The default and the help text come from the field (``metadata["help"]``), so ``deflation run --help``
+    shows the library's defaults. ``overrides`` replaces the value parser of named fields (the
+    high-precision command keeps ``--delta0`` as text, for norms below float64's range).
+    """
+    owners = {"instance": InstanceSpec, "config": FlowConfig, None: RunSpec}
+    titles = {"instance": "instance (InstanceSpec)", "config": "model and algorithm (FlowConfig)",
+              None: "seeds (RunSpec)"}
+    groups = {key: parser.add_argument_group(title) for key, title in titles.items()}
+    for obj, f in _spec_fields():
+        flag = f.metadata.get("flag", "--" + f.name.replace("_", "-"))
+        default_text = "" if f.default is None else f" (default {f.default})"
+        help_text = f.metadata.get("help", "") + default_text
+        kwargs: dict[str, Any] = {"dest": f.name, "default": f.default, "help": help_text}
+        hint = _hint(owners[obj], f.name)
+        if hint is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+            kwargs["help"] = f.metadata.get("help", "")
+        elif "choices" in f.metadata:
+            kwargs["choices"] = f.metadata["choices"]
+        else:
+            kwargs["type"] = (overrides or {}).get(f.name) or _parser_for(flag, hint, f.metadata.get("low"))
+        groups[obj].add_argument(flag, **kwargs)
+
+
+def float_flag(flag: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: must be a number (got {text!r})") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{flag}: must be finite (got {text!r})")
+        return value
+    return parse
+
+
+def int_flag(flag: str, low: int = 1) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: must be an integer >= {low} (got {text!r})") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{flag}: must be an integer >= {low} (got {value})")
+        return value
+    return parse
+
+
+def float_list_flag(flag: str) -> Callable[[str], tuple[float, ...]]:
+    def parse(text: str) -> tuple[float, ...]:
+        try:
+            values = tuple(float(v) for v in text.split(",") if v.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: must be comma-separated numbers (got {text!r})") from None
+        if not values:
+            raise argparse.ArgumentTypeError(f"{flag}: must list at least one coefficient")
+        return values
+    return parse
