@@ -1,29 +1,27 @@
-"""deflation-verify solver: the (modified) gradient flow of over-parametrized tensor decomposition."""
+"""deflation-verify solver: the (modified) gradient flow of over-parametrized tensor decomposition.
 
-from .errors import ValidationError
-from .ground_truth import GroundTruth, geometric_spectrum, identity_basis, random_nonorthogonal, random_orthonormal
-from . import kernels
+Names load on first use: the flow needs torch, the ground truth numpy; the CLI's parser needs neither
+(``deflation --help`` stays fast), and the symbolic audit never loads torch.
+"""
 
-__all__ = [
-    "ValidationError",
-    "GroundTruth",
-    "geometric_spectrum",
-    "identity_basis",
-    "random_orthonormal",
-    "random_nonorthogonal",
-    "kernels",
-]
+import importlib
 
-from .trajectory import Trajectory  # noqa: E402
-
-__all__ += ["FlowConfig", "solve", "Trajectory"]
+_WHERE = {
+    "errors": ("ValidationError",),
+    "ground_truth": ("GroundTruth", "geometric_spectrum", "identity_basis", "random_orthonormal",
+                     "random_nonorthogonal"),
+    "trajectory": ("Trajectory",),
+    "config": ("FlowConfig",),
+    "spec": ("InstanceSpec", "RunSpec"),
+    "flow": ("solve",),
+}
+__all__ = [name for names in _WHERE.values() for name in names] + ["kernels"]
 
 
 def __getattr__(name: str):
-    # The flow needs torch; the kernels, the ground truth and the record do not, so the symbolic audit
-    # (proofs_check) and the high-precision arithmetic import without it. ``solver.solve`` loads it on first use.
-    if name in ("FlowConfig", "solve"):
-        from . import flow
-
-        return getattr(flow, name)
+    if name == "kernels":
+        return importlib.import_module(f"{__name__}.kernels")
+    for module, names in _WHERE.items():
+        if name in names:
+            return getattr(importlib.import_module(f"{__name__}.{module}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

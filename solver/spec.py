@@ -25,11 +25,13 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-import numpy as np
-
 from .config import FlowConfig
 from .errors import ValidationError, is_int, is_number, require
-from .ground_truth import GroundTruth, geometric_spectrum, identity_basis, random_nonorthogonal, random_orthonormal
+
+if typing.TYPE_CHECKING:  # numpy and the ground truth load when a spec is used, not when flags are built
+    import numpy as np
+
+    from .ground_truth import GroundTruth
 
 __all__ = ["InstanceSpec", "RunSpec", "add_spec_arguments", "estimate_memory_bytes", "available_memory_bytes",
            "BASES", "float_flag", "int_flag", "float_list_flag"]
@@ -74,6 +76,10 @@ class InstanceSpec:
 
     def coefficients(self) -> np.ndarray:
         """``(a_1, ..., a_r)``: the given ones, else ``a_i = ratio^{-(i-1)}``."""
+        import numpy as np
+
+        from .ground_truth import geometric_spectrum
+
         if self.a is not None:
             a = np.asarray(self.a, dtype=np.float64)
             if self.r is not None and self.r != a.size:
@@ -99,6 +105,8 @@ class InstanceSpec:
 
     def truth(self) -> GroundTruth:
         """The ground truth this specification names."""
+        from .ground_truth import identity_basis, random_nonorthogonal, random_orthonormal
+
         self.validate()
         a = self.coefficients()
         if self.basis == "identity":
@@ -274,14 +282,14 @@ def _hint(owner: type, name: str) -> Any:
     return _HINTS[owner][name]
 
 
-def _parser_for(flag: str, hint: Any, low: int | None) -> Callable[[str], Any]:
+def _parser_for(hint: Any, low: int | None) -> Callable[[str], Any]:
     base = {a for a in typing.get_args(hint) if a is not type(None)} or {hint}
     if tuple[float, ...] in base:
-        return float_list_flag(flag)
+        return float_list_flag()
     if float in base:
-        return float_flag(flag)
+        return float_flag()
     if int in base:
-        return int_flag(flag, 1 if low is None else low)
+        return int_flag(1 if low is None else low)
     return str
 
 
@@ -309,41 +317,44 @@ def add_spec_arguments(parser: argparse.ArgumentParser, overrides: dict[str, Cal
         elif "choices" in f.metadata:
             kwargs["choices"] = f.metadata["choices"]
         else:
-            kwargs["type"] = (overrides or {}).get(f.name) or _parser_for(flag, hint, f.metadata.get("low"))
+            kwargs["type"] = (overrides or {}).get(f.name) or _parser_for(hint, f.metadata.get("low"))
         groups[obj].add_argument(flag, **kwargs)
 
 
-def float_flag(flag: str) -> Callable[[str], float]:
+def float_flag() -> Callable[[str], float]:
+    """An argparse type: a finite number (argparse names the flag in its error)."""
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag}: must be a number (got {text!r})") from None
+            raise argparse.ArgumentTypeError(f"must be a number (got {text!r})") from None
         if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"{flag}: must be finite (got {text!r})")
+            raise argparse.ArgumentTypeError(f"must be finite (got {text!r})")
         return value
     return parse
 
 
-def int_flag(flag: str, low: int = 1) -> Callable[[str], int]:
+def int_flag(low: int = 1) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``low``."""
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag}: must be an integer >= {low} (got {text!r})") from None
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low} (got {text!r})") from None
         if value < low:
-            raise argparse.ArgumentTypeError(f"{flag}: must be an integer >= {low} (got {value})")
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low} (got {value})")
         return value
     return parse
 
 
-def float_list_flag(flag: str) -> Callable[[str], tuple[float, ...]]:
+def float_list_flag() -> Callable[[str], tuple[float, ...]]:
+    """An argparse type: comma-separated numbers, at least one."""
     def parse(text: str) -> tuple[float, ...]:
         try:
             values = tuple(float(v) for v in text.split(",") if v.strip())
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag}: must be comma-separated numbers (got {text!r})") from None
+            raise argparse.ArgumentTypeError(f"must be comma-separated numbers (got {text!r})") from None
         if not values:
-            raise argparse.ArgumentTypeError(f"{flag}: must list at least one coefficient")
+            raise argparse.ArgumentTypeError("must list at least one coefficient")
         return values
     return parse

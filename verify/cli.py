@@ -86,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             err = err.renamed(flag)
         print(f"deflation {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a file or folder the user named that cannot be read or written
+        where = err.filename if err.filename is not None else "file"
+        print(f"deflation {args.command}: error: {where}: {err.strerror or err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"deflation {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -4,6 +4,7 @@ and nothing is written half-way."""
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from solver.errors import ValidationError
@@ -15,20 +16,26 @@ def check_out_dir(path: str | os.PathLike, flag: str = "--out") -> Path:
     """``path`` as a folder the run can create (or reuse) and write, without creating it yet.
 
     Raises :class:`ValidationError` naming ``flag`` when ``path`` is an existing file, or its nearest existing
-    ancestor is not a writable folder.
+    ancestor is not a folder where a file can be created. The test is a real one (a temporary folder made and
+    removed at once): permission bits say nothing for root, nor for paths such as ``/proc/x``.
     """
     out = Path(path)
     if out.exists():
         if not out.is_dir():
             raise ValidationError(flag, "a folder (it names an existing file)", str(out))
-        if not os.access(out, os.W_OK | os.X_OK):
-            raise ValidationError(flag, "a folder you can write to", str(out))
+        _probe_write(out, flag, str(out))
         return out
     parent = out.absolute().parent
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
         raise ValidationError(flag, f"a path whose existing ancestor {parent} is a folder", str(out))
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValidationError(flag, f"a folder that can be created (no write permission in {parent})", str(out))
+    _probe_write(parent, flag, str(out))
     return out
+
+
+def _probe_write(folder: Path, flag: str, shown: str) -> None:
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=folder, prefix=".deflation-probe-"))
+    except OSError as err:
+        raise ValidationError(flag, f"a folder that can be written ({folder}: {err.strerror})", shown) from None

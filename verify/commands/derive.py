@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from proofs_check import ClaimResult, claim_by_id, run_claims
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # sympy loads with proofs_check: only when the command runs
+    from proofs_check import ClaimResult
 
 NAME = "derive"
 HELP = "Re-derive claims C1-C13 with sympy and check them symbolically, with mpmath and against the solver's kernels"
@@ -54,6 +57,8 @@ def format_md(results: list[ClaimResult]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from proofs_check import claim_by_id, run_claims
+
     ids = None
     if args.claim:
         ids = [claim_by_id(i).id for i in args.claim]  # unknown id: ValidationError -> one line, exit 2

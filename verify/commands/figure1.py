@@ -15,7 +15,7 @@ HELP = ("Reproduce Figure 1: T* = sum_{i<=5} a_i e_i^4 in R^10, a_i/a_{i+1} = 1.
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="results/figure1", help="output folder (default results/figure1)")
-    parser.add_argument("--seeds", type=int_flag("--seeds"), default=5, help="number of initializations (default 5)")
+    parser.add_argument("--seeds", type=int_flag(), default=5, help="number of initializations (default 5)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--quiet", action="store_true")
 

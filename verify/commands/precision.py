@@ -22,9 +22,9 @@ def _delta0_text(text: str) -> str:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--delta0: must be a number (got {text!r})") from None
+        raise argparse.ArgumentTypeError(f"must be a number (got {text!r})") from None
     if not (value >= 0 and value < 1e3) or text.strip().lower() in ("nan", "inf", "0", "0.0"):
-        raise argparse.ArgumentTypeError(f"--delta0: must be a positive number below 1e3 (got {text!r})")
+        raise argparse.ArgumentTypeError(f"must be a positive number below 1e3 (got {text!r})")
     return text
 
 

@@ -25,7 +25,7 @@ def _grid(text: str) -> list[tuple[int, float]]:
             d, eps = item.split(":")
             points.append((int(d), float(eps)))
         except ValueError:
-            raise argparse.ArgumentTypeError(f"--grid: must be d:eps pairs like 4:1e-10,6:1e-40 (got {item!r})") \
+            raise argparse.ArgumentTypeError(f"must be d:eps pairs like 4:1e-10,6:1e-40 (got {item!r})") \
                 from None
     return points
 
