@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 TORCH  ?= torch==2.13.*
 OUT    ?= results/audit
 
-.PHONY: install test audit figure1 bench clean
+.PHONY: install test properties audit figure1 bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ install: $(VENV)/.installed
 
 test: install
 	$(PY) -m pytest -q
+
+# The counterexample hunt: >= 200 fresh random examples per property (the test run's ci profile draws a fixed set).
+properties: install
+	$(PY) -m pytest -q tests/properties --hypothesis-profile=thorough
 
 audit: install
 	$(VENV)/bin/deflation audit --profile quick --out $(OUT)
