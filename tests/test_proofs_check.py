@@ -38,7 +38,6 @@ def test_every_claim_passes(all_claims_json: dict) -> None:
     assert all_claims_json["code"] == 0
     # every claim touching the solver has a code cross-check, and it ran
     assert all(e["checks"]["code"] is True for e in entries)
-    assert sum(e["seconds"] for e in entries) < 60
 
 
 def test_json_schema(all_claims_json: dict) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 from typing import Sequence
 
@@ -57,6 +58,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
     chosen = None if argv is None else _chosen(argv)
     for name, help_text in COMMANDS.items():
+        if importlib.util.find_spec(f"verify.commands.{name}") is None:
+            continue  # not built yet
         if argv is not None and name != chosen:
             sub.add_parser(name, help=help_text, description=help_text)
             continue
