@@ -91,7 +91,7 @@ def test_cli_unknown_claim_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_cli_exits_1_when_a_claim_fails(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     # Route the command through a wrong variant: the command must report it and exit 1.
-    monkeypatch.setattr(derive, "run_claims", lambda ids: [run_claim(proofs_check.claim_by_id("C4"), mutant="lambda/2")])
+    monkeypatch.setattr(proofs_check, "run_claims", lambda ids: [run_claim(proofs_check.claim_by_id("C4"), mutant="lambda/2")])
     assert cli.main(["derive", "--claim", "C4"]) == 1
     out = capsys.readouterr().out
     assert "fail" in out and "0/1 pass" in out
