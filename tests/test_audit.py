@@ -251,26 +251,28 @@ def test_failing_stage_is_reported_and_the_others_still_run(tmp_path):
     def broken(ctx, result):
         import proofs_check_that_does_not_exist  # noqa: F401
 
-    def fine(ctx, result):
-        ran.append("figure1")
-        result.results = {"note": "ran"}
+    def fine(ctx, result):  # a stage no rule reads and no template block shows (the default block does)
+        ran.append("extra")
+        result.notes.append("ran")
 
     def needs_broken(ctx, result):
         ran.append("never")
 
-    stages = (Stage("derivations", "broken", broken), Stage("figure1", "fine", fine),
+    stages = (Stage("derivations", "broken", broken), Stage("extra", "fine", fine),
               Stage("invariants", "needs derivations", needs_broken, requires=("derivations",)))
     report = run_audit(PROFILES["test"], tmp_path, progress=False, stages=stages)
     status = {s.name: s for s in report.stages}
     assert status["derivations"].status == "failed" and status["derivations"].results is None
     assert "ModuleNotFoundError" in status["derivations"].error
-    assert status["figure1"].status == "ok" and ran == ["figure1"]
+    assert status["extra"].status == "ok" and ran == ["extra"]
     assert status["invariants"].status == "skipped"
     ledger = {e.id: e for e in report.ledger}
     assert ledger["C5"].status == "open" and "ModuleNotFoundError" in ledger["C5"].evidence.summary
     assert ledger["P2"].status == "open"
     _check_against_schema(report.to_dict())
     assert (tmp_path / "index.html").exists() and (tmp_path / "report.md").exists()
+    page = (tmp_path / "index.html").read_text()
+    assert 'id="stage-extra"' in page and "templates/stages/extra.html.j2" in page
 
 
 # --------------------------------------------------------------------------------------------- ledger rules

@@ -64,7 +64,8 @@ def test_clean_record_passes_every_checker():
     assert [v.to_dict() for v in verdicts if not v.passed] == []
     for v in verdicts:
         d = v.to_dict()
-        assert set(d) == {"claim", "name", "status", "margin", "margin_unit", "worst", "params", "details", "run", "why"}
+        assert set(d) == {"claim", "name", "status", "margin", "margin_unit", "worst", "params", "details", "run",
+                          "why"}
         assert inv.Verdict.from_dict(d).to_dict() == d
 
 

@@ -736,7 +736,8 @@ class Recovery(Checker):
         rel = np.abs(tr.residuals[b, -1] / tr.a[b])
         worst = float(rel.max())
         return _decided(self, b, worst <= self.tol, self.tol - worst, worst, "relative residual (tol - worst)",
-                        {"final_relative_residuals": rel, "unrecovered": [int(j) for j in np.nonzero(rel > self.tol)[0]]},
+                        {"final_relative_residuals": rel,
+                         "unrecovered": [int(j) for j in np.nonzero(rel > self.tol)[0]]},
                         claim="P7" if tr.config["algorithm"] == "modified" else "P12")
 
 

@@ -88,7 +88,8 @@ def run(ctx: StageContext, result: StageResult) -> None:
         mean_discovery_times=[None if np.all(np.isnan(col)) else float(np.nanmean(col)) for col in t_disc.T],
         final_loss=[float(x) for x in trajectory.loss[:, -1]],
         loss_floor=float(np.nanmax(trajectory.loss_floor[:, -1])))
-    result.runs.append(RunRecord(label="Figure 1 (plain flow)", command=spec.command(extra=["--out", "results/figure1"]),
+    result.runs.append(RunRecord(label="Figure 1 (plain flow)",
+                                 command=spec.command(extra=["--out", "results/figure1"]),
                                  config=trajectory.config, seeds=spec.seeds, ground_truth=instance.__dict__.copy(),
                                  seconds=seconds))
     result.figures.append(Figure(

@@ -96,7 +96,8 @@ def run(ctx: StageContext, result: StageResult) -> None:
                      title=f"float64 vs {p.precision_dps} digits ({data['backend']}), Figure 1 instance, seed 0")
     result.figures.append(Figure(
         id="precision", title="float64 vs high precision",
-        caption=(f"Loss of the float64 solver (Dormand-Prince, rtol {data['rtol64']:g}) and of the {p.precision_dps}-digit "
+        caption=(f"Loss of the float64 solver (Dormand-Prince, rtol {data['rtol64']:g}) and of the "
+                 f"{p.precision_dps}-digit "
                  f"backend on the Figure 1 instance to t = {p.precision_t_max:g}. Below the float64 resolution floor "
                  "(grey) only the high-precision curve is meaningful; deviations are measured only where float64 "
                  "resolves the value: above its rounding floor and where a control run at 10x the tolerance "
