@@ -15,14 +15,16 @@ from pathlib import Path
 import pytest
 
 from proofs_check import ClaimResult
+from solver.spec import InstanceSpec, RunSpec
 from verify.audit import CLAIM_IDS, PROFILES, SCHEMA_PATH, decide_ledger, run_audit
 from verify.audit._types import STATUSES, AuditReport, Figure, Stage, StageResult
 from verify.audit.ledger import decide_claim
 from verify.audit.stages.derivations import DerivationsResult
-from verify.audit.stages.figure1 import Figure1Result, Instance
+from verify.audit.stages.figure1 import Figure1Result
 from verify.audit.stages.invariants import InvariantsResult, SourcedVerdict
 from verify.audit.stages.probe import ProbeResult, ProbeRow
 from verify.audit.stages.spread import FlowOutcome, SpreadResult
+from verify.experiments import figure1_spec
 from verify.invariants import Status, Verdict
 
 CHROMIUM = "/usr/bin/chromium"
@@ -294,9 +296,8 @@ def _verdict(claim: str, status: Status, source: str = "figure1") -> SourcedVerd
 
 
 def _figure1(first_ok: bool = True, fits: bool = True) -> StageResult:
-    instance = Instance(d=10, m=50, r=5, order=4, a=[1.0, 0.83, 0.69, 0.58, 0.48], delta0=1e-15, t_max=100.0)
     return StageResult("figure1", "Figure 1", results=Figure1Result(
-        instance=instance, seeds=[0], discovery_times=[[17.2, 20.6, 24.7, 29.5, 35.2]],
+        spec=figure1_spec(seeds=1), seeds=[0], discovery_times=[[17.2, 20.6, 24.7, 29.5, 35.2]],
         discovery_rank=[[1, 2, 3, 4, 5] if first_ok else [2, 1]], ordered=[first_ok], first_is_largest=[first_ok],
         recovered_all=[fits], mean_discovery_times=[17.2, 20.6, 24.7, 29.5, 35.2], final_loss=[1e-12],
         loss_floor=1e-15), figures=[Figure("figure1", "F1", "c", "runs/figure1/figure1.svg")])
@@ -307,7 +308,7 @@ def _statuses(stages: list[StageResult]) -> dict[str, str]:
 
 
 def _flow(recovered: list[bool]) -> FlowOutcome:
-    return FlowOutcome(seeds=[0], t_max=1e4, recovered=[recovered], recovered_all=[all(recovered)],
+    return FlowOutcome(spec=RunSpec(InstanceSpec(d=4, r=2, ratio=100.0)), seeds=[0], t_max=1e4, recovered=[recovered], recovered_all=[all(recovered)],
                        fitted=[sum(recovered)], final_loss=[1e-9], reinitializations=[3],
                        discovery_times=[[1.0] * len(recovered)], seconds=1.0)
 
@@ -343,8 +344,8 @@ def test_ledger_rules():
     entries = {e.id: e for e in decide_ledger({"invariants": crashed})}
     assert entries["P9"].status == "open" and "ImportError" in entries["P9"].evidence.summary
 
-    instance = Instance(d=4, m=8, r=2, order=4, a=[1.0, 1e-2], delta0=1e-15)
-    spread = StageResult("spread", "s", results=SpreadResult(instance, plain=_flow([True, False]),
+    spread = StageResult("spread", "s", results=SpreadResult(InstanceSpec(d=4, r=2, ratio=100.0),
+                                                             plain=_flow([True, False]),
                                                              modified=_flow([True, True])))
     probe = StageResult("probe", "p", results=ProbeResult(grid=[(10, 1e-6)], rows=[_probe_row(True)], settings={},
                                                           seconds=1.0))

@@ -374,7 +374,7 @@ def decide_p4(stages: Stages) -> _Decision:
         return _Decision("refuted", f"{len(bad)}/{len(firsts)} Figure 1 runs discovered another direction first",
                          details, ["figure1"], ["figure1"], reproduce,
                          {"seed": r.seeds[bad[0]], "discovery_rank": r.discovery_rank[bad[0]], "reproduce": reproduce})
-    return _Decision("supported", f"all {len(firsts)} Figure 1 runs (m = {r.instance.m} random starts) "
+    return _Decision("supported", f"all {len(firsts)} Figure 1 runs (m = {r.spec.config.m} random starts) "
                                   "discover e_1 (largest a) first", details, ["figure1"], ["figure1"], reproduce)
 
 
@@ -479,7 +479,7 @@ def decide_p7(stages: Stages) -> _Decision:
                      "evidence is not trusted", stages_used, reproduce, details, figures)
     n = len(modified.recovered_all)
     return _Decision("supported", f"Algorithm 1 fits all {len(modified.recovered[0])} directions of the spread "
-                     f"spectrum (a down to {stages['spread'].results.instance.a[-1]:.0e}) in {n}/{n} runs"
+                     f"spectrum (a down to {stages['spread'].results.instance.coefficients()[-1]:.0e}) in {n}/{n} runs"
                      + (f"; {len(rows)} probe instance(s) above exp(-d/ln d) recovered" if rows else ""),
                      details, stages_used, figures, reproduce)
 
@@ -525,7 +525,7 @@ def decide_p12(stages: Stages) -> _Decision:
         return _open(problem, ["figure1"], reproduce, details, ["figure1", "spread"])
     fits = stages["figure1"].results.recovered_all
     if all(fits):
-        m = stages["figure1"].results.instance.m
+        m = stages["figure1"].results.spec.config.m
         return _Decision("supported", f"plain flow with m = {m} fits every direction in {len(fits)}/{len(fits)} "
                          "Figure 1 runs", details, ["figure1", "spread", "invariants"], ["figure1", "spread"],
                          reproduce)

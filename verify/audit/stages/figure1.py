@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from solver.spec import RunSpec
+
 from ...experiments import figure1_spec, write_figure1
 from .._types import Figure, RunRecord, Stage, StageContext, StageResult
 
@@ -20,25 +22,13 @@ NAME = "figure1"
 
 
 @dataclass
-class Instance:
-    """The ground truth and sizes of a solver stage's runs."""
-
-    d: int
-    m: int
-    r: int
-    order: int
-    a: list[float]
-    delta0: float
-    t_max: float | None = None
-
-
-@dataclass
 class Figure1Result:
-    """Per run ``b`` (seed ``seeds[b]``): discovery times (None: never; resolution: the save interval),
-    the discovery order, whether it is the order of decreasing ``a_j`` / starts with the largest, whether
-    every direction is fitted at the end (``|res_j| <= 0.1 a_j``), and the final loss with its float64 floor."""
+    """The runs of ``spec`` (:func:`verify.experiments.figure1_spec` at the profile's sizes). Per run ``b``
+    (seed ``seeds[b]``): discovery times (None: never; resolution: the save interval), the discovery order,
+    whether it is the order of decreasing ``a_j`` / starts with the largest, whether every direction is fitted
+    at the end (``|res_j| <= 0.1 a_j``), and the final loss with its float64 floor."""
 
-    instance: Instance
+    spec: RunSpec
     seeds: list[int]
     discovery_times: list[list[float | None]]
     discovery_rank: list[list[int]]
@@ -79,10 +69,8 @@ def run(ctx: StageContext, result: StageResult) -> None:
     write_figure1(trajectory, folder)
     t_disc, _ = trajectory.discovery()
     ranks, ordered, first = discovery_summary(t_disc, trajectory.a)
-    instance = Instance(d=p.figure1_d, m=p.figure1_m, r=int(trajectory.a.shape[1]), order=trajectory.order,
-                        a=trajectory.a[0].tolist(), delta0=spec.config.delta0, t_max=p.figure1_t_max)
     result.results = Figure1Result(
-        instance=instance, seeds=spec.seeds, discovery_times=[_times(row) for row in t_disc],
+        spec=spec, seeds=spec.seeds, discovery_times=[_times(row) for row in t_disc],
         discovery_rank=ranks, ordered=ordered, first_is_largest=first,
         recovered_all=[bool(v) for v in trajectory.recovered().all(axis=1)],
         mean_discovery_times=[None if np.all(np.isnan(col)) else float(np.nanmean(col)) for col in t_disc.T],
@@ -90,7 +78,7 @@ def run(ctx: StageContext, result: StageResult) -> None:
         loss_floor=float(np.nanmax(trajectory.loss_floor[:, -1])))
     result.runs.append(RunRecord(label="Figure 1 (plain flow)",
                                  command=spec.command(extra=["--out", "results/figure1"]),
-                                 config=trajectory.config, seeds=spec.seeds, ground_truth=instance.__dict__.copy(),
+                                 config=trajectory.config, seeds=spec.seeds, ground_truth=spec.to_dict()["instance"],
                                  seconds=seconds))
     result.figures.append(Figure(
         id="figure1", title="Figure 1: plain gradient flow",

@@ -14,7 +14,6 @@ from solver.spec import InstanceSpec, RunSpec
 
 from .._types import Figure, RunRecord, Stage, StageContext, StageResult
 from ..figures import plot_flows_side_by_side
-from .figure1 import Instance
 
 NAME = "spread"
 RATIO = 100.0  # a_i / a_{i+1}: a_i = 10^{-2(i-1)}
@@ -22,9 +21,11 @@ RATIO = 100.0  # a_i / a_{i+1}: a_i = 10^{-2(i-1)}
 
 @dataclass
 class FlowOutcome:
-    """One flow's runs on the instance: per run (seed ``seeds[b]``) which directions are fitted at the end
-    (``|res_j| <= 0.1 a_j``), their count, the final loss, the re-initializations and the discovery times."""
+    """The runs of ``spec``: per run (seed ``seeds[b]``) which directions are fitted at the end
+    (``|res_j| <= 0.1 a_j``), their count, the final loss, the re-initializations and the discovery times;
+    ``t_max`` is the time the runs reached."""
 
+    spec: RunSpec
     seeds: list[int]
     t_max: float | None
     recovered: list[list[bool]]
@@ -38,15 +39,15 @@ class FlowOutcome:
 
 @dataclass
 class SpreadResult:
-    instance: Instance
+    instance: InstanceSpec
     plain: FlowOutcome
     modified: FlowOutcome
 
 
-def _outcome(trajectory, seeds: list[int], seconds: float) -> FlowOutcome:
+def _outcome(trajectory, spec: RunSpec, seconds: float) -> FlowOutcome:
     summary = trajectory.summary()
     recovered = trajectory.recovered()
-    return FlowOutcome(seeds=seeds, t_max=float(trajectory.times[-1]), recovered=recovered.tolist(),
+    return FlowOutcome(spec=spec, seeds=spec.seeds, t_max=float(trajectory.times[-1]), recovered=recovered.tolist(),
                        recovered_all=[bool(v) for v in recovered.all(axis=1)],
                        fitted=[int(v) for v in recovered.sum(axis=1)],
                        final_loss=[float(x) for x in trajectory.loss[:, -1]],
@@ -66,8 +67,6 @@ def run(ctx: StageContext, result: StageResult) -> None:
                                                       device="cpu", linear_solver="dense"),
                             n_seeds=p.spread_modified_seeds),
     }
-    instance = Instance(d=p.spread_d, m=p.spread_m, r=p.spread_r, order=4,
-                        a=instance_spec.coefficients().tolist(), delta0=flows["plain"].config.delta0)
     trajectories, outcomes = {}, {}
     for label, spec in flows.items():
         ctx.progress.message(f"spread: {label} flow, {spec.n_seeds} seed(s)")
@@ -76,12 +75,12 @@ def run(ctx: StageContext, result: StageResult) -> None:
         seconds = time.perf_counter() - start
         trajectory.save(ctx.out / "runs" / f"spread-{label}")
         trajectories[label] = trajectory
-        outcomes[label] = _outcome(trajectory, spec.seeds, seconds)
+        outcomes[label] = _outcome(trajectory, spec, seconds)
         result.runs.append(RunRecord(label=f"spread spectrum, {label} flow",
                                      command=spec.command(extra=["--out", f"results/spread-{label}"]),
-                                     config=trajectory.config, seeds=spec.seeds, ground_truth=instance.__dict__.copy(),
+                                     config=trajectory.config, seeds=spec.seeds, ground_truth=spec.to_dict()["instance"],
                                      seconds=seconds))
-    result.results = SpreadResult(instance=instance, plain=outcomes["plain"], modified=outcomes["modified"])
+    result.results = SpreadResult(instance=instance_spec, plain=outcomes["plain"], modified=outcomes["modified"])
     stem = ctx.out / "figures" / "spread"
     plot_flows_side_by_side([("plain flow", trajectories["plain"]), ("modified flow (Algorithm 1)",
                                                                      trajectories["modified"])], stem,
