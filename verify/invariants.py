@@ -835,7 +835,7 @@ class Invariants:
             if checker:
                 owners = [checker] if checker in owners else []
             if not owners:
-                raise ValidationError("--set", f"NAME one of {accepted}", key)
+                raise ValidationError("--set", f"NAME=VALUE with NAME one of {accepted}", key)
             for owner in owners:
                 changes.setdefault(owner, {})[name] = value
         return dataclasses.replace(self, **{owner: dataclasses.replace(getattr(self, owner), **fields)
