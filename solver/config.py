@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 
 from .errors import is_int, is_number, require
 
-__all__ = ["FlowConfig", "ALGORITHMS", "REINIT_RULES", "INTEGRATORS", "LINEAR_SOLVERS", "DTYPE_NAMES",
-           "SAVE_GRIDS", "PLAIN_T_MAX"]
+__all__ = ["FlowConfig", "ALGORITHMS", "REINIT_RULES", "INTEGRATORS", "IMPLICIT_INTEGRATORS", "LINEAR_SOLVERS",
+           "DTYPE_NAMES", "SAVE_GRIDS", "PLAIN_T_MAX"]
 
 ALGORITHMS = ("plain", "modified")
 REINIT_RULES = ("norm", "cluster")
 # The integrator names solver.integrators implements (checked there against its own tables).
 INTEGRATORS = ("euler", "rk4", "dopri5", "bdf", "radau")
+IMPLICIT_INTEGRATORS = ("bdf", "radau")
 LINEAR_SOLVERS = ("auto", "dense", "sparse", "krylov")
 DTYPE_NAMES = ("float64", "float32")
 SAVE_GRIDS = ("auto", "linear", "log")
@@ -156,6 +157,16 @@ class FlowConfig:
         if self.lam is not None:
             return float(self.lam)
         return 0.0 if self.algorithm == "plain" else self.eps / 10
+
+    def tolerances(self, integrator: str) -> tuple[float, float]:
+        """``(rtol, atol)`` in use with ``integrator`` (one of :data:`INTEGRATORS`): the given ones, else rtol 1e-8
+        for the explicit methods and 1e-6 for the implicit ones (:data:`IMPLICIT_INTEGRATORS`), atol 1e-10 explicit
+        and ``rtol`` implicit (see the class docstring for why)."""
+        require(integrator in INTEGRATORS, "integrator", f"one of {INTEGRATORS}", integrator)
+        implicit = integrator in IMPLICIT_INTEGRATORS
+        rtol = float(self.rtol) if self.rtol is not None else (1e-6 if implicit else 1e-8)
+        atol = float(self.atol) if self.atol is not None else (rtol if implicit else 1e-10)
+        return rtol, atol
 
     @property
     def end_time(self) -> float | None:

@@ -30,7 +30,8 @@ from .integrators import EXPLICIT, IMPLICIT, StepStats, integrate_explicit, inte
 from .trajectory import Trajectory, package_versions
 
 __all__ = ["FlowConfig", "solve", "initial_directions", "estimate_beta0", "epoch_schedule", "reinit_mask",
-           "resolve_device", "DTYPES", "RunPlan", "plan_run", "run_spans", "save_grid"]
+           "resolve_device", "DTYPES", "RunPlan", "plan_run", "run_spans", "save_grid", "draw_reinitializations",
+           "drop_small_components", "record_config", "work_meta"]
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 Progress = Callable[[float, float, str], None]
@@ -178,6 +179,49 @@ def run_spans(plan: RunPlan, state, *, integrate: Callable, reinitialize: Callab
     return state
 
 
+def draw_reinitializations(masks: np.ndarray, rngs: Sequence[np.random.Generator], d: int, events: list[dict],
+                           epoch: int, t: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Algorithm 1's re-initialization draws, for any backend: per run ``b``, the components that ``masks[b]``
+    selects (:func:`reinit_mask`) and fresh uniform random unit directions for them (``d x n_b``), drawn from
+    ``rngs[b]`` even when none is selected, so that each run's stream does not depend on the others; one
+    ``reinit`` event per run. The caller writes norm ``delta0`` and the directions in its own arithmetic."""
+    draws = []
+    for b, rng in enumerate(rngs):
+        idx = np.nonzero(np.asarray(masks[b]))[0]
+        draws.append((idx, initial_directions(rng, d, idx.size)))
+        events.append({"kind": "reinit", "run": b, "epoch": epoch, "time": t, "components": idx.tolist()})
+    return draws
+
+
+def drop_small_components(final_log_norms: np.ndarray, config: FlowConfig, events: list[dict],
+                          t_end: float) -> np.ndarray:
+    """The optional output step of Algorithm 1 (``drop_small``, modified flow only): components with
+    ``||w|| < delta1`` get norm 0 (log-norm ``-inf``), one ``drop`` event per run. Returns the (B, m) log-norms."""
+    if config.algorithm != "modified" or not config.drop_small:
+        return final_log_norms
+    small = final_log_norms < math.log(config.delta1)
+    for b in range(small.shape[0]):
+        events.append({"kind": "drop", "run": b, "time": t_end, "components": np.nonzero(small[b])[0].tolist()})
+    return np.where(small, -np.inf, final_log_norms)
+
+
+def record_config(config: FlowConfig, plan: RunPlan, *, d: int, r: int, order: int, integrator: str, rtol: float,
+                  atol: float, lam: float, device: str) -> dict:
+    """A record's ``config``: every :class:`FlowConfig` field as given, and what the run resolved from them
+    (``*_used``: integrator, tolerances, ``lambda``, ``beta0``, device; the epochs), for any backend."""
+    out = config.to_dict()
+    out.update({"order": order, "d": d, "r": r, "integrator_used": integrator, "rtol_used": rtol, "atol_used": atol,
+                "lam_used": lam, "beta0_used": plan.beta0, "device_used": device,
+                "epochs": [{"start": s, "end": e, "beta": b} for s, e, b in plan.spans if b is not None]})
+    return out
+
+
+def work_meta(stats, wall_seconds: float) -> dict:
+    """The record's work figures (``meta``): wall time and the integrator's counters (:class:`StepStats`)."""
+    return {"wall_seconds": wall_seconds, "rhs_evals": stats.rhs_evals, "accepted_steps": stats.accepted,
+            "rejected_steps": stats.rejected}
+
+
 def _observer(state: dict, a: torch.Tensor, U: torch.Tensor, order: int, unit_roundoff: float, record: bool):
     """The ``on_save`` callback: fills the record's arrays at save index ``k`` for the given runs."""
 
@@ -282,7 +326,7 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
 
     events: list[dict] = []
     plan = plan_run(config, truths, explicit=integrator in EXPLICIT)
-    spans, beta0, times = plan.spans, plan.beta0, plan.times
+    times = plan.times
     K = times.size
     record = config.record_components
     buffers = {
@@ -319,32 +363,24 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
     wall0 = time.perf_counter()
     Y = run_spans(plan, Y, integrate=integrate, stats=stats, events=events, progress=progress,
                   reinitialize=lambda Yb, s, t: _reinitialize(Yb, config, rngs, events, s, t))
-    if config.algorithm == "modified" and config.drop_small:
-        small = Y[:, 0, :] < math.log(config.delta1)
-        for b in range(batch):
-            idx = torch.nonzero(small[b]).flatten().tolist()
-            events.append({"kind": "drop", "run": b, "time": t_end, "components": idx})
-        Y[:, 0, :] = torch.where(small, torch.full_like(Y[:, 0, :], -math.inf), Y[:, 0, :])
     wall = time.perf_counter() - wall0
     missing = np.isnan(buffers["loss"])
     if missing.any():
         raise RuntimeError(f"internal: {int(missing.sum())} save points were not reached")
 
-    config_dict = config.to_dict()
-    config_dict.update({"order": order, "d": d, "r": r, "integrator_used": integrator, "rtol_used": rtol, "atol_used": atol, "lam_used": lam,
-                        "beta0_used": beta0, "device_used": str(device),
-                        "epochs": [{"start": s, "end": e, "beta": b} for s, e, b in spans if b is not None]})
+    final_log_norms = drop_small_components(Y[:, 0, :].double().cpu().numpy(), config, events, t_end)
+    config_dict = record_config(config, plan, d=d, r=r, order=order, integrator=integrator, rtol=rtol, atol=atol,
+                                lam=lam, device=str(device))
     meta = {
         "versions": package_versions(("deflation-verify", "torch", "numpy"), missing="unknown"),
         "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
-        "dtype": config.dtype, "unit_roundoff": unit_roundoff, "wall_seconds": wall,
-        "rhs_evals": stats.rhs_evals, "accepted_steps": stats.accepted, "rejected_steps": stats.rejected,
+        "dtype": config.dtype, "unit_roundoff": unit_roundoff, **work_meta(stats, wall),
         "orthogonal": [t.orthogonal for t in truths],
     }
     return Trajectory(
         config=config_dict, seeds=seeds, times=times, loss=buffers["loss"], loss_floor=buffers["loss_floor"],
         residuals=buffers["residuals"], log_norms=buffers["log_norms"], correlations=buffers["correlations"],
-        a=a_np, U=U_np, final_log_norms=Y[:, 0, :].double().cpu().numpy(),
+        a=a_np, U=U_np, final_log_norms=final_log_norms,
         final_directions=Y[:, 1:, :].double().cpu().numpy(), events=events, meta=meta)
 
 
@@ -363,16 +399,13 @@ def _check_initial_state(state, batch: int, d: int, m: int) -> tuple[np.ndarray,
 
 def _reinitialize(Y: torch.Tensor, config: FlowConfig, rngs: list[np.random.Generator], events: list[dict],
                   epoch: int, t: float) -> torch.Tensor:
-    """Re-draw the selected components at norm ``delta0`` with fresh uniform random directions."""
+    """Re-draw the selected components (:func:`reinit_mask`, :func:`draw_reinitializations`) at norm ``delta0``."""
     mask = reinit_mask(Y[:, 0, :], Y[:, 1:, :], config.reinit_rule, config.delta1, config.cluster_cos2)
     Y = Y.clone()
-    d = Y.shape[1] - 1
-    for b, rng in enumerate(rngs):
-        idx = torch.nonzero(mask[b]).flatten().cpu().numpy()
-        fresh = initial_directions(rng, d, idx.size)  # drawn even when empty: keeps each run's stream fixed
+    draws = draw_reinitializations(mask.cpu().numpy(), rngs, Y.shape[1] - 1, events, epoch, t)
+    for b, (idx, fresh) in enumerate(draws):
         if idx.size:
             Y[b, 0, idx] = math.log(config.delta0)
             Y[b, 1:, idx] = torch.as_tensor(fresh, dtype=Y.dtype, device=Y.device)
-        events.append({"kind": "reinit", "run": b, "epoch": epoch, "time": t, "components": idx.tolist()})
     return Y
 

@@ -18,12 +18,14 @@ Arrays (B runs, K save times, m components, r ground-truth directions, d dimensi
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import json
 import os
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -85,7 +87,22 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 def json_safe(obj: Any) -> Any:
     """``obj`` with numpy scalars and arrays made plain, keys made strings and non-finite floats made ``None``
-    (strict JSON has no NaN): the one conversion every JSON record of the project goes through."""
+    (strict JSON has no NaN): the one conversion every JSON record of the project goes through.
+
+    Records convert themselves: an object with a ``to_dict()`` method goes through it, any other dataclass
+    through its fields; enums become their values, paths strings, sets sorted lists. Anything else is
+    returned as it is (``json.dumps`` then refuses what JSON cannot hold, rather than writing its ``repr``).
+    """
+    if isinstance(obj, enum.Enum):
+        return json_safe(obj.value)
+    if hasattr(obj, "to_dict") and callable(obj.to_dict) and not isinstance(obj, type):
+        return json_safe(obj.to_dict())
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: json_safe(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, PurePath):
+        return str(obj)
+    if isinstance(obj, (set, frozenset)):
+        return [json_safe(v) for v in sorted(obj)]
     if isinstance(obj, dict):
         return {str(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -14,14 +14,24 @@ from pathlib import Path
 
 import pytest
 
+from proofs_check import ClaimResult
+from solver.spec import InstanceSpec, RunSpec
 from verify.audit import CLAIM_IDS, PROFILES, SCHEMA_PATH, decide_ledger, run_audit
-from verify.audit._types import Figure, Stage, StageResult
+from verify.audit._types import STATUSES, AuditReport, Figure, Stage, StageResult
+from verify.audit.ledger import decide_claim
+from verify.audit.stages.derivations import DerivationsResult
+from verify.audit.stages.figure1 import Figure1Result
+from verify.audit.stages.invariants import InvariantsResult, SourcedVerdict
+from verify.audit.stages.probe import ProbeResult, ProbeRow
+from verify.audit.stages.spread import FlowOutcome, SpreadResult
+from verify.experiments import figure1_spec
+from verify.invariants import Status, Verdict
 
 CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
-def audit(tmp_path_factory) -> tuple[dict, Path]:
+def audit(tmp_path_factory) -> tuple[AuditReport, Path]:
     """One reduced audit (profile ``test``) shared by the report tests."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     out = tmp_path_factory.mktemp("audit")
@@ -48,7 +58,7 @@ def _check_against_schema(report: dict) -> None:
 def test_report_json_is_valid_and_has_every_claim(audit):
     report, out = audit
     on_disk = json.loads((out / "report.json").read_text())
-    assert on_disk == report
+    assert on_disk == report.to_dict()  # report.json is the objects' JSON form
     _check_against_schema(on_disk)
     ids = [e["id"] for e in on_disk["ledger"]]
     assert ids == list(CLAIM_IDS)
@@ -104,7 +114,7 @@ def test_html_is_self_contained_and_has_every_claim_and_figure(audit):
     parser.close()
     for claim in CLAIM_IDS:
         assert f"claim-{claim}" in parser.ids, claim
-    figures = [f["id"] for s in report["stages"] for f in s["figures"]]
+    figures = list(report.figures())
     assert "figure1" in figures and "spread" in figures
     for fid in figures:
         assert f"fig-{fid}" in parser.ids, fid
@@ -113,8 +123,14 @@ def test_html_is_self_contained_and_has_every_claim_and_figure(audit):
     assert "script" not in parser.tags and "img" not in parser.tags and "link" not in parser.tags
     assert parser.external == []
     assert "Ledger" in "".join(parser.text)
-    # The ledger table comes first, before any claim section.
-    assert page.index("id='ledger'") < page.index('id="claim-P1"')
+    # The ledger table comes first, before any claim section; every stage has its results section.
+    assert page.index('id="ledger"') < page.index('id="claim-P1"')
+    for stage in report.stages:
+        assert f"stage-{stage.name}" in parser.ids
+    # The report is rendered from the objects: the Figure 1 stage's discovery table shows its seeds.
+    figure1 = report.stage("figure1").results
+    section = page[page.index('id="stage-figure1"'):page.index('id="stage-spread"')]
+    assert all(f"<tr><td>{seed}</td>" in section for seed in figure1.seeds)
     # No id is defined twice (the figures' SVG ids are prefixed per figure).
     seen: dict[str, int] = {}
     for match in re.finditer(r'\bid="([^"]+)"', page):
@@ -138,6 +154,42 @@ def test_math_renders_without_network_or_script():
     assert "<script" not in out and "src=" not in out and "href=\"http" not in out
     # Something it cannot parse still keeps the formula (as code or in the title), never raises.
     assert "undefinedmacro" in latex_to_html(r"\begin{undefinedenv} \undefinedmacro")
+
+
+def _raw_commands(markup: str) -> list[str]:
+    """LaTeX commands shown as text by a rendered formula (the source kept in title/annotation excluded)."""
+    body = re.sub(r"<annotation.*?</annotation>", "", markup, flags=re.S)
+    body = re.sub(r'title="[^"]*"', "", body)
+    return re.findall(r">[^<]*\\[A-Za-z|{}][^<]*<", body)
+
+
+def test_every_statement_and_the_c3_derivation_render_without_raw_latex():
+    """The report once showed C3's ``\\Big\\langle`` as the text "\\langle" (latex2mathml passes sized
+    delimiters through): every claim's statement and C3's derivation render as MathML with no command as text."""
+    import proofs_check
+    from verify.audit.mathml import latex_to_html
+    from verify.audit.render import display_lines
+
+    for claim in proofs_check.CLAIMS:
+        for line in display_lines(claim.statement_tex):
+            markup = latex_to_html(line)
+            assert "<math" in markup and not _raw_commands(markup), (claim.id, line, _raw_commands(markup))
+    steps = proofs_check.claim_by_id("C3").build(None).steps
+    assert any(r"\langle" in step for step in steps)
+    for step in steps:
+        markup = latex_to_html(step)
+        assert "<math" in markup and not _raw_commands(markup), (step, _raw_commands(markup))
+    assert "\u27e8" in latex_to_html(r"\Big\langle R, x \Big\rangle")
+
+
+def test_long_statements_are_split_into_lines():
+    """C13's four Gram identities, on one line, were wider than the page: one identity per line."""
+    import proofs_check
+    from verify.audit.render import display_lines
+
+    c13 = display_lines(proofs_check.claim_by_id("C13").statement_tex)
+    assert len(c13) == 4 and c13[2].startswith(r"\|T-T^*\|_F^2")
+    assert display_lines(r"a_{x,\quad y} = b") == [r"a_{x,\quad y} = b"]  # only top-level separators split
 
 
 def test_mathtext_fallback_gives_unique_ids(monkeypatch):
@@ -180,6 +232,17 @@ def test_page_renders_in_headless_chromium_offline(audit, tmp_path):
     # A rendered page, not a blank or an error page: many distinct shades (text, tables, plots, badges).
     assert pixels[..., :3].std() > 0.05
     shutil.copy(shot, out / "screenshot.png")
+    # Nothing is wider than the window (C13's statement once was): the page's own width, measured by
+    # Chromium on a copy of the page with one measuring script (the report itself has none).
+    probe = tmp_path / "measure.html"
+    probe.write_text((out / "index.html").read_text().replace(
+        "</body>", "<script>document.body.setAttribute('data-overflow', String(document.documentElement.scrollWidth"
+                   " - document.documentElement.clientWidth))</script></body>"))
+    dump = subprocess.run(command[:-2] + ["--dump-dom", probe.resolve().as_uri()], capture_output=True, text=True,
+                          timeout=120)
+    overflow = re.search(r'data-overflow="(-?\d+)"', dump.stdout)
+    assert overflow, dump.stderr[-2000:]
+    assert int(overflow.group(1)) <= 0
 
 
 # ---------------------------------------------------------------------------------------- stage isolation
@@ -190,70 +253,88 @@ def test_failing_stage_is_reported_and_the_others_still_run(tmp_path):
     def broken(ctx, result):
         import proofs_check_that_does_not_exist  # noqa: F401
 
-    def fine(ctx, result):
-        ran.append("figure1")
-        result.results = {"note": "ran"}
+    def fine(ctx, result):  # a stage no rule reads and no template block shows (the default block does)
+        ran.append("extra")
+        result.notes.append("ran")
 
     def needs_broken(ctx, result):
         ran.append("never")
 
-    stages = (Stage("derivations", "broken", broken), Stage("figure1", "fine", fine),
+    stages = (Stage("derivations", "broken", broken), Stage("extra", "fine", fine),
               Stage("invariants", "needs derivations", needs_broken, requires=("derivations",)))
     report = run_audit(PROFILES["test"], tmp_path, progress=False, stages=stages)
-    status = {s["name"]: s for s in report["stages"]}
-    assert status["derivations"]["status"] == "failed"
-    assert "ModuleNotFoundError" in status["derivations"]["error"]
-    assert status["figure1"]["status"] == "ok" and ran == ["figure1"]
-    assert status["invariants"]["status"] == "skipped"
-    ledger = {e["id"]: e for e in report["ledger"]}
-    assert ledger["C5"]["status"] == "open" and "ModuleNotFoundError" in ledger["C5"]["evidence"]["summary"]
-    assert ledger["P2"]["status"] == "open"
-    _check_against_schema(report)
+    status = {s.name: s for s in report.stages}
+    assert status["derivations"].status == "failed" and status["derivations"].results is None
+    assert "ModuleNotFoundError" in status["derivations"].error
+    assert status["extra"].status == "ok" and ran == ["extra"]
+    assert status["invariants"].status == "skipped"
+    ledger = {e.id: e for e in report.ledger}
+    assert ledger["C5"].status == "open" and "ModuleNotFoundError" in ledger["C5"].evidence.summary
+    assert ledger["P2"].status == "open"
+    _check_against_schema(report.to_dict())
     assert (tmp_path / "index.html").exists() and (tmp_path / "report.md").exists()
+    page = (tmp_path / "index.html").read_text()
+    assert 'id="stage-extra"' in page and "templates/stages/extra.html.j2" in page
 
 
 # --------------------------------------------------------------------------------------------- ledger rules
 
-def _claim(cid: str, status: str = "pass") -> dict:
-    return {"id": cid, "title": cid, "status": status, "statement_tex": "x", "steps": [],
-            "covered": {"d": [2, 3], "l": [3, 4]}, "checks": {"symbolic": status == "pass", "mpmath": True,
-                                                              "code": True}, "seconds": 0.1}
+def _claim(cid: str, status: str = "pass") -> ClaimResult:
+    return ClaimResult(id=cid, title=cid, status=status, statement_tex="x", steps=[],
+                       covered={"d": [2, 3], "l": [3, 4]},
+                       checks={"symbolic": status == "pass", "mpmath": True, "code": True}, seconds=0.1)
 
 
-def _verdict(claim: str, passed: bool, source: str = "figure1", applicable: bool = True) -> dict:
-    return {"claim": claim, "name": "x", "passed": passed, "margin": 0.5 if passed else -0.5, "worst": 0.0,
-            "params": {}, "details": {"applicable": applicable}, "run": 0, "source": source}
+def _derivations(*claims: ClaimResult) -> StageResult:
+    return StageResult("derivations", "d", results=DerivationsResult(list(claims)))
+
+
+def _verdict(claim: str, status: Status, source: str = "figure1") -> SourcedVerdict:
+    margin = {Status.PASS: 0.5, Status.FAIL: -0.5}.get(status, float("nan"))
+    return SourcedVerdict(source, Verdict(claim, "x", status, margin, 0.0, {}, {}, 0, "unit",
+                                          None if status in (Status.PASS, Status.FAIL) else "why"))
 
 
 def _figure1(first_ok: bool = True, fits: bool = True) -> StageResult:
-    return StageResult("figure1", "Figure 1", results={
-        "instance": {"m": 50}, "runs": [{"seed": 0}], "discovery_rank": [[1, 2, 3, 4, 5] if first_ok else [2, 1]],
-        "ordered": [first_ok], "first_is_largest": [first_ok], "recovered_all": [fits],
-        "mean_discovery_times": [17.2, 20.6, 24.7, 29.5, 35.2]},
-        figures=[Figure("figure1", "F1", "c", "runs/figure1/figure1.svg")])
+    return StageResult("figure1", "Figure 1", results=Figure1Result(
+        spec=figure1_spec(seeds=1), seeds=[0], discovery_times=[[17.2, 20.6, 24.7, 29.5, 35.2]],
+        discovery_rank=[[1, 2, 3, 4, 5] if first_ok else [2, 1]], ordered=[first_ok], first_is_largest=[first_ok],
+        recovered_all=[fits], mean_discovery_times=[17.2, 20.6, 24.7, 29.5, 35.2], final_loss=[1e-12],
+        loss_floor=1e-15), figures=[Figure("figure1", "F1", "c", "runs/figure1/figure1.svg")])
 
 
 def _statuses(stages: list[StageResult]) -> dict[str, str]:
     return {e.id: e.status for e in decide_ledger({s.name: s for s in stages})}
 
 
+def _flow(recovered: list[bool]) -> FlowOutcome:
+    return FlowOutcome(spec=RunSpec(InstanceSpec(d=4, r=2, ratio=100.0)), seeds=[0], t_max=1e4, recovered=[recovered], recovered_all=[all(recovered)],
+                       fitted=[sum(recovered)], final_loss=[1e-9], reinitializations=[3],
+                       discovery_times=[[1.0] * len(recovered)], seconds=1.0)
+
+
+def _probe_row(recovered_all: bool) -> ProbeRow:
+    return ProbeRow(d=10, eps=1e-6, bound=0.0130, reached=1e-7, recovered_all=recovered_all, epochs=20, seconds=1.0,
+                    error=None)
+
+
 def test_ledger_rules():
-    derivations = StageResult("derivations", "d", results={"claims": [_claim(f"C{i}") for i in range(1, 14)]})
-    invariants = StageResult("invariants", "i", results={"verdicts": [
-        _verdict("P1", True), _verdict("P9", True), _verdict("P8", False), _verdict("P6", True, applicable=False),
-        _verdict("P12", True), _verdict("P12", False, source="spread-plain")], "sweep": None, "sweep_error": None})
+    derivations = _derivations(*[_claim(f"C{i}") for i in range(1, 14)])
+    invariants = StageResult("invariants", "i", results=InvariantsResult(verdicts=[
+        _verdict("P1", Status.PASS), _verdict("P9", Status.PASS), _verdict("P8", Status.FAIL),
+        _verdict("P6", Status.NOT_APPLICABLE), _verdict("P10", Status.INCONCLUSIVE),
+        _verdict("P12", Status.PASS), _verdict("P12", Status.FAIL, source="spread-plain")]))
     s = _statuses([derivations, _figure1(), invariants])
     assert all(s[f"C{i}"] == "verified" for i in range(1, 14))
     assert s["P2"] == "verified" and s["P3"] == "verified"    # from C5; from C6 and C7
     assert s["P1"] == "supported" and s["P9"] == "supported"
     assert s["P8"] == "refuted"                                 # a failed verdict is a counterexample
-    assert s["P6"] == "open"                                    # only a not-applicable verdict: no evidence
+    assert s["P6"] == "open" and s["P10"] == "open"             # only undecided verdicts: no evidence
     assert s["P4"] == "supported" and s["P5"] == "supported"
     assert s["P12"] == "supported"                              # the spread plain run is cited, not decisive
     assert s["P7"] == "open" and s["P11"] == "open"             # their stages did not run
 
-    failing = StageResult("derivations", "d", results={"claims": [_claim("C5", "fail"), _claim("C6")]})
-    s = _statuses([failing, _figure1(first_ok=False)])
+    s = _statuses([_derivations(_claim("C5", "fail"), _claim("C6")), _figure1(first_ok=False)])
     assert s["C5"] == "refuted" and s["P2"] == "refuted"
     assert s["C7"] == "open" and s["P3"] == "open"              # C7 not run
     assert s["P4"] == "refuted"
@@ -261,20 +342,44 @@ def test_ledger_rules():
 
     crashed = StageResult("invariants", "i", status="failed", error="ImportError: no verify.invariants")
     entries = {e.id: e for e in decide_ledger({"invariants": crashed})}
-    assert entries["P9"].status == "open" and "ImportError" in entries["P9"].evidence["summary"]
+    assert entries["P9"].status == "open" and "ImportError" in entries["P9"].evidence.summary
 
-    spread = StageResult("spread", "s", results={
-        "instance": {"a": [1.0, 1e-2]}, "plain": {"recovered": [[True, False]], "fitted": [1]},
-        "modified": {"seeds": [0], "recovered": [[True, True]], "recovered_all": [True], "fitted": [2],
-                     "reinitializations": [3]}})
-    probe = StageResult("probe", "p", results={"rows": [
-        {"d": 10, "eps": 1e-6, "reached": 1e-7, "recovered_all": True, "epochs": 20, "seconds": 1.0,
-         "bound": 0.0130}]})
+    spread = StageResult("spread", "s", results=SpreadResult(InstanceSpec(d=4, r=2, ratio=100.0),
+                                                             plain=_flow([True, False]),
+                                                             modified=_flow([True, True])))
+    probe = StageResult("probe", "p", results=ProbeResult(grid=[(10, 1e-6)], rows=[_probe_row(True)], settings={},
+                                                          seconds=1.0))
     s = _statuses([spread, probe])
     assert s["P7"] == "supported" and s["P11"] == "supported"
-    probe.results["rows"][0]["recovered_all"] = False
+    probe.results.rows[0] = _probe_row(False)
     s = _statuses([spread, probe])
     assert s["P11"] == "open"                                   # a miss below the bound is not a refutation
+
+
+def test_every_rule_runs_on_real_stage_results(audit):
+    """Each claim's rule on the stage results of a real (test-profile) audit: a rule that reads a field its
+    stage does not produce fails here instead of turning the claim "open"."""
+    report, _ = audit
+    stages = {s.name: s for s in report.stages}
+    assert all(s.ok for s in stages.values()), {s.name: s.error for s in stages.values() if not s.ok}
+    for claim in CLAIM_IDS:
+        decision = decide_claim(stages, claim)
+        assert decision.status in STATUSES and decision.summary and decision.reproduce.startswith("deflation ")
+    # The rules that read each stage actually decided from it (not "stage did not run").
+    decided = {e.id: e for e in report.ledger}
+    assert decided["C1"].status == "verified" and decided["C13"].status == "verified"
+    assert "stage" not in decided["P4"].evidence.summary and "stage" not in decided["P11"].evidence.summary
+
+
+def test_ledger_rules_raise_on_malformed_stage_results():
+    """No rule turns malformed input into an "open" claim: an untyped results dict is a bug and raises."""
+    malformed = StageResult("figure1", "Figure 1", results={"first_is_largest": [True], "runs": [{"seed": 0}]})
+    with pytest.raises(AttributeError):
+        decide_ledger({"figure1": malformed})
+    figure1 = _figure1()
+    figure1.results.seeds = None  # a stage that forgot a field
+    with pytest.raises(TypeError):
+        decide_claim({"figure1": figure1}, "P4")
 
 
 def test_cli_rejects_unknown_profile(capsys):

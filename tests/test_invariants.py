@@ -47,8 +47,8 @@ def make_record(t_disc=(10.0, 20.0), a=(1.0, 0.5), d=None, K=401, t_end=100.0, m
     if extra_loss is not None:
         loss = loss + extra_loss(times)
     U = np.eye(d)[:, :r]
-    config = {"algorithm": "plain", "order": 4, "lam_used": lam, "delta0": 1e-10, "m": m, "rtol_used": 1e-8,
-              "atol": 1e-10}
+    config = {"algorithm": "plain", "order": 4, "lam_used": lam, "delta0": 1e-10, "m": m, "integrator_used": "dopri5",
+              "rtol_used": 1e-8, "atol_used": 1e-10}
     return Trajectory(config=config, seeds=[0], times=times, loss=loss[None], loss_floor=np.full((1, K), 1e-16),
                       residuals=residuals[None], a=a[None], U=U[None], final_log_norms=0.5 * np.log(c[-1])[None],
                       final_directions=np.zeros((1, d, m)), log_norms=0.5 * np.log(c)[None], correlations=corr[None],
@@ -61,56 +61,57 @@ def by_name(verdicts, name):
 
 def test_clean_record_passes_every_checker():
     verdicts = inv.check_trajectory(make_record())
-    failed = [v.to_dict() for v in verdicts if not v.passed]
-    assert not failed
+    assert [v.to_dict() for v in verdicts if not v.passed] == []
     for v in verdicts:
         d = v.to_dict()
-        assert set(d) == {"claim", "name", "passed", "margin", "worst", "params", "details", "run"}
+        assert set(d) == {"claim", "name", "status", "margin", "margin_unit", "worst", "params", "details", "run",
+                          "why"}
+        assert inv.Verdict.from_dict(d).to_dict() == d
 
 
 def test_deflation_order_fails_when_smaller_found_first_and_allows_ties():
-    bad = inv.deflation_order(make_record(t_disc=(30.0, 20.0)), 0)
-    assert not bad.passed and bad.margin < 0 and bad.details["violations"] == [[0, 1]]
-    tie = inv.deflation_order(make_record(t_disc=(30.0, 20.0), a=(1.0, 0.95)), 0, rho=1.1)
-    assert tie.passed and not tie.details["applicable"]
-    good = inv.deflation_order(make_record(), 0)
+    bad = inv.DeflationOrder().check(make_record(t_disc=(30.0, 20.0)), 0)
+    assert bad.failed and bad.margin < 0 and bad.details["violations"] == [[0, 1]]
+    tie = inv.DeflationOrder(rho=1.1).check(make_record(t_disc=(30.0, 20.0), a=(1.0, 0.95)), 0)
+    assert tie.status is inv.Status.NOT_APPLICABLE and not tie.failed and tie.why and math.isnan(tie.margin)
+    good = inv.DeflationOrder().check(make_record(), 0)
     assert good.passed and good.margin == pytest.approx(0.5, rel=0.05)
 
 
 def test_fitting_detects_wrong_mass_and_honours_lambda():
-    assert inv.fitting(make_record(), 0).passed
+    assert inv.Fitting().check(make_record(), 0).passed
     lam = 0.1
     rec = make_record(lam=lam)
-    assert inv.fitting(rec, 0).passed
+    assert inv.Fitting().check(rec, 0).passed
     rec.config["lam_used"] = 0.0  # the mass now misses a_j by lambda/2 = 5% of a_1
-    v = inv.fitting(rec, 0)
-    assert not v.passed and v.worst == pytest.approx(lam / 2 / 0.5, rel=1e-3)
+    v = inv.Fitting().check(rec, 0)
+    assert v.failed and v.worst == pytest.approx(lam / 2 / 0.5, rel=1e-3)
 
 
 def test_plateaus_and_drops_flags_unexplained_drop():
-    assert inv.plateaus_and_drops(make_record(), 0).passed
+    assert inv.PlateausAndDrops().check(make_record(), 0).passed
     # A drop at t = 60 with no discovery: a step of 0.3 in the loss.
     step = lambda t: 0.3 / (1 + np.exp(2 * (t - 60.0)))
-    v = inv.plateaus_and_drops(make_record(extra_loss=step), 0)
-    assert not v.passed and v.worst["unexplained_drops"] == 1 and v.margin < 0
+    v = inv.PlateausAndDrops().check(make_record(extra_loss=step), 0)
+    assert v.failed and v.worst["unexplained_drops"] == 1 and v.margin < 0
 
 
 def test_local_stability_catches_a_drifting_component():
-    assert inv.local_stability(make_record(), 0).passed
+    assert inv.LocalStability().check(make_record(), 0).passed
     rec = make_record()
     # Component 0 rotates away from u_1 after t = 60: sin^2 reaches 0.5.
     late = rec.times > 60
     s2 = np.clip((rec.times - 60) / 80, 0, 0.5)
     rec.correlations[0, late, 0, 0] = np.sqrt(1 - s2[late])
     rec.correlations[0, late, 0, 1] = np.sqrt(s2[late])
-    v = inv.local_stability(rec, 0)
-    assert not v.passed and v.worst["individual"] == pytest.approx(0.5, rel=0.02)
+    v = inv.LocalStability().check(rec, 0)
+    assert v.failed and v.worst["individual"] == pytest.approx(0.5, rel=0.02)
 
 
 def test_norm_correlation_fails_on_large_misaligned_component():
-    assert inv.norm_correlation(make_record(), 0).passed
-    v = inv.norm_correlation(make_record(misalign=0.05), 0)
-    assert not v.passed and v.worst == pytest.approx(0.05, rel=1e-6) and v.margin < 0
+    assert inv.NormCorrelation().check(make_record(), 0).passed
+    v = inv.NormCorrelation().check(make_record(misalign=0.05), 0)
+    assert v.failed and v.worst == pytest.approx(0.05, rel=1e-6) and v.margin < 0
 
 
 def law_record(exponent: float) -> Trajectory:
@@ -128,28 +129,29 @@ def law_record(exponent: float) -> Trajectory:
 
 
 def test_norm_correlation_law_confirms_exponent_four_and_rejects_two():
-    ok = inv.norm_correlation_law(law_record(4.0))
-    assert ok.passed and ok.details["confirmed"] and ok.worst == pytest.approx(-4.0, abs=0.05)
-    bad = inv.norm_correlation_law(law_record(2.0))
-    assert not bad.passed and bad.details["confirmed"] is False and bad.worst == pytest.approx(-2.0, abs=0.05)
+    ok = inv.NormCorrelationLaw().check(law_record(4.0))
+    assert ok.passed and ok.worst == pytest.approx(-4.0, abs=0.05) and ok.run is None
+    bad = inv.NormCorrelationLaw().check(law_record(2.0))
+    assert bad.failed and bad.worst == pytest.approx(-2.0, abs=0.05)
+    assert inv.NormCorrelationLaw(band=2.5).check(law_record(2.0)).passed
 
 
 def test_residual_near_orthogonal_detects_off_span_residual():
-    assert inv.residual_near_orthogonal(make_record(), 0).passed
+    assert inv.ResidualNearOrthogonal().check(make_record(), 0).passed
     # Loss with 0.1 ||T*||^2 outside span{u_j^l}: 2L - sum res^2 = 0.1 ||T*||^2.
     tstar2 = 1.0 + 0.25
-    v = inv.residual_near_orthogonal(make_record(extra_loss=lambda t: 0.05 * tstar2 + 0 * t), 0)
-    assert not v.passed and v.worst == pytest.approx(math.sqrt(0.1), rel=1e-6)
+    v = inv.ResidualNearOrthogonal().check(make_record(extra_loss=lambda t: 0.05 * tstar2 + 0 * t), 0)
+    assert v.failed and v.worst == pytest.approx(math.sqrt(0.1), rel=1e-6)
 
 
 def test_recovery_and_descent_fail_when_they_should():
-    assert inv.recovery(make_record(), 0).passed
-    late = inv.recovery(make_record(t_disc=(10.0, 200.0)), 0)
-    assert not late.passed and late.details["unrecovered"] == [1]
-    assert inv.descent(make_record(), 0).passed
+    assert inv.Recovery().check(make_record(), 0).passed
+    late = inv.Recovery().check(make_record(t_disc=(10.0, 200.0)), 0)
+    assert late.failed and late.details["unrecovered"] == [1] and late.claim == "P12"
+    assert inv.Descent().check(make_record(), 0).passed
     bump = lambda t: 1e-3 * np.exp(-((t - 50.0) ** 2))
-    v = inv.descent(make_record(extra_loss=bump), 0)
-    assert not v.passed and v.margin < 0
+    v = inv.Descent().check(make_record(extra_loss=bump), 0)
+    assert v.failed and v.margin < 0
 
 
 def test_descent_allows_reinitialization_jump_within_moved_mass():
@@ -159,14 +161,43 @@ def test_descent_allows_reinitialization_jump_within_moved_mass():
     # A jump of half what moving one component of mass <= delta1^2 + delta0^2 can cause.
     rec.loss[0, i:] += 0.5 * math.sqrt(2 * rec.loss[0, i - 1]) * (1e-4 + 1e-20)
     rec.events = [{"kind": "reinit", "run": 0, "epoch": 1, "time": float(rec.times[i]), "components": [2]}]
-    assert inv.descent(rec, 0).passed
+    assert inv.Descent().check(rec, 0).passed
     rec.events = []
-    assert not inv.descent(rec, 0).passed
+    assert inv.Descent().check(rec, 0).failed
 
 
 def test_unknown_parameter_is_a_validation_error():
     with pytest.raises(ValidationError):
         inv.check_trajectory(make_record(), rhoo=2.0)
+    with pytest.raises(ValidationError):
+        inv.Invariants().with_settings({"fitting.rho": 2.0})  # rho is a field of deflation_order only
+
+
+def test_settings_replace_checker_fields_by_name():
+    changed = inv.Invariants().with_settings({"settle": 3.0, "local_stability.bound_ind": 0.2})
+    assert changed.fitting.settle == 3.0 and changed.local_stability.settle == 3.0
+    assert changed.local_stability.bound_ind == 0.2 and changed.descent == inv.Descent()
+    # A setting changes the verdict it should: a tighter rho turns the tie into a constrained pair.
+    rec = make_record(t_disc=(30.0, 20.0), a=(1.0, 0.95))
+    verdicts = inv.check_trajectory(rec, rho=1.01)
+    order = [v for v in verdicts if v.name == "deflation_order"][0]
+    assert order.failed and order.params == {"rho": 1.01}
+
+
+def test_missing_tolerances_follow_flowconfig_rule():
+    """One source for a record's tolerances: rtol_used/atol_used, else FlowConfig's rule for its integrator."""
+    rec = make_record()
+    assert inv.integration_tolerances(rec) == (1e-8, 1e-10)
+    for key in ("rtol_used", "atol_used"):
+        del rec.config[key]
+    assert inv.integration_tolerances(rec) == (1e-8, 1e-10)  # dopri5: explicit
+    rec.config["integrator_used"] = "bdf"
+    assert inv.integration_tolerances(rec) == (1e-6, 1e-6)   # implicit: atol = rtol
+    rec.config["rtol"] = 1e-9
+    assert inv.integration_tolerances(rec) == (1e-9, 1e-9)
+    del rec.config["integrator_used"]
+    with pytest.raises(ValidationError):
+        inv.integration_tolerances(rec)
 
 
 def test_plot_norm_correlation_writes_png_and_svg(tmp_path):
@@ -183,16 +214,21 @@ def test_check_command_on_saved_records(tmp_path, capsys):
     assert main(["check", str(tmp_path), "--format", "json"]) == 1
     assert main(["check", str(tmp_path / "missing")]) == 2
     assert "DIR" in capsys.readouterr().err
+    # --set over checker fields: a loose rho makes the swapped pair a tie (not applicable), no failure.
+    assert main(["check", str(tmp_path / "bad"), "--set", "deflation_order.rho=10"]) == 0
+    assert "n/a" in capsys.readouterr().out
+    assert main(["check", str(tmp_path / "bad"), "--set", "nope=1"]) == 2
+    assert "--set" in capsys.readouterr().err
 
 
 def test_plateaus_and_drops_does_not_demand_fits_a_coarse_grid_cannot_show():
     rec = make_record(K=3)  # save interval 50 >> the fits' duration ~2.3/a_j: one drop holds both fits
-    v = inv.plateaus_and_drops(rec, 0)
+    v = inv.PlateausAndDrops().check(rec, 0)
     assert v.passed and v.details["resolved_discoveries"] == [] and len(v.details["drops"]) == 1
 
 
 def test_norm_correlation_law_is_inconclusive_on_a_narrow_window():
     rec = law_record(2.0)
-    rec.config["atol"] = 1e-4  # floor 16 d atol^2: only alpha > ~1e-4 resolved, about one decade of tau
-    v = inv.norm_correlation_law(rec)
-    assert v.passed and v.details["confirmed"] is None and not v.details["applicable"]
+    rec.config["atol_used"] = 1e-4  # floor 16 d atol^2: only alpha > ~1e-4 resolved, about one decade of tau
+    v = inv.NormCorrelationLaw().check(rec)
+    assert v.status is inv.Status.INCONCLUSIVE and "decades" in v.why and v.worst == pytest.approx(-2.0, abs=0.1)

@@ -88,21 +88,24 @@ def random_regime_spec(rng: np.random.Generator, algorithm: str = "plain") -> Ru
 
 
 def invariant_sweep(n: int, seed: int = 0, algorithm: str = "plain",
-                    progress: Callable[[int, int], None] | None = None, params: dict | None = None) -> dict:
+                    progress: Callable[[int, int], None] | None = None, invariants=None) -> dict:
     """Run ``n`` random instances (:func:`random_regime_spec`) and check every invariant on each
-    (:func:`verify.invariants.check_trajectory`, parameters ``params``).
+    (``invariants``, a :class:`verify.invariants.Invariants`; default ``Invariants()``). A verdict counts as
+    ``applicable`` when it is decided (pass or fail).
 
     Returns ``{"instances": [{"spec", "command", "verdicts"}], "claims": {"P1 deflation_order": {"passed",
     "applicable", "worst_margin", "worst_command", "failed_commands"}}, "seconds": ...}``.
     """
-    from .invariants import check_trajectory
+    from .invariants import Invariants
+
+    invariants = invariants or Invariants()
 
     require(isinstance(n, int) and n >= 1, "--sweep", "an integer >= 1", n)
     rng = np.random.default_rng(seed)
     instances, t0 = [], time.perf_counter()
     for i in range(n):
         spec = random_regime_spec(rng, algorithm)
-        verdicts = check_trajectory(spec.solve(), **(params or {}))
+        verdicts = invariants.check(spec.solve())
         instances.append({"spec": spec, "command": spec.command(), "verdicts": verdicts})
         if progress is not None:
             progress(i + 1, n)
@@ -112,11 +115,11 @@ def invariant_sweep(n: int, seed: int = 0, algorithm: str = "plain",
             key = f"{v.claim} {v.name}"
             entry = claims.setdefault(key, {"passed": 0, "applicable": 0, "worst_margin": math.inf,
                                             "worst_command": None, "failed_commands": []})
-            if not v.details.get("applicable", True):
+            if not v.decided:
                 continue
             entry["applicable"] += 1
             entry["passed"] += int(v.passed)
-            if not v.passed:
+            if v.failed:
                 entry["failed_commands"].append(inst["command"])
             if v.margin < entry["worst_margin"]:
                 entry["worst_margin"], entry["worst_command"] = float(v.margin), inst["command"]

@@ -7,32 +7,18 @@ the elementary error-per-step controller; fixed-step tableaus land exactly on ev
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import torch
 
+from ._control import RUNGE_KUTTA_CONTROL, StepStats
 from ._tableau import ButcherTableau
 
 Field = Callable[[torch.Tensor], torch.Tensor]
 OnSave = Callable[[int, torch.Tensor, torch.Tensor], None]
 
-_SAFETY, _MIN_FACTOR, _MAX_FACTOR = 0.9, 0.2, 10.0
-
-
-@dataclass
-class StepStats:
-    """Work counters of one integration (per batch: every evaluation advances all runs)."""
-
-    rhs_evals: int = 0
-    accepted: int = 0
-    rejected: int = 0
-
-    def add(self, other: "StepStats") -> None:
-        self.rhs_evals += other.rhs_evals
-        self.accepted += other.accepted
-        self.rejected += other.rejected
+CONTROL = RUNGE_KUTTA_CONTROL
 
 
 def _bcast(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -131,8 +117,9 @@ def integrate_explicit(
             accept = active & finite & (err <= 1.0)
             factor = torch.where(
                 finite,
-                (_SAFETY * err.clamp_min(1e-10) ** (-1.0 / (tableau.error_order + 1))).clamp(_MIN_FACTOR, _MAX_FACTOR),
-                torch.full_like(err, _MIN_FACTOR),
+                (CONTROL.safety * err.clamp_min(CONTROL.tiny) ** (-1.0 / (tableau.error_order + 1))).clamp(
+                    CONTROL.min_factor, CONTROL.max_factor),
+                torch.full_like(err, CONTROL.min_factor),
             )
             factor = torch.where(accept, factor, factor.clamp_max(1.0))
             h = torch.where(active, h_try * factor, h)

@@ -40,7 +40,10 @@ P12   a failed ``P12`` (recovery) verdict on Figure 1 or in the sweep -> refuted
       "m large enough" is unquantified)
 ====  ======================================================================================================
 
-Whenever a required stage failed, the claim is open and the evidence names the stage and its error.
+Whenever a required stage failed, the claim is open and the evidence names the stage and its error. The
+rules read the stages' result dataclasses (``verify/audit/stages/*.py``); a rule that meets malformed input
+raises (a bug to fix, found by ``tests/test_audit.py``, which runs every rule on real stage results), it does
+not turn into an "open" claim.
 """
 
 from __future__ import annotations
@@ -48,9 +51,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from ._types import LedgerEntry, StageResult
+from ._types import Evidence, LedgerEntry, StageResult
+from .stages.invariants import SourcedVerdict, SweepRow
+from .stages.probe import ProbeRow
 
-__all__ = ["CLAIMS", "FAMILIES", "ClaimInfo", "decide_ledger", "CLAIM_IDS"]
+__all__ = ["CLAIMS", "FAMILIES", "ClaimInfo", "decide_ledger", "decide_claim", "CLAIM_IDS"]
 
 Stages = Mapping[str, StageResult]
 
@@ -158,39 +163,37 @@ def _run_command(stages: Stages, name: str, default: str, index: int = 0) -> str
 _CITED_ONLY = {("P12", "spread-plain")}
 
 
-def _verdicts(stages: Stages, claim: str) -> list[dict]:
+def _verdicts(stages: Stages, claim: str) -> list[SourcedVerdict]:
     stage = stages.get("invariants")
     if stage is None or stage.status != "ok":
         return []
-    return [v for v in stage.results.get("verdicts", []) if v.get("claim") == claim]
+    return stage.results.for_claim(claim)
 
 
-def _applicable(v: dict) -> bool:
-    return (v.get("details") or {}).get("applicable", True) is not False
-
-
-def _verdict_line(v: dict) -> str:
-    return (f"{v.get('name', v.get('claim'))} on {v.get('source', '?')} run {v.get('run', '?')}: "
-            f"{'pass' if v.get('passed') else 'FAIL'}, margin {_fmt(v.get('margin'))}, worst {_fmt(v.get('worst'))}")
+def _verdict_line(sv: SourcedVerdict) -> str:
+    v = sv.verdict
+    return (f"{v.name} on {sv.source} run {'all' if v.run is None else v.run}: {v.status.value}, "
+            f"margin {_fmt(v.margin)}, worst {_fmt(v.worst)}" + (f" ({v.why})" if v.why else ""))
 
 
 def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_fmt(x)}" for k, x in value.items()) + "}"
     return str(value)
 
 
-def _counterexample_from_verdict(stages: Stages, v: dict) -> dict:
-    source = v.get("source", "")
+def _counterexample_from_verdict(stages: Stages, sv: SourcedVerdict) -> dict:
     command = None
-    if source == "figure1":
+    if sv.source == "figure1":
         command = _run_command(stages, "figure1", _FIGURE1)
-    elif source.startswith("spread-"):
+    elif sv.source.startswith("spread-"):
         stage = stages.get("spread")
         for run in (stage.runs if stage else []):
-            if source.split("-", 1)[1] in run.label:
+            if sv.source.split("-", 1)[1] in run.label:
                 command = run.command
-    return {"source": source, "run": v.get("run"), "verdict": v,
+    return {"source": sv.source, "run": sv.verdict.run, "verdict": sv.verdict.to_dict(),
             "reproduce": f"{command} && deflation check {_out_of(command)}" if command else None}
 
 
@@ -199,13 +202,12 @@ def _out_of(command: str) -> str:
     return parts[parts.index("--out") + 1] if "--out" in parts else "results/run"
 
 
-def _sweep_rows(stages: Stages, claim: str) -> dict[str, dict]:
+def _sweep_rows(stages: Stages, claim: str) -> dict[str, SweepRow]:
     """The property sweep's per-checker rows for ``claim`` (keys ``"P1 deflation_order"`` etc.)."""
     stage = stages.get("invariants")
-    if stage is None or stage.status != "ok":
+    if stage is None or stage.status != "ok" or stage.results.sweep is None:
         return {}
-    sweep = stage.results.get("sweep") or {}
-    return {key: row for key, row in (sweep.get("claims") or {}).items() if key.split()[0] == claim}
+    return stage.results.sweep.for_claim(claim)
 
 
 def _sweep_lines(stages: Stages, claim: str) -> list[str]:
@@ -213,11 +215,13 @@ def _sweep_lines(stages: Stages, claim: str) -> list[str]:
     stage = stages.get("invariants")
     if stage is None or stage.status != "ok":
         return []
-    if stage.results.get("sweep_error"):
-        return [f"property sweep failed: {stage.results['sweep_error']}"]
-    n = (stage.results.get("sweep") or {}).get("n", "?")
-    return [f"property sweep ({n} random instances) {key}: passed {row.get('passed')}/{row.get('applicable')} "
-            f"applicable, worst margin {_fmt(row.get('worst_margin'))}" for key, row in _sweep_rows(stages, claim).items()]
+    if stage.results.sweep_error:
+        return [f"property sweep failed: {stage.results.sweep_error}"]
+    if stage.results.sweep is None:
+        return []
+    n = stage.results.sweep.n
+    return [f"property sweep ({n} random instances) {key}: passed {row.passed}/{row.applicable} "
+            f"decided, worst margin {_fmt(row.worst_margin)}" for key, row in _sweep_rows(stages, claim).items()]
 
 
 def _from_verdicts(stages: Stages, claim: str, reproduce: str, figures: list[str]) -> _Decision | None:
@@ -225,35 +229,34 @@ def _from_verdicts(stages: Stages, claim: str, reproduce: str, figures: list[str
     runs (those in ``_CITED_ONLY`` excluded) and the property sweep's rows. Any failure -> refuted (the first
     failure is the counterexample); all passed -> supported; nothing applicable -> None (caller decides)."""
     everything = _verdicts(stages, claim)
-    verdicts = [v for v in everything if _applicable(v) and (claim, v.get("source")) not in _CITED_ONLY]
-    cited = [v for v in everything if _applicable(v) and (claim, v.get("source")) in _CITED_ONLY]
-    sweep = {k: r for k, r in _sweep_rows(stages, claim).items() if r.get("applicable")}
+    verdicts = [v for v in everything if v.verdict.decided and (claim, v.source) not in _CITED_ONLY]
+    cited = [v for v in everything if v.verdict.decided and (claim, v.source) in _CITED_ONLY]
+    undecided = [v for v in everything if not v.verdict.decided]
+    sweep = {k: r for k, r in _sweep_rows(stages, claim).items() if r.applicable}
     if not verdicts and not sweep:
         return None
-    failed = [v for v in verdicts if not v.get("passed")]
-    sweep_failed = {k: r for k, r in sweep.items() if r.get("passed", 0) < r.get("applicable", 0)}
-    sources = sorted({v.get("source", "?") for v in verdicts})
-    n_na = sum(not _applicable(v) for v in everything)
+    failed = [v for v in verdicts if v.verdict.failed]
+    sweep_failed = {k: r for k, r in sweep.items() if r.failed}
+    sources = sorted({v.source for v in verdicts})
     details = ([_verdict_line(v) for v in (failed or verdicts)[:8]]
                + [f"cited, not decisive: {_verdict_line(v)}" for v in cited] + _sweep_lines(stages, claim)
-               + ([f"{n_na} verdict(s) not applicable (the checker could not test the claim on that run)"]
-                  if n_na else []))
+               + [f"undecided: {_verdict_line(v)}" for v in undecided])
     if failed or sweep_failed:
         if failed:
             counterexample = _counterexample_from_verdict(stages, failed[0])
         else:
             key, row = next(iter(sweep_failed.items()))
-            command = (row.get("failed_commands") or [row.get("worst_command")])[0]
-            counterexample = {"source": "property sweep", "checker": key, "row": row,
+            command = (row.failed_commands or [row.worst_command])[0]
+            counterexample = {"source": "property sweep", "checker": key, "row": row.__dict__,
                               "reproduce": f"{command} --out results/counterexample && deflation check "
                                            "results/counterexample" if command else None}
-        n_fail = len(failed) + sum(r["applicable"] - r["passed"] for r in sweep_failed.values())
+        n_fail = len(failed) + sum(r.failed for r in sweep_failed.values())
         return _Decision("refuted", f"{n_fail} {claim} check(s) failed"
-                         + (f" on {', '.join(sorted({v.get('source', '?') for v in failed}))}" if failed else "")
+                         + (f" on {', '.join(sorted({v.source for v in failed}))}" if failed else "")
                          + (" in the property sweep" if sweep_failed else ""),
                          details, ["invariants"], figures, reproduce, counterexample)
-    margins = [v.get("margin") for v in verdicts if isinstance(v.get("margin"), (int, float))]
-    n_sweep = sum(r["applicable"] for r in sweep.values())
+    margins = [v.verdict.margin for v in verdicts]
+    n_sweep = sum(r.applicable for r in sweep.values())
     summary = (f"all {len(verdicts)} {claim} verdicts passed" + (f" on {', '.join(sources)}" if sources else "")
                + (f" and {n_sweep}/{n_sweep} sweep checks" if n_sweep else "")
                + (f"; smallest margin {min(margins):.3g}" if margins else ""))
@@ -274,21 +277,19 @@ def decide_derivation(stages: Stages, claim: str) -> _Decision:
     problem = _stage_problem(stages, "derivations")
     if problem:
         return _open(problem, ["derivations"], reproduce)
-    results = {c.get("id"): c for c in stages["derivations"].results.get("claims", [])}
-    data = results.get(claim)
+    data = stages["derivations"].results.by_id().get(claim)
     if data is None:
         return _open(f"{claim} was not run in this profile", ["derivations"], reproduce)
-    covered = data.get("covered") or {}
-    checks = data.get("checks") or {}
-    details = [f"covered d = {covered.get('d')}, l = {covered.get('l')}",
+    covered, checks = data.covered, data.checks
+    details = [f"covered d = {covered['d']}, l = {covered['l']}",
                "checks: " + ", ".join(f"{k} {_fmt(v)}" for k, v in checks.items()),
-               f"{_fmt(data.get('seconds'))} s"]
+               f"{_fmt(data.seconds)} s"]
     if claim == "C9":  # numeric companion (not decisive): the descent invariant along the audited runs
-        descent = [v for v in _verdicts(stages, "descent") if _applicable(v)]
+        descent = [v for v in _verdicts(stages, "descent") if v.verdict.decided]
         if descent:
             details.append(f"descent invariant along the audited runs (cited): held in "
-                           f"{sum(bool(v.get('passed')) for v in descent)}/{len(descent)} runs")
-    if data.get("status") == "pass":
+                           f"{sum(v.verdict.passed for v in descent)}/{len(descent)} runs")
+    if data.status == "pass":
         return _Decision("verified", f"symbolic, 50-digit and solver-code checks pass ({_covered(covered)})",
                          details, ["derivations"], [], reproduce)
     return _Decision("refuted", f"proofs_check reports a failure ({_covered(covered)})", details, ["derivations"],
@@ -296,7 +297,7 @@ def decide_derivation(stages: Stages, claim: str) -> _Decision:
 
 
 def _covered(covered: dict) -> str:
-    return f"d in {covered.get('d')}, l in {covered.get('l')}"
+    return f"d in {covered['d']}, l in {covered['l']}"
 
 
 def _from_symbolic(stages: Stages, claim: str, symbolic: list[str], reproduce: str) -> _Decision:
@@ -335,9 +336,9 @@ def _figure1_lines(stages: Stages) -> list[str]:
     if stage is None or stage.status != "ok":
         return []
     r = stage.results
-    n = len(r["ordered"])
-    times = ", ".join("never" if t is None else f"{t:.1f}" for t in r["mean_discovery_times"])
-    return [f"Figure 1: discovery order = order of decreasing a_j in {sum(r['ordered'])}/{n} runs; "
+    n = len(r.ordered)
+    times = ", ".join("never" if t is None else f"{t:.1f}" for t in r.mean_discovery_times)
+    return [f"Figure 1: discovery order = order of decreasing a_j in {sum(r.ordered)}/{n} runs; "
             f"mean discovery times {times}"]
 
 
@@ -366,15 +367,14 @@ def decide_p4(stages: Stages) -> _Decision:
     if problem:
         return _open(problem, ["figure1"], reproduce)
     r = stages["figure1"].results
-    firsts = r["first_is_largest"]
-    details = [f"seed {run['seed']}: discovery order {rank}" for run, rank in zip(r["runs"], r["discovery_rank"])]
+    firsts = r.first_is_largest
+    details = [f"seed {seed}: discovery order {rank}" for seed, rank in zip(r.seeds, r.discovery_rank)]
     bad = [i for i, ok in enumerate(firsts) if not ok]
     if bad:
-        seed = r["runs"][bad[0]]["seed"]
         return _Decision("refuted", f"{len(bad)}/{len(firsts)} Figure 1 runs discovered another direction first",
                          details, ["figure1"], ["figure1"], reproduce,
-                         {"seed": seed, "discovery_rank": r["discovery_rank"][bad[0]], "reproduce": reproduce})
-    return _Decision("supported", f"all {len(firsts)} Figure 1 runs (m = {r['instance']['m']} random starts) "
+                         {"seed": r.seeds[bad[0]], "discovery_rank": r.discovery_rank[bad[0]], "reproduce": reproduce})
+    return _Decision("supported", f"all {len(firsts)} Figure 1 runs (m = {r.spec.config.m} random starts) "
                                   "discover e_1 (largest a) first", details, ["figure1"], ["figure1"], reproduce)
 
 
@@ -394,7 +394,7 @@ def decide_p5(stages: Stages) -> _Decision:
     problem = _stage_problem(stages, "figure1")
     if problem:
         return _open(problem, ["figure1", "derivations"], reproduce, details)
-    fits = stages["figure1"].results["recovered_all"]
+    fits = stages["figure1"].results.recovered_all
     details.append(f"Figure 1: every direction fitted in {sum(fits)}/{len(fits)} runs")
     if symbolic.status == "verified" and all(fits):
         return _Decision("supported", "C10 verified (equilibrium a - lambda/2, stable); every Figure 1 run fits "
@@ -424,19 +424,15 @@ decide_p9 = _invariant_claim("P9", ["p9"])
 decide_p10 = _invariant_claim("P10", ["figure1"])
 
 
-def _probe_rows(stages: Stages) -> list[dict]:
+def _probe_rows(stages: Stages) -> list[ProbeRow]:
     stage = stages.get("probe")
-    return list(stage.results.get("rows", [])) if stage is not None and stage.status == "ok" else []
+    return list(stage.results.rows) if stage is not None and stage.status == "ok" else []
 
 
-def _row_line(row: dict) -> str:
-    return (f"d = {row.get('d')}, eps = {_fmt(row.get('eps'))}: reached {_fmt(row.get('reached'))}, "
-            f"recovered all: {row.get('recovered_all')}, epochs {row.get('epochs')}, bound exp(-d/ln d) = "
-            f"{_fmt(row.get('bound'))}, {_fmt(row.get('seconds'))} s")
-
-
-def _above_bound(row: dict) -> bool:
-    return row.get("bound") is not None and float(row["eps"]) >= float(row["bound"])
+def _row_line(row: ProbeRow) -> str:
+    return (f"d = {row.d}, eps = {_fmt(row.eps)}: reached {_fmt(row.reached)}, recovered all: {row.recovered_all}, "
+            f"epochs {row.epochs}, bound exp(-d/ln d) = {_fmt(row.bound)}, {_fmt(row.seconds)} s"
+            + (f", error: {row.error}" if row.error else ""))
 
 
 def decide_p7(stages: Stages) -> _Decision:
@@ -452,38 +448,38 @@ def decide_p7(stages: Stages) -> _Decision:
     problem = _stage_problem(stages, "spread")
     if problem:
         return _open(problem, ["spread"], reproduce, figures=["spread"])
-    modified = stages["spread"].results["modified"]
+    modified = stages["spread"].results.modified
     details = [f"spread spectrum, Algorithm 1: fitted {f}/{len(rec)} directions (seed {s}, "
-               f"{n} re-initializations)" for s, f, rec, n in zip(modified["seeds"], modified["fitted"],
-                                                                   modified["recovered"], modified["reinitializations"])]
-    rows = [r for r in _probe_rows(stages) if _above_bound(r)]
+               f"{n} re-initializations)" for s, f, rec, n in zip(modified.seeds, modified.fitted,
+                                                                   modified.recovered, modified.reinitializations)]
+    rows = [r for r in _probe_rows(stages) if r.above_bound]
     details += [_row_line(r) for r in rows]
     precision = stages.get("precision")
     deviation = None
     if precision is not None and precision.status == "ok":
         r = precision.results
-        devs = [v for v in (r.get("max_rel_loss"), r.get("max_rel_residuals")) if v is not None]
+        devs = [v for v in (r.max_rel_loss, r.max_rel_residuals) if v is not None]
         deviation = max(devs) if devs else None
-        details.append(f"float64 vs {r.get('dps', '?')} digits to t = {_fmt(r.get('t_max'))}: max relative deviation "
-                       f"loss {_fmt(r.get('max_rel_loss'))}, residuals {_fmt(r.get('max_rel_residuals'))} (the "
-                       f"backend's agreement target {_fmt(r.get('tolerance'))}: "
-                       f"{'met' if r.get('agree') else 'not met'})")
+        agreement = {True: "met", False: "not met", None: "float64 resolved no point"}[r.agree]
+        details.append(f"float64 vs {r.dps} digits to t = {_fmt(r.t_max)}: max relative deviation "
+                       f"loss {_fmt(r.max_rel_loss)}, residuals {_fmt(r.max_rel_residuals)} (the "
+                       f"backend's agreement target {_fmt(r.tolerance)}: {agreement})")
     else:
         details.append(_stage_problem(stages, "precision") or "")
     figures = ["spread", "probe", "precision"]
     stages_used = ["spread", "probe", "precision"]
-    if not all(modified["recovered_all"]):
+    if not all(modified.recovered_all):
         return _open("not reproduced: Algorithm 1 (our parameters) missed a direction of the spread spectrum",
                      stages_used, reproduce, details, figures)
-    if not all(bool(r.get("recovered_all")) for r in rows):
+    if not all(r.recovered_all for r in rows):
         return _open("not reproduced: a probe instance with eps >= exp(-d/ln d) missed a component",
                      stages_used, reproduce, details, figures)
     if deviation is not None and deviation > TRUST_DEVIATION:
         return _open(f"float64 and high precision deviate by {deviation:.2g} > {TRUST_DEVIATION:g}: the float64 "
                      "evidence is not trusted", stages_used, reproduce, details, figures)
-    n = len(modified["recovered_all"])
-    return _Decision("supported", f"Algorithm 1 fits all {len(modified['recovered'][0])} directions of the spread "
-                     f"spectrum (a down to {stages['spread'].results['instance']['a'][-1]:.0e}) in {n}/{n} runs"
+    n = len(modified.recovered_all)
+    return _Decision("supported", f"Algorithm 1 fits all {len(modified.recovered[0])} directions of the spread "
+                     f"spectrum (a down to {stages['spread'].results.instance.coefficients()[-1]:.0e}) in {n}/{n} runs"
                      + (f"; {len(rows)} probe instance(s) above exp(-d/ln d) recovered" if rows else ""),
                      details, stages_used, figures, reproduce)
 
@@ -497,15 +493,15 @@ def decide_p11(stages: Stages) -> _Decision:
     if problem:
         return _open(problem, ["probe"], reproduce, figures=["probe"])
     rows = _probe_rows(stages)
-    below = [r for r in rows if r.get("bound") is not None and not _above_bound(r)]
+    below = [r for r in rows if not r.above_bound]
     details = [_row_line(r) for r in rows]
     if not below:
         return _open("the probe grid has no eps below exp(-d/ln d)", ["probe"], reproduce, details, ["probe"])
-    missed = [r for r in below if not r.get("recovered_all")]
+    missed = [r for r in below if not r.recovered_all]
     if missed:
         return _open(f"{len(missed)}/{len(below)} probe instance(s) below exp(-d/ln d) missed a component",
                      ["probe"], reproduce, details, ["probe"])
-    deepest = min(float(r["eps"]) for r in below)
+    deepest = min(r.eps for r in below)
     return _Decision("supported", f"all {len(below)} probe instance(s) below exp(-d/ln d) recovered every component "
                      f"(down to eps = {deepest:.0e})", details, ["probe"], ["probe"], reproduce)
 
@@ -521,15 +517,15 @@ def decide_p12(stages: Stages) -> _Decision:
     details = list(numeric.details) if numeric else _sweep_lines(stages, "P12")
     spread = stages.get("spread")
     if spread is not None and spread.status == "ok":
-        plain = spread.results["plain"]
-        details.append(f"spread spectrum, plain flow to t = {spread.runs[0].config.get('t_max'):g}: fitted "
-                       f"{plain['fitted']} of {len(plain['recovered'][0])} directions per run (cited, not decisive)")
+        plain = spread.results.plain
+        details.append(f"spread spectrum, plain flow to t = {plain.t_max:g}: fitted "
+                       f"{plain.fitted} of {len(plain.recovered[0])} directions per run (cited, not decisive)")
     problem = _stage_problem(stages, "figure1")
     if problem:
         return _open(problem, ["figure1"], reproduce, details, ["figure1", "spread"])
-    fits = stages["figure1"].results["recovered_all"]
+    fits = stages["figure1"].results.recovered_all
     if all(fits):
-        m = stages["figure1"].results["instance"]["m"]
+        m = stages["figure1"].results.spec.config.m
         return _Decision("supported", f"plain flow with m = {m} fits every direction in {len(fits)}/{len(fits)} "
                          "Figure 1 runs", details, ["figure1", "spread", "invariants"], ["figure1", "spread"],
                          reproduce)
@@ -543,24 +539,21 @@ _PAPER_RULES: dict[str, Callable[[Stages], _Decision]] = {
 }
 
 
-_RULE_REPRODUCE = {c.id: f"deflation derive --claim {c.id} --format md" for c in _CLAIM_LIST if c.id.startswith("C")}
+def decide_claim(stages: Stages, claim: str) -> _Decision:
+    """The rule of ``claim`` (a P rule above, or :func:`decide_derivation` for a C claim) on ``stages``."""
+    rule = _PAPER_RULES.get(claim)
+    return rule(stages) if rule is not None else decide_derivation(stages, claim)
 
 
 def decide_ledger(stages: Stages) -> list[LedgerEntry]:
     """Every claim of SPEC section 3, in ledger order, with its status decided by the rule above."""
     entries = []
     for info in _CLAIM_LIST:
-        rule = _PAPER_RULES.get(info.id)
-        try:
-            decision = rule(stages) if rule is not None else decide_derivation(stages, info.id)
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
-            # A stage whose results lack what its module documents: the claim is undecided, not the report lost.
-            decision = _open(f"ledger rule could not read the stage results ({type(err).__name__}: {err})",
-                             [], _RULE_REPRODUCE.get(info.id, "deflation audit --profile quick"))
+        decision = decide_claim(stages, info.id)
         entries.append(LedgerEntry(
             id=info.id, title=info.title, family=info.family, kind="paper" if info.id.startswith("P") else "derivation",
             status=decision.status,
-            evidence={"summary": decision.summary, "details": [d for d in decision.details if d],
-                      "figures": decision.figures, "stages": decision.stages, "kind": info.evidence_kind},
+            evidence=Evidence(summary=decision.summary, details=[d for d in decision.details if d],
+                              figures=decision.figures, stages=decision.stages, kind=info.evidence_kind),
             reproduce=decision.reproduce, counterexample=decision.counterexample))
     return entries

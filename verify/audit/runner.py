@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import platform
 import subprocess
@@ -16,7 +15,7 @@ from typing import Sequence
 from solver.trajectory import atomic_write_bytes, atomic_write_json, package_versions
 
 from ..progress import ProgressBar
-from ._types import Stage, StageContext, StageResult
+from ._types import AuditReport, Machine, Stage, StageContext, StageResult
 from .ledger import decide_ledger
 from .profiles import Profile
 from .render import render_html, render_markdown
@@ -45,30 +44,6 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _plain(obj):
-    """JSON-ready copy of a stage's output: library records (``to_dict``), dataclasses, paths and numpy values
-    become plain data, so one odd value cannot lose the whole report."""
-    import dataclasses
-
-    import numpy as np
-
-    if hasattr(obj, "to_dict") and callable(obj.to_dict):
-        return _plain(obj.to_dict())
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return _plain(dataclasses.asdict(obj))
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _plain(obj.tolist())
-    if isinstance(obj, (np.floating, np.integer, np.bool_)):
-        return obj.item()
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    return repr(obj) if not isinstance(obj, Path) else str(obj)
-
-
 def _run_stage(stage: Stage, ctx: StageContext, failed: set[str]) -> StageResult:
     """One stage, isolated: an exception (including a missing module) becomes ``failed`` with its error and
     traceback; a stage whose required stage failed is ``skipped``."""
@@ -85,15 +60,17 @@ def _run_stage(stage: Stage, ctx: StageContext, failed: set[str]) -> StageResult
         result.status = "failed"
         result.error = f"{type(err).__name__}: {err}"
         result.traceback = traceback.format_exc(limit=8)
-        result.figures = []  # a half-finished stage's figures are not evidence
+        result.results = None  # a half-finished stage's results and figures are not evidence
+        result.figures = []
     result.seconds = time.perf_counter() - start
     return result
 
 
 def run_audit(profile: Profile, out: Path, *, progress: bool = True, device: str = "cpu",
-              stages: Sequence[Stage] = STAGES, command: str | None = None) -> dict:
-    """Run ``stages`` at ``profile``'s sizes, decide the ledger, write ``out/index.html``, ``out/report.json``
-    and ``out/report.md``; return the report (the ``report.json`` content)."""
+              stages: Sequence[Stage] = STAGES, command: str | None = None) -> AuditReport:
+    """Run ``stages`` at ``profile``'s sizes, decide the ledger, write ``out/report.json`` (from
+    :meth:`AuditReport.to_dict`), ``out/index.html`` and ``out/report.md`` (rendered from the same objects);
+    return the report."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     bar = ProgressBar("audit", enabled=progress)
@@ -111,28 +88,18 @@ def run_audit(profile: Profile, out: Path, *, progress: bool = True, device: str
         bar.message(f"{result.status} in {result.seconds:.1f} s" + (f": {result.error}" if result.error else ""))
         results[stage.name] = result
     bar.label = "audit"
-    ledger = decide_ledger(results)
-    report = {
-        "format": FORMAT,
-        "generated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": command or f"deflation audit --profile {profile.name} --out {out}",
-        "wall_seconds": time.perf_counter() - started,
-        "profile": {"name": profile.name, "description": profile.description, "sizes": profile.to_dict(),
-                    "adds_over_quick": list(profile.adds)},
-        "versions": versions(),
-        "machine": {"cpus": os.cpu_count(), "device": device,
-                    "omp_num_threads": os.environ.get("OMP_NUM_THREADS")},
-        "ledger": [e.to_dict() for e in ledger],
-        "stages": [r.to_dict() for r in results.values()],
-    }
-    atomic_write_json(out / "report.json", _plain(report))
-    report = json.loads((out / "report.json").read_text())  # exactly what was written (NaN -> null)
+    report = AuditReport(
+        format=FORMAT, generated=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        command=command or f"deflation audit --profile {profile.name} --out {out}",
+        wall_seconds=time.perf_counter() - started, profile=profile, versions=versions(),
+        machine=Machine(cpus=os.cpu_count(), device=device, omp_num_threads=os.environ.get("OMP_NUM_THREADS")),
+        ledger=decide_ledger(results), stages=list(results.values()))
+    atomic_write_json(out / "report.json", report.to_dict())
     atomic_write_bytes(out / "report.schema.json", SCHEMA_PATH.read_bytes())
     atomic_write_bytes(out / "index.html", render_html(report, out).encode())
     atomic_write_bytes(out / "report.md", render_markdown(report).encode())
-    counts = {s: sum(e["status"] == s for e in report["ledger"]) for s in ("verified", "supported", "refuted", "open")}
-    bar.message(f"ledger: {counts}; wrote {out / 'index.html'}, report.json, report.md in "
-                f"{report['wall_seconds']:.0f} s")
+    bar.message(f"ledger: {report.counts()}; wrote {out / 'index.html'}, report.json, report.md in "
+                f"{report.wall_seconds:.0f} s")
     return report
 
 

@@ -29,9 +29,8 @@ def run(args: argparse.Namespace) -> int:
     out = check_out_dir(args.out)
     report = run_audit(profile, out, progress=not args.quiet, device=args.device,
                        command=f"deflation audit --profile {profile.name} --out {args.out}")
-    width = max(len(e["id"]) for e in report["ledger"])
-    for e in report["ledger"]:
-        print(f"{e['id']:<{width}}  {e['status']:<9}  {e['evidence']['summary']}")
-    print(f"wrote {out / 'index.html'}, {out / 'report.json'}, {out / 'report.md'} "
-          f"({report['wall_seconds']:.0f} s)")
+    width = max(len(e.id) for e in report.ledger)
+    for e in report.ledger:
+        print(f"{e.id:<{width}}  {e.status:<9}  {e.evidence.summary}")
+    print(f"wrote {out / 'index.html'}, {out / 'report.json'}, {out / 'report.md'} ({report.wall_seconds:.0f} s)")
     return 0

@@ -21,7 +21,7 @@ from solver import Trajectory
 from solver.errors import ValidationError, require
 from solver.trajectory import json_safe
 
-from ..invariants import DEFAULTS, Verdict, check_trajectory
+from ..invariants import Invariants, Status, Verdict
 
 NAME = "check"
 HELP = "Check the trajectory invariants (P1, P5, P6, P8, P9, P10, P12/P7, descent) on saved runs or a random sweep."
@@ -35,23 +35,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--algorithm", choices=("plain", "modified"), default="plain",
                         help="flow of the sweep's instances (default plain)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a numeric checker parameter (see verify.invariants.DEFAULTS), e.g. rho=1.2")
+                        help="change a checker's parameter (a field of the checkers in verify.invariants): NAME=VALUE "
+                             "on every checker with that field, or CHECKER.NAME=VALUE on one, e.g. rho=1.2, "
+                             "local_stability.settle=20")
 
 
-def parse_overrides(items: list[str]) -> dict[str, Any]:
-    """``["rho=1.2", ...]`` -> ``{"rho": 1.2}``; names must be checker parameters, values numbers."""
-    out: dict[str, Any] = {}
+def parse_overrides(items: list[str]) -> Invariants:
+    """``["rho=1.2", "local_stability.settle=20"]`` -> the checkers with those fields replaced
+    (:meth:`Invariants.with_settings`); values must be finite positive numbers."""
+    out: dict[str, float] = {}
     for item in items:
         name, sep, value = item.partition("=")
-        numeric = sorted(k for k, v in DEFAULTS.items() if isinstance(v, float))
-        require(bool(sep) and name in numeric, "--set", f"NAME=VALUE with NAME one of {numeric}", item)
+        require(bool(sep), "--set", "NAME=VALUE", item)
         try:
             number = float(value)
         except ValueError:
             raise ValidationError("--set", f"a number for {name}", value) from None
         require(math.isfinite(number) and number > 0, "--set", f"a finite positive number for {name}", value)
         out[name] = number
-    return out
+    return Invariants().with_settings(out)
 
 
 def find_runs(root: Path) -> list[Path]:
@@ -79,25 +81,25 @@ def print_table(rows: list[tuple[str, Verdict]], stream=None) -> None:
     stream = stream or sys.stdout
     print(f"{'record':<28} {'run':>3}  {'claim':<8} {'invariant':<26} {'ok':<4} {'margin':>10}  worst", file=stream)
     for label, v in rows:
-        applicable = v.details.get("applicable", True)
-        ok = "n/a" if not applicable else ("yes" if v.passed else "NO")
+        ok = {Status.PASS: "yes", Status.FAIL: "NO", Status.NOT_APPLICABLE: "n/a", Status.INCONCLUSIVE: "?"}[v.status]
         run = "all" if v.run is None else str(v.run)
         print(f"{label[-28:]:<28} {run:>3}  {v.claim:<8} {v.name:<26} {ok:<4} {_fmt(float(v.margin)):>10}  "
               f"{_fmt(v.to_dict()['worst'])}", file=stream)
 
 
-def check_dirs(root: Path, params: dict[str, Any]) -> list[tuple[Path, list[Verdict]]]:
-    return [(path, check_trajectory(Trajectory.load(path), **params)) for path in find_runs(root)]
+def check_dirs(root: Path, invariants: Invariants) -> list[tuple[Path, list[Verdict]]]:
+    """Every invariant on every run record under ``root``."""
+    return [(path, invariants.check(Trajectory.load(path))) for path in find_runs(root)]
 
 
 def run(args: argparse.Namespace) -> int:
-    params = parse_overrides(args.set)
+    invariants = parse_overrides(args.set)
     if args.sweep is not None:
         if args.dir is not None:
             raise ValidationError("DIR", "absent with --sweep", args.dir)
         from ..experiments import invariant_sweep
 
-        result = invariant_sweep(args.sweep, args.seed, args.algorithm, params=params,
+        result = invariant_sweep(args.sweep, args.seed, args.algorithm, invariants=invariants,
                        progress=None if args.format == "json" else
                        (lambda i, n: print(f"\r[check] instance {i}/{n}", end="", file=sys.stderr, flush=True)))
         if args.format == "json":
@@ -117,9 +119,10 @@ def run(args: argparse.Namespace) -> int:
         failed = any(e["passed"] < e["applicable"] for e in result["claims"].values())
         return 1 if failed else 0
     require(args.dir is not None, "DIR", "a run folder, or --sweep N", None)
-    results = check_dirs(Path(args.dir), params)
+    results = check_dirs(Path(args.dir), invariants)
     if args.format == "json":
         print(json.dumps([{"path": str(p), "verdicts": [v.to_dict() for v in vs]} for p, vs in results], indent=2))
     else:
         print_table([(str(p), v) for p, vs in results for v in vs])
-    return 1 if any(not v.passed for _, vs in results for v in vs) else 0
+        print("ok: yes = holds, NO = violated, n/a = not applicable to that run, ? = inconclusive (not resolved)")
+    return 1 if any(v.failed for _, vs in results for v in vs) else 0

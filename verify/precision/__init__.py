@@ -9,7 +9,7 @@ _WHERE = {
     "arithmetic": ("BACKENDS", "DEFAULT_DPS", "FlintArithmetic", "MpmathArithmetic", "flint_available",
                    "make_arithmetic", "validate_dps"),
     "backend": ("FlowProblem", "default_rtol", "solve_high_precision"),
-    "crosscheck": ("cross_check_figure1",),
+    "crosscheck": ("cross_check_figure1", "cross_check_specs"),
     "integrators": ("INTEGRATORS", "integrate_gbs", "integrate_radau", "radau_iia"),
     "probe": ("QUICK_GRID", "TINY_GRID", "run_probe", "theorem_scale", "validate_grid"),
 }

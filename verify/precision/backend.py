@@ -15,7 +15,6 @@ The run draws its initial and re-initialized directions with ``numpy.random.defa
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Callable
 
@@ -24,7 +23,8 @@ import torch
 
 from solver import kernels
 from solver.errors import require
-from solver.flow import FlowConfig, initial_directions, plan_run, reinit_mask, run_spans
+from solver.flow import (FlowConfig, draw_reinitializations, drop_small_components, initial_directions, plan_run,
+                         record_config, reinit_mask, run_spans, work_meta)
 from solver.ground_truth import GroundTruth
 from solver.jacobian import flow_jacobian
 from solver.trajectory import Trajectory, package_versions
@@ -169,7 +169,7 @@ def _solve(truth: GroundTruth, config: FlowConfig, seed: int, ar: Arithmetic, in
     events: list[dict] = []
     # epoch_schedule reads ln(1/delta0) from the exact initial norm, which float64 cannot hold below 1e-300.
     plan = plan_run(config, [truth], explicit=integrator == "gbs", log_inv_delta0=-log_delta0_f)
-    spans, beta0, times = plan.spans, plan.beta0, plan.times
+    times = plan.times
     K = times.size
     exact: dict[str, list] = {"loss": [None] * K, "loss_floor": [None] * K, "residuals": [None] * K}
     f64 = {"loss": np.full((1, K), np.nan), "loss_floor": np.full((1, K), np.nan),
@@ -199,21 +199,14 @@ def _solve(truth: GroundTruth, config: FlowConfig, seed: int, ar: Arithmetic, in
     if any(v is None for v in exact["loss"]):
         raise RuntimeError("internal: some save points were not reached")
 
-    final_rho = ar.to_float(Y[0])[None, :]
+    final_rho = drop_small_components(ar.to_float(Y[0])[None, :], config, events, t_end)
     final_X = ar.to_float(problem.directions(Y))[None]
-    if config.algorithm == "modified" and config.drop_small:
-        small = final_rho[0] < math.log(config.delta1)
-        events.append({"kind": "drop", "run": 0, "time": t_end, "components": np.nonzero(small)[0].tolist()})
-        final_rho[0, small] = -np.inf
-    config_dict = config.to_dict()
-    config_dict.update({"order": order, "d": d, "r": r, "integrator_used": integrator, "rtol_used": rtol,
-                        "atol_used": atol, "lam_used": lam, "beta0_used": beta0, "device_used": "cpu",
-                        "epochs": [{"start": s, "end": e, "beta": b} for s, e, b in spans if b is not None]})
+    config_dict = record_config(config, plan, d=d, r=r, order=order, integrator=integrator, rtol=rtol, atol=atol,
+                                lam=lam, device="cpu")
     meta = {
         "versions": package_versions(("deflation-verify", "numpy", "torch", "mpmath", "python-flint")),
         "device": "cpu", "dtype": f"{ar.name} {ar.dps} digits", "unit_roundoff": float(ar.to_float(
-            np.array([ar.unit_roundoff], dtype=object))[0]), "wall_seconds": wall,
-        "rhs_evals": stats.rhs_evals, "accepted_steps": stats.accepted, "rejected_steps": stats.rejected,
+            np.array([ar.unit_roundoff], dtype=object))[0]), **work_meta(stats, wall),
         "orthogonal": [truth.orthogonal],
         "high_precision": {**ar.describe(), "integrator": integrator, "rtol": rtol, "atol": atol,
                            "delta0": ar.to_str(ar.scalar(delta0)) if delta0 is not None else repr(config.delta0),
@@ -230,17 +223,16 @@ def _solve(truth: GroundTruth, config: FlowConfig, seed: int, ar: Arithmetic, in
 
 def _reinitialize(Y: np.ndarray, config: FlowConfig, rng: np.random.Generator, log_delta0, events: list[dict],
                   epoch: int, t: float, ar: Arithmetic) -> np.ndarray:
-    """Re-draw the components selected by :func:`solver.flow.reinit_mask` (decided on float64 copies)."""
+    """Re-draw the components selected by :func:`solver.flow.reinit_mask` (decided on float64 copies; log-norms
+    are safe in float64 at any size) as the float64 solver does (:func:`solver.flow.draw_reinitializations`)."""
     Y64 = ar.to_float(Y)
     X64 = Y64[1:] / np.linalg.norm(Y64[1:], axis=0)
     mask = reinit_mask(torch.as_tensor(Y64[0])[None], torch.as_tensor(X64)[None], config.reinit_rule,
-                       config.delta1, config.cluster_cos2)[0].numpy()
-    idx = np.nonzero(mask)[0]
-    fresh = initial_directions(rng, Y.shape[0] - 1, idx.size)  # drawn even when empty, as the float64 solver
+                       config.delta1, config.cluster_cos2).numpy()
+    (idx, fresh), = draw_reinitializations(mask, [rng], Y.shape[0] - 1, events, epoch, t)
     Y = Y.copy()
     if idx.size:
         Y[0, idx] = log_delta0
         Y[1:, idx] = ar.array(fresh)
-    events.append({"kind": "reinit", "run": 0, "epoch": epoch, "time": t, "components": idx.tolist()})
     return Y
 

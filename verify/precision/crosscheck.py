@@ -10,11 +10,11 @@ import numpy as np
 
 from solver import FlowConfig, solve
 from solver.errors import require
-from solver.ground_truth import geometric_spectrum, identity_basis
+from solver.spec import InstanceSpec, RunSpec
 
 from .backend import default_rtol, solve_high_precision
 
-__all__ = ["cross_check_figure1", "residual_floor", "AGREEMENT"]
+__all__ = ["cross_check_figure1", "cross_check_specs", "residual_floor", "AGREEMENT"]
 
 AGREEMENT = 1e-10  # the relative agreement claimed where float64 resolves a value (issue 5, item 3)
 
@@ -27,6 +27,20 @@ def residual_floor(a: np.ndarray, U: np.ndarray, log_norms: np.ndarray, correlat
     target = (a[:, None] * np.abs(K) ** order).sum(axis=0)
     model = (np.exp(2 * log_norms)[:, :, None] * np.abs(correlations) ** order).sum(axis=1)
     return 0.5 * unit_roundoff * (target[None, :] + model)
+
+
+def cross_check_specs(dps: int = 30, t_max: float = 60.0, m: int = 50, seed: int = 0, n_save: int = 60,
+                      d: int = 10, r: int = 5, rtol64: float = 1e-15) -> tuple[RunSpec, RunSpec]:
+    """The two sides of :func:`cross_check_figure1` as run specifications: the float64 run (Dormand-Prince at
+    ``rtol64``, atol ``rtol64 / 100``) and the high-precision reference (the same run at
+    ``min(default_rtol(dps), rtol64 / 1000)``, integrated by GBS at ``dps`` digits). Their
+    :meth:`RunSpec.command` (``run`` and ``precision``) reproduce the comparison."""
+    hp_rtol = min(default_rtol(dps), rtol64 * 1e-3)
+    float64 = RunSpec(InstanceSpec(d=d, r=r, ratio=1.2, order=4, basis="identity"),
+                      FlowConfig(algorithm="plain", m=m, delta0=1e-15, t_max=t_max, n_save=n_save, save_grid="linear",
+                                 integrator="dopri5", rtol=rtol64, atol=rtol64 * 1e-2, device="cpu"),
+                      first_seed=seed, n_seeds=1)
+    return float64, float64.replace(rtol=hp_rtol, atol=None, integrator="auto")
 
 
 def cross_check_figure1(dps: int = 30, t_max: float = 60.0, m: int = 50, seed: int = 0, n_save: int = 60,
@@ -50,20 +64,17 @@ def cross_check_figure1(dps: int = 30, t_max: float = 60.0, m: int = 50, seed: i
     """
     # The reference must be far more accurate than float64's trajectory: 1000x tighter, with the 5 guard digits
     # solve_high_precision requires (20 digits would integrate no tighter than float64 and measure its own error).
-    hp_rtol = min(default_rtol(dps), rtol64 * 1e-3)
-    needed = math.ceil(-math.log10(hp_rtol)) + 6
+    spec64, spec_hp = cross_check_specs(dps, t_max, m, seed, n_save, d, r, rtol64)
+    needed = math.ceil(-math.log10(spec_hp.config.rtol)) + 6
     require(dps >= needed, "dps", f"at least {needed} for a reference 1000x tighter than float64's rtol64 = {rtol64:g}",
             dps)
-    truth = identity_basis(d, geometric_spectrum(r, 1.2))
-    config = FlowConfig(algorithm="plain", m=m, delta0=1e-15, t_max=t_max, n_save=n_save, save_grid="linear",
-                        integrator="dopri5", rtol=rtol64, atol=rtol64 * 1e-2, device="cpu")
+    truth, config = spec64.instance.truth(), spec64.config
     t0 = time.perf_counter()
     low = solve(truth, config, [seed])
     wall64 = time.perf_counter() - t0
     control = solve(truth, dataclasses.replace(config, rtol=10 * rtol64, atol=0.1 * rtol64), [seed])
     t0 = time.perf_counter()
-    high = solve_high_precision(truth, dataclasses.replace(config, rtol=hp_rtol, atol=None, integrator="auto"), seed,
-                                dps=dps, backend=backend, integrator="gbs")
+    high = solve_high_precision(truth, spec_hp.config, seed, dps=dps, backend=backend, integrator="gbs")
     wall_hp = time.perf_counter() - t0
     assert np.allclose(low.times, high.times, rtol=0, atol=1e-12 * t_max)
     u64 = float(np.finfo(np.float64).eps)

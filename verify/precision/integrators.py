@@ -23,12 +23,13 @@ Why these two:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Protocol
 
 import numpy as np
 import scipy.linalg
+
+from solver.integrators._control import HIGH_PRECISION_CONTROL, StepStats
 
 from .arithmetic import Arithmetic
 
@@ -37,7 +38,7 @@ __all__ = ["Problem", "StepStats", "integrate_gbs", "integrate_radau", "radau_ii
 
 INTEGRATORS = ("gbs", "radau")
 OnSave = Callable[[int, np.ndarray], None]
-_SAFETY, _MIN_FACTOR, _MAX_FACTOR = 0.9, 0.2, 4.0
+CONTROL = HIGH_PRECISION_CONTROL
 
 
 class Problem(Protocol):
@@ -53,19 +54,6 @@ class Problem(Protocol):
         """float64 error scale per entry (only its magnitude matters)."""
 
     def jacobian(self, Y: np.ndarray) -> np.ndarray: ...
-
-
-@dataclass
-class StepStats:
-    rhs_evals: int = 0
-    accepted: int = 0
-    rejected: int = 0
-    newton_iterations: int = 0
-    jacobians: int = 0
-
-    def add(self, other: "StepStats") -> None:
-        for key in vars(self):
-            setattr(self, key, getattr(self, key) + getattr(other, key))
 
 
 class NewtonFailure(RuntimeError):
@@ -165,8 +153,7 @@ def integrate_gbs(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save_t
             rows.append(row)
         Y1, Y1_low = rows[-1][-1], rows[-1][-2]
         err = _rms(problem, Y1 - Y1_low, problem.scale(Y, Y1, rtol, atol))
-        factor = _SAFETY * max(err, 1e-30) ** (-1.0 / (2 * k - 1))
-        factor = min(_MAX_FACTOR, max(_MIN_FACTOR, factor))
+        factor = CONTROL.factor(err, 1.0 / (2 * k - 1))
         if err > 1.0:
             return None, H * min(factor, 0.9)
         Y1 = problem.project(Y1)
@@ -285,7 +272,7 @@ def integrate_radau(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save
                                     "for this stiffness, see module docstring)")
             return None, h / 4
         err = _rms(problem, (both - big) * ar.scalar(Fraction(1, 2**order - 1)), problem.scale(Y, both, rtol, atol))
-        factor = min(_MAX_FACTOR, max(_MIN_FACTOR, _SAFETY * max(err, 1e-30) ** (-1.0 / (order + 1))))
+        factor = CONTROL.factor(err, 1.0 / (order + 1))
         if err > 1.0:
             return None, h * min(factor, 0.9)
         # The Jacobian is kept across accepted steps (simplified Newton) and refreshed at every 5th.

@@ -1,14 +1,33 @@
-"""Stage ``derivations``: the symbolic audit C1–C13 (``proofs_check.run_claims``, issue 3).
+"""Stage ``derivations``: the symbolic audit C1–C13 (:func:`proofs_check.run_claims`).
 
-``results``: ``{"claims": [ClaimResult.to_dict(), ...]}`` with the documented fields ``id, title, status
-("pass"|"fail"), statement_tex, steps, covered, checks, seconds``.
+``results``: :class:`DerivationsResult`, the library's :class:`proofs_check.ClaimResult` records as they are
+(``id, title, status ("pass"|"fail"), statement_tex, steps, covered, checks, seconds``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
 from .._types import Stage, StageContext, StageResult
 
+if TYPE_CHECKING:
+    from proofs_check import ClaimResult
+
 NAME = "derivations"
+
+
+@dataclass
+class DerivationsResult:
+    """The claims that ran, in ledger order."""
+
+    claims: list["ClaimResult"] = field(default_factory=list)
+
+    def by_id(self) -> dict[str, "ClaimResult"]:
+        return {c.id: c for c in self.claims}
+
+    def to_dict(self) -> dict:
+        return {"claims": [c.to_dict() for c in self.claims]}
 
 
 def run(ctx: StageContext, result: StageResult) -> None:
@@ -18,10 +37,9 @@ def run(ctx: StageContext, result: StageResult) -> None:
     ctx.progress.message(f"derivations: running {'all claims' if ids is None else ', '.join(ids)}")
     claims = []
     for claim in proofs_check.run_claims(ids=ids):
-        data = claim.to_dict() if hasattr(claim, "to_dict") else dict(claim)
-        claims.append(data)
-        ctx.progress.message(f"  {data.get('id')}: {data.get('status')} ({data.get('seconds', 0):.1f} s)")
-    result.results = {"claims": claims}
+        claims.append(claim)
+        ctx.progress.message(f"  {claim.id}: {claim.status} ({claim.seconds:.1f} s)")
+    result.results = DerivationsResult(claims)
     if ids is not None:
         result.notes.append(f"profile {ctx.profile.name} runs only {', '.join(ids)}; the other claims stay open")
 

@@ -1,23 +1,43 @@
 """Stage ``figure1``: the paper's Figure 1 (plain flow, 5 seeds) with the solver, and its figure.
 
-``results``: ``{"instance": {...}, "runs": Trajectory.summary()["runs"], "discovery_rank": [[...]],
-"ordered": [bool], "first_is_largest": [bool], "recovered_all": [bool], "loss_floor": float}``.
-``discovery_rank[b]`` lists the directions (1-based) in the order run ``b`` discovered them (a direction is
-discovered when its residual first falls to ``a_j/2``, :meth:`Trajectory.discovery`); ``ordered[b]`` says
-whether that order is the order of decreasing ``a_j`` with every direction discovered. The trajectory is
-left in ``ctx.artifacts["figure1"]`` for the invariants and precision stages.
+``results``: :class:`Figure1Result`. ``discovery_rank[b]`` lists the directions (1-based) in the order run
+``b`` discovered them (a direction is discovered when its residual first falls to ``a_j/2``,
+:meth:`Trajectory.discovery`); ``ordered[b]`` says whether that order is the order of decreasing ``a_j`` with
+every direction discovered. The trajectory is left in ``ctx.artifacts["figure1"]`` for the invariants stage.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
+
+from solver.spec import RunSpec
 
 from ...experiments import figure1_spec, write_figure1
 from .._types import Figure, RunRecord, Stage, StageContext, StageResult
 
 NAME = "figure1"
+
+
+@dataclass
+class Figure1Result:
+    """The runs of ``spec`` (:func:`verify.experiments.figure1_spec` at the profile's sizes). Per run ``b``
+    (seed ``seeds[b]``): discovery times (None: never; resolution: the save interval), the discovery order,
+    whether it is the order of decreasing ``a_j`` / starts with the largest, whether every direction is fitted
+    at the end (``|res_j| <= 0.1 a_j``), and the final loss with its float64 floor."""
+
+    spec: RunSpec
+    seeds: list[int]
+    discovery_times: list[list[float | None]]
+    discovery_rank: list[list[int]]
+    ordered: list[bool]
+    first_is_largest: list[bool]
+    recovered_all: list[bool]
+    mean_discovery_times: list[float | None]
+    final_loss: list[float]
+    loss_floor: float
 
 
 def discovery_summary(t_disc: np.ndarray, a: np.ndarray) -> tuple[list[list[int]], list[bool], list[bool]]:
@@ -34,6 +54,10 @@ def discovery_summary(t_disc: np.ndarray, a: np.ndarray) -> tuple[list[list[int]
     return ranks, ordered, first
 
 
+def _times(row: np.ndarray) -> list[float | None]:
+    return [None if np.isnan(t) else float(t) for t in row]
+
+
 def run(ctx: StageContext, result: StageResult) -> None:
     p = ctx.profile
     start = time.perf_counter()
@@ -41,25 +65,20 @@ def run(ctx: StageContext, result: StageResult) -> None:
                         device=ctx.device)
     trajectory = spec.solve(progress=ctx.progress)
     seconds = time.perf_counter() - start
-    command = spec.command(extra=["--out", "results/figure1"])
     folder = ctx.out / "runs" / "figure1"
     write_figure1(trajectory, folder)
-    t_disc, resolution = trajectory.discovery()
+    t_disc, _ = trajectory.discovery()
     ranks, ordered, first = discovery_summary(t_disc, trajectory.a)
-    recovered = trajectory.recovered()
-    result.results = {
-        "instance": {"d": p.figure1_d, "m": p.figure1_m, "r": int(trajectory.a.shape[1]), "order": trajectory.order,
-                     "a": trajectory.a[0].tolist(), "delta0": trajectory.config["delta0"], "t_max": p.figure1_t_max},
-        "runs": trajectory.summary()["runs"],
-        "discovery_rank": ranks,
-        "ordered": ordered,
-        "first_is_largest": first,
-        "recovered_all": [bool(v) for v in recovered.all(axis=1)],
-        "mean_discovery_times": [None if np.all(np.isnan(col)) else float(np.nanmean(col)) for col in t_disc.T],
-        "loss_floor": float(np.nanmax(trajectory.loss_floor[:, -1])),
-    }
-    result.runs.append(RunRecord(label="Figure 1 (plain flow)", command=command, config=trajectory.config,
-                                 seeds=list(trajectory.seeds), ground_truth=result.results["instance"],
+    result.results = Figure1Result(
+        spec=spec, seeds=spec.seeds, discovery_times=[_times(row) for row in t_disc],
+        discovery_rank=ranks, ordered=ordered, first_is_largest=first,
+        recovered_all=[bool(v) for v in trajectory.recovered().all(axis=1)],
+        mean_discovery_times=[None if np.all(np.isnan(col)) else float(np.nanmean(col)) for col in t_disc.T],
+        final_loss=[float(x) for x in trajectory.loss[:, -1]],
+        loss_floor=float(np.nanmax(trajectory.loss_floor[:, -1])))
+    result.runs.append(RunRecord(label="Figure 1 (plain flow)",
+                                 command=spec.command(extra=["--out", "results/figure1"]),
+                                 config=trajectory.config, seeds=spec.seeds, ground_truth=spec.to_dict()["instance"],
                                  seconds=seconds))
     result.figures.append(Figure(
         id="figure1", title="Figure 1: plain gradient flow",

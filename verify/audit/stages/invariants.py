@@ -1,57 +1,99 @@
-"""Stage ``invariants``: the invariant checkers of issue 4 (:func:`verify.invariants.check_trajectory`) on every
-trajectory this audit made, the P9 norm/correlation plot, and the property sweep.
+"""Stage ``invariants``: the invariant checkers (:class:`verify.invariants.Invariants`) on every trajectory
+this audit made, the P9 norm/correlation plot, and the property sweep (:func:`verify.experiments.invariant_sweep`).
 
-``results``: ``{"verdicts": [Verdict.to_dict() + {"source": "figure1" | "spread-plain" | "spread-modified"}],
-"sweep": run_sweep(...) | None, "sweep_error": str | None}``. A verdict carries ``claim`` (e.g. ``"P1"``),
-``name``, ``passed``, ``margin``, ``worst``, ``params``, ``details`` (``details["applicable"] = False`` when the
-checker could not test its claim on that run), ``run``.
+``results``: :class:`InvariantsResult`: every :class:`verify.invariants.Verdict` with the trajectory it was
+taken on (``source``: ``figure1``, ``spread-plain``, ``spread-modified``), and the sweep's per-checker rows.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
 from .._types import Figure, Stage, StageContext, StageResult
+
+if TYPE_CHECKING:
+    from verify.invariants import Verdict
 
 NAME = "invariants"
 
 
-def _library():
-    """``verify.invariants`` (a module or a package)."""
-    from verify import invariants
+@dataclass(frozen=True)
+class SourcedVerdict:
+    """A verdict and the audited trajectory it was taken on."""
 
-    return invariants
+    source: str
+    verdict: "Verdict"
+
+    def to_dict(self) -> dict:
+        return {**self.verdict.to_dict(), "source": self.source}
 
 
-def _verdict_dict(verdict) -> dict:
-    return verdict.to_dict() if hasattr(verdict, "to_dict") else dict(verdict)
+@dataclass
+class SweepRow:
+    """One checker over the sweep's instances: decided verdicts (``applicable``), how many passed, the worst
+    margin and the command of its instance, and the command of every failed instance."""
+
+    passed: int
+    applicable: int
+    worst_margin: float
+    worst_command: str | None
+    failed_commands: list[str]
+
+    @property
+    def failed(self) -> int:
+        return self.applicable - self.passed
 
 
-def run_sweep(n: int, seed: int = 0, progress=None) -> dict:
-    """The property sweep behind ``deflation check --sweep N`` (:func:`verify.experiments.invariant_sweep`), made
-    JSON-ready: ``{"n", "seed", "claims": {"P1 deflation_order": {"passed", "applicable", "worst_margin",
-    "worst_command", "failed_commands"}}, "instances": [{"command", "verdicts": [...]}], "seconds"}``."""
+@dataclass
+class SweepSummary:
+    """The property sweep: ``n`` random instances in the paper's regime from generator seed ``seed``; rows
+    keyed ``"<claim> <checker>"`` (e.g. ``"P1 deflation_order"``)."""
+
+    n: int
+    seed: int
+    rows: dict[str, SweepRow]
+    instances: list[dict]  # {"command", "verdicts": [Verdict]}
+    seconds: float
+
+    def for_claim(self, claim: str) -> dict[str, SweepRow]:
+        return {key: row for key, row in self.rows.items() if key.split()[0] == claim}
+
+
+@dataclass
+class InvariantsResult:
+    verdicts: list[SourcedVerdict]
+    sweep: SweepSummary | None = None
+    sweep_error: str | None = None
+    sources: list[str] = field(default_factory=list)
+
+    def for_claim(self, claim: str) -> list[SourcedVerdict]:
+        return [v for v in self.verdicts if v.verdict.claim == claim]
+
+
+def run_sweep(n: int, seed: int = 0, progress=None) -> SweepSummary:
+    """The property sweep behind ``deflation check --sweep N`` (:func:`verify.experiments.invariant_sweep`)."""
     from verify.experiments import invariant_sweep
 
     data = invariant_sweep(n, seed=seed, progress=progress)
-    return {"n": n, "seed": seed, "claims": data["claims"], "seconds": data.get("seconds"),
-            "instances": [{"command": inst["command"], "verdicts": [_verdict_dict(v) for v in inst["verdicts"]]}
-                          for inst in data["instances"]]}
+    return SweepSummary(n=n, seed=seed, rows={key: SweepRow(**row) for key, row in data["claims"].items()},
+                        instances=[{"command": inst["command"], "verdicts": inst["verdicts"]}
+                                   for inst in data["instances"]], seconds=data["seconds"])
 
 
 def run(ctx: StageContext, result: StageResult) -> None:
-    invariants = _library()
+    from verify import invariants
+
     sources = {"figure1": ctx.artifacts["figure1"]}
     for label, trajectory in (ctx.artifacts.get("spread") or {}).items():
         sources[f"spread-{label}"] = trajectory
+    checks = invariants.Invariants()
     verdicts = []
     for source, trajectory in sources.items():
         ctx.progress.message(f"invariants: checking {source} ({trajectory.batch} run(s))")
-        for verdict in invariants.check_trajectory(trajectory):
-            data = _verdict_dict(verdict)
-            data["source"] = source
-            verdicts.append(data)
-    result.results = {"verdicts": verdicts, "sweep": None, "sweep_error": None}
-    failed = [v for v in verdicts if not v.get("passed")]
-    ctx.progress.message(f"invariants: {len(verdicts)} verdicts, {len(failed)} failed")
+        verdicts += [SourcedVerdict(source, v) for v in checks.check(trajectory)]
+    result.results = InvariantsResult(verdicts=verdicts, sources=list(sources))
+    ctx.progress.message(f"invariants: {len(verdicts)} verdicts, {sum(v.verdict.failed for v in verdicts)} failed")
 
     stem = ctx.out / "figures" / "p9_norm_correlation"
     stem.parent.mkdir(parents=True, exist_ok=True)
@@ -68,10 +110,9 @@ def run(ctx: StageContext, result: StageResult) -> None:
     if ctx.profile.sweep_n > 0:
         ctx.progress.message(f"invariants: property sweep over {ctx.profile.sweep_n} random instance(s)")
         try:
-            result.results["sweep"] = run_sweep(ctx.profile.sweep_n,
-                                                progress=lambda i, n: ctx.progress(i, n, "sweep"))
+            result.results.sweep = run_sweep(ctx.profile.sweep_n, progress=lambda i, n: ctx.progress(i, n, "sweep"))
         except Exception as err:  # the sweep is a summary: its failure is reported, the verdicts stand
-            result.results["sweep_error"] = f"{type(err).__name__}: {err}"
+            result.results.sweep_error = f"{type(err).__name__}: {err}"
     ctx.artifacts[NAME] = verdicts
 
 

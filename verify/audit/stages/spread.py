@@ -1,14 +1,13 @@
 """Stage ``spread``: plain vs modified flow on the spread spectrum ``a_i = 10^{-2(i-1)}`` (SPEC section 2).
 
-``results``: ``{"instance": {...}, "plain": FLOW, "modified": FLOW}`` with ``FLOW = {"seeds", "recovered":
-[[bool per direction] per run], "recovered_all": [bool per run], "fitted": [int per run], "final_loss",
-"reinitializations": [int per run], "seconds"}``. The trajectories go to ``ctx.artifacts["spread"]``
-(``{"plain": Trajectory, "modified": Trajectory}``) for the invariants stage.
+``results``: :class:`SpreadResult` (the instance, and a :class:`FlowOutcome` for each flow). The trajectories
+go to ``ctx.artifacts["spread"]`` (``{"plain": Trajectory, "modified": Trajectory}``) for the invariants stage.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from solver.config import FlowConfig
 from solver.spec import InstanceSpec, RunSpec
@@ -20,22 +19,45 @@ NAME = "spread"
 RATIO = 100.0  # a_i / a_{i+1}: a_i = 10^{-2(i-1)}
 
 
-def _flow_summary(trajectory, seconds: float) -> dict:
+@dataclass
+class FlowOutcome:
+    """The runs of ``spec``: per run (seed ``seeds[b]``) which directions are fitted at the end
+    (``|res_j| <= 0.1 a_j``), their count, the final loss, the re-initializations and the discovery times;
+    ``t_max`` is the time the runs reached."""
+
+    spec: RunSpec
+    seeds: list[int]
+    t_max: float | None
+    recovered: list[list[bool]]
+    recovered_all: list[bool]
+    fitted: list[int]
+    final_loss: list[float]
+    reinitializations: list[int]
+    discovery_times: list[list[float | None]]
+    seconds: float
+
+
+@dataclass
+class SpreadResult:
+    instance: InstanceSpec
+    plain: FlowOutcome
+    modified: FlowOutcome
+
+
+def _outcome(trajectory, spec: RunSpec, seconds: float) -> FlowOutcome:
     summary = trajectory.summary()
     recovered = trajectory.recovered()
-    return {"seeds": list(trajectory.seeds), "recovered": recovered.tolist(),
-            "recovered_all": [bool(v) for v in recovered.all(axis=1)],
-            "fitted": [int(v) for v in recovered.sum(axis=1)],
-            "final_loss": summary["final_loss"],
-            "reinitializations": [r["reinitializations"] for r in summary["runs"]],
-            "discovery_times": summary["discovery_times"], "seconds": seconds}
+    return FlowOutcome(spec=spec, seeds=spec.seeds, t_max=float(trajectory.times[-1]), recovered=recovered.tolist(),
+                       recovered_all=[bool(v) for v in recovered.all(axis=1)],
+                       fitted=[int(v) for v in recovered.sum(axis=1)],
+                       final_loss=[float(x) for x in trajectory.loss[:, -1]],
+                       reinitializations=[int(r["reinitializations"]) for r in summary["runs"]],
+                       discovery_times=summary["discovery_times"], seconds=seconds)
 
 
 def run(ctx: StageContext, result: StageResult) -> None:
     p = ctx.profile
     instance_spec = InstanceSpec(d=p.spread_d, r=p.spread_r, ratio=RATIO, order=4, basis="identity")
-    instance = {"d": p.spread_d, "m": p.spread_m, "r": p.spread_r, "order": 4,
-                "a": instance_spec.coefficients().tolist(), "delta0": FlowConfig().delta0}
     flows = {
         "plain": RunSpec(instance_spec, FlowConfig(algorithm="plain", m=p.spread_m, t_max=p.spread_plain_t_max,
                                                    device="cpu"), n_seeds=p.spread_plain_seeds),
@@ -45,21 +67,20 @@ def run(ctx: StageContext, result: StageResult) -> None:
                                                       device="cpu", linear_solver="dense"),
                             n_seeds=p.spread_modified_seeds),
     }
-    trajectories = {}
-    results: dict = {"instance": instance}
+    trajectories, outcomes = {}, {}
     for label, spec in flows.items():
         ctx.progress.message(f"spread: {label} flow, {spec.n_seeds} seed(s)")
         start = time.perf_counter()
         trajectory = spec.solve(progress=ctx.progress)
         seconds = time.perf_counter() - start
-        command = spec.command(extra=["--out", f"results/spread-{label}"])
         trajectory.save(ctx.out / "runs" / f"spread-{label}")
         trajectories[label] = trajectory
-        results[label] = _flow_summary(trajectory, seconds)
-        result.runs.append(RunRecord(label=f"spread spectrum, {label} flow", command=command,
-                                     config=trajectory.config, seeds=spec.seeds, ground_truth=instance,
+        outcomes[label] = _outcome(trajectory, spec, seconds)
+        result.runs.append(RunRecord(label=f"spread spectrum, {label} flow",
+                                     command=spec.command(extra=["--out", f"results/spread-{label}"]),
+                                     config=trajectory.config, seeds=spec.seeds, ground_truth=spec.to_dict()["instance"],
                                      seconds=seconds))
-    result.results = results
+    result.results = SpreadResult(instance=instance_spec, plain=outcomes["plain"], modified=outcomes["modified"])
     stem = ctx.out / "figures" / "spread"
     plot_flows_side_by_side([("plain flow", trajectories["plain"]), ("modified flow (Algorithm 1)",
                                                                      trajectories["modified"])], stem,

@@ -1,0 +1,58 @@
+"""What every adaptive integrator of the project shares, in both arithmetics: the step-size controller and
+the work counters. The float64 engines (:mod:`solver.integrators`) and the high-precision ones
+(:mod:`verify.precision.integrators`) import them from here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+__all__ = ["StepStats", "StepController", "RUNGE_KUTTA_CONTROL", "HIGH_PRECISION_CONTROL"]
+
+
+@dataclass
+class StepStats:
+    """Work counters of one integration (per batch for the float64 engines: every evaluation advances all
+    runs). ``newton_iterations`` and ``jacobians`` stay 0 for explicit methods."""
+
+    rhs_evals: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    newton_iterations: int = 0
+    jacobians: int = 0
+
+    def add(self, other: "StepStats") -> None:
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+@dataclass(frozen=True)
+class StepController:
+    """The elementary step-size controller (Hairer, Norsett, Wanner I, II.4): after a step with scaled error
+    ``err`` (RMS, 1 = the tolerance) of a method whose error estimate has order ``q``, the next step is
+    ``h * clamp(safety * err^(-1/(q+1)), min_factor, max_factor)``; a rejected step never grows.
+
+    Attributes:
+        safety: fraction of the optimal step taken.
+        min_factor, max_factor: bounds on the change of step per step.
+        tiny: error floor (an exact step would otherwise divide by zero; any err below
+            ``(safety/max_factor)^(q+1)`` gives ``max_factor`` anyway).
+    """
+
+    safety: float = 0.9
+    min_factor: float = 0.2
+    max_factor: float = 10.0
+    tiny: float = 1e-30
+
+    def factor(self, err: float, exponent: float) -> float:
+        """``clamp(safety * err^(-exponent), min_factor, max_factor)`` with ``exponent = 1/(q+1)``."""
+        return min(self.max_factor, max(self.min_factor, self.safety * max(err, self.tiny) ** (-exponent)))
+
+
+# The two families keep the growth bounds they were measured with (BENCHMARKS.md figures depend on them):
+# Dormand-Prince's up to 10x per step (Hairer's DOPRI5 default), and 4x for the high-precision GBS
+# extrapolation and Radau IIA, where a rejected step (one more full-precision solve, and for Radau a new
+# complex LU) costs more than a shorter accepted one (ODEX's default bound is also 4).
+RUNGE_KUTTA_CONTROL = StepController(safety=0.9, min_factor=0.2, max_factor=10.0)
+HIGH_PRECISION_CONTROL = StepController(safety=0.9, min_factor=0.2, max_factor=4.0)

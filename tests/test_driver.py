@@ -1,0 +1,67 @@
+"""The float64 and the high-precision solve drivers share one epoch loop (solver.flow.run_spans), one
+re-initialization draw, one record bookkeeping and one step controller (solver.integrators._control)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from solver.config import FlowConfig
+from solver.flow import draw_reinitializations, drop_small_components, initial_directions, record_config
+from solver.integrators._control import HIGH_PRECISION_CONTROL, RUNGE_KUTTA_CONTROL, StepController, StepStats
+
+
+def test_drop_small_components_zeroes_them_and_logs_one_event_per_run():
+    config = FlowConfig(algorithm="modified", drop_small=True, delta1=1e-3)
+    log_norms = np.log([[1e-4, 1.0], [1.0, 1e-2]])
+    events: list[dict] = []
+    out = drop_small_components(log_norms, config, events, 5.0)
+    assert out[0, 0] == -math.inf and out[0, 1] == 0.0 and np.all(out[1] == log_norms[1])
+    assert events == [{"kind": "drop", "run": 0, "time": 5.0, "components": [0]},
+                      {"kind": "drop", "run": 1, "time": 5.0, "components": []}]
+    for untouched in (FlowConfig(algorithm="plain", drop_small=True), FlowConfig(algorithm="modified")):
+        assert drop_small_components(log_norms, untouched, events, 5.0) is log_norms and len(events) == 2
+
+
+def test_reinitialization_draws_follow_each_runs_own_stream():
+    rngs = [np.random.default_rng(1), np.random.default_rng(2)]
+    events: list[dict] = []
+    draws = draw_reinitializations(np.array([[True, False, True], [False, False, False]]), rngs, 4, events, 1, 3.0)
+    (idx0, fresh0), (idx1, fresh1) = draws
+    assert idx0.tolist() == [0, 2] and fresh0.shape == (4, 2) and idx1.size == 0 and fresh1.shape == (4, 0)
+    assert np.allclose(np.linalg.norm(fresh0, axis=0), 1.0)
+    # The same directions as a direct draw from the same seed; the empty draw leaves run 1's stream where a
+    # direct empty draw leaves it.
+    assert np.array_equal(fresh0, initial_directions(np.random.default_rng(1), 4, 2))
+    reference = np.random.default_rng(2)
+    initial_directions(reference, 4, 0)
+    assert rngs[1].standard_normal() == reference.standard_normal()
+    assert [e["components"] for e in events] == [[0, 2], []] and {e["epoch"] for e in events} == {1}
+
+
+def test_record_config_keeps_every_field_and_the_resolved_values():
+    from solver.flow import RunPlan
+
+    config = FlowConfig(algorithm="modified", m=7)
+    plan = RunPlan(spans=[(0.0, 1.0, 1.0), (1.0, 3.0, 0.5)], beta0=1.0, times=np.linspace(0, 3, 4))
+    out = record_config(config, plan, d=3, r=2, order=4, integrator="bdf", rtol=1e-6, atol=1e-6, lam=1e-10,
+                        device="cpu")
+    assert {k: out[k] for k in FlowConfig().to_dict()} == config.to_dict()
+    assert out["epochs"] == [{"start": 0.0, "end": 1.0, "beta": 1.0}, {"start": 1.0, "end": 3.0, "beta": 0.5}]
+    assert (out["rtol_used"], out["atol_used"], out["beta0_used"], out["integrator_used"]) == (1e-6, 1e-6, 1.0, "bdf")
+
+
+def test_one_step_controller_and_one_set_of_counters():
+    from solver.integrators import StepStats as SolverStats
+    from verify.precision.integrators import StepStats as PrecisionStats
+
+    assert SolverStats is StepStats and PrecisionStats is StepStats
+    total = StepStats(rhs_evals=3, newton_iterations=1)
+    total.add(StepStats(rhs_evals=2, accepted=1, jacobians=4))
+    assert (total.rhs_evals, total.accepted, total.newton_iterations, total.jacobians) == (5, 1, 1, 4)
+    control = StepController(safety=0.9, min_factor=0.2, max_factor=10.0)
+    assert control.factor(0.0, 0.2) == 10.0 and control.factor(1e9, 0.2) == 0.2
+    assert control.factor(1.0, 0.2) == pytest.approx(0.9)
+    assert RUNGE_KUTTA_CONTROL.max_factor == 10.0 and HIGH_PRECISION_CONTROL.max_factor == 4.0
