@@ -31,8 +31,7 @@ def plot_baselines(result: BaselinesResult, stem: Path) -> list[Path]:
         else:
             labels[i][j] = "skipped"
     fig, axes = plt.subplots(1, 2, figsize=(4.2 + 1.5 * len(instances), 0.5 * len(methods) + 1.6), sharey=True)
-    cmap = plt.get_cmap("RdYlGn").copy()
-    cmap.set_bad("0.85")
+    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="0.85")
     axes[0].imshow(np.ma.masked_invalid(success), cmap=cmap, vmin=0, vmax=1, aspect="auto")
     for i in range(len(methods)):
         for j in range(len(instances)):
@@ -40,8 +39,7 @@ def plot_baselines(result: BaselinesResult, stem: Path) -> list[Path]:
     axes[0].set_title("success (all directions recovered)")
     finite = seconds[np.isfinite(seconds) & (seconds > 0)]
     logs = np.log10(np.where(np.isfinite(seconds) & (seconds > 0), seconds, np.nan))
-    tcmap = plt.get_cmap("viridis").copy()
-    tcmap.set_bad("0.85")
+    tcmap = plt.get_cmap("viridis").with_extremes(bad="0.85")
     image = axes[1].imshow(np.ma.masked_invalid(logs), cmap=tcmap, aspect="auto",
                            vmin=np.log10(finite.min()) if finite.size else -3,
                            vmax=np.log10(finite.max()) if finite.size else 2)
