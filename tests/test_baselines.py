@@ -201,3 +201,10 @@ def test_cli_bad_input_is_one_line_exit_2(argv, needle, tmp_path, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and "\n" not in err
+
+
+def test_cli_lists_match_the_library():
+    from verify.commands import baselines as command
+
+    assert command._METHODS == METHODS
+    assert set(command._ALL_INSTANCES) == set(INSTANCES)

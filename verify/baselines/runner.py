@@ -155,8 +155,11 @@ def _run_row(method: str, inst: BaselineInstance, seeds: int, dense: np.ndarray 
     runs: list[dict] = []
     if method in FLOW_METHODS:
         tick(f"{method} on {inst.name}, seeds 0-{seeds - 1} (batched)")
-        recs, batch_seconds = _flow_recoveries(method, inst, list(range(seeds)))
-        outcomes = [(rec, batch_seconds / seeds, None) for rec in recs]
+        try:
+            recs, batch_seconds = _flow_recoveries(method, inst, list(range(seeds)))
+            outcomes = [(rec, batch_seconds / seeds, None) for rec in recs]
+        except np.linalg.LinAlgError as err:  # a stiff solve that broke down fails the batch: said, not hidden
+            outcomes = [(None, None, f"LinAlgError in the batched solve: {err}")] * seeds
     else:
         outcomes = []
         for seed in range(seeds):

@@ -15,6 +15,7 @@ HELP = "Run the classical methods and the flows side by side on named instances.
 # Kept in sync with verify.baselines (not imported here, so that --help loads no torch or tensorly).
 _METHODS = ("tpm", "tensorly_power", "als_svd", "als_random", "exact_rank_flow", "plain_flow", "algorithm1")
 _INSTANCES = ("figure1", "spread", "nonorthogonal", "order3", "large")
+_ALL_INSTANCES = _INSTANCES + ("spread_random",)
 
 
 def _names(kind: str, allowed: tuple[str, ...]):
@@ -29,8 +30,8 @@ def _names(kind: str, allowed: tuple[str, ...]):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--instances", type=_names("instances", _INSTANCES), default=list(_INSTANCES),
-                        help=f"comma-separated instance names (default all: {','.join(_INSTANCES)})")
+    parser.add_argument("--instances", type=_names("instances", _ALL_INSTANCES), default=list(_INSTANCES),
+                        help=f"comma-separated instance names (default: {','.join(_INSTANCES)}; also spread_random)")
     parser.add_argument("--methods", type=_names("methods", _METHODS), default=list(_METHODS),
                         help=f"comma-separated method names (default all: {','.join(_METHODS)})")
     parser.add_argument("--seeds", type=int_flag(), default=5, help="runs per method and instance, seeds 0.. (5)")
