@@ -208,3 +208,11 @@ def test_cli_lists_match_the_library():
 
     assert command._METHODS == METHODS
     assert set(command._ALL_INSTANCES) == set(INSTANCES)
+
+
+def test_p4_cites_the_power_method_rows_on_orthogonal_instances():
+    from verify.baselines import p4_rows
+
+    result = run_baselines(["order3", "nonorthogonal"], ["tpm", "als_svd"], seeds=1)
+    cited = p4_rows(result)
+    assert [(r.method, r.instance) for r in cited] == [("tpm", "order3")]

@@ -10,9 +10,9 @@ Public surface: :func:`run_baselines` -> :class:`BaselinesResult` (rows of :clas
 from .figures import plot_baselines
 from .instances import DEFAULT_INSTANCES, INSTANCES, BaselineInstance, get_instance
 from .recovery import Decomposition, Recovery, recovery
-from .runner import METHODS, BaselineRow, BaselinesResult, format_table, run_baselines, run_method
+from .runner import METHODS, PROFILES, BaselineRow, BaselinesResult, format_table, p4_rows, run_baselines, run_method, run_profile
 from .tpm import TPMConfig, tensor_power_method
 
 __all__ = ["plot_baselines", "DEFAULT_INSTANCES", "INSTANCES", "BaselineInstance", "get_instance",
            "Decomposition", "Recovery", "recovery", "METHODS", "BaselineRow", "BaselinesResult", "format_table",
-           "run_baselines", "run_method", "TPMConfig", "tensor_power_method"]
+           "run_baselines", "run_method", "PROFILES", "run_profile", "p4_rows", "TPMConfig", "tensor_power_method"]

@@ -38,7 +38,7 @@ from .recovery import Decomposition, Recovery, flow_discovery_order, recovery
 from .tensorly_methods import cp_als, dense_target, tensorly_power
 from .tpm import tensor_power_method
 
-__all__ = ["METHODS", "SLOW_PAIRS", "BaselineRow", "BaselinesResult", "run_baselines", "run_method",
+__all__ = ["METHODS", "SLOW_PAIRS", "PROFILES", "BaselineRow", "BaselinesResult", "run_baselines", "run_method", "run_profile", "p4_rows",
            "format_table", "row_command"]
 
 METHODS = ("tpm", "tensorly_power", "als_svd", "als_random") + FLOW_METHODS
@@ -216,10 +216,12 @@ def run_baselines(instances: Sequence[str] = DEFAULT_INSTANCES, methods: Sequenc
         done += 1
 
     # One-off import costs (torch, TensorLy) are paid before any timing starts.
+    import importlib
+
     if any(m in FLOW_METHODS for m in methods):
-        import solver.flow  # noqa: F401
+        importlib.import_module("solver.flow")
     if any(m in TENSORLY_METHODS for m in methods):
-        import tensorly  # noqa: F401
+        importlib.import_module("tensorly")
     rows: list[BaselineRow] = []
     t0 = time.perf_counter()
     for inst in chosen:
@@ -259,3 +261,27 @@ def format_table(result: BaselinesResult) -> str:
         lines.append(f"{r.instance:<14}{r.method:<17}{f'{r.success}/{r.seeds}':>9}{err:>16}{order:>11}{secs:>10}")
     lines.append(f"total {result.seconds:.1f} s (float64; relative errors at or below the floor are rounding)")
     return "\n".join(lines)
+
+
+# Audit profiles: the quick one on fewer seeds and the cheaper instances (the flows dominate the time).
+PROFILES: dict[str, dict] = {
+    "quick": {"instances": ("figure1", "order3", "nonorthogonal"), "seeds": 2},
+    "full": {"instances": DEFAULT_INSTANCES, "seeds": 5},
+}
+
+
+def run_profile(profile: str, progress: Progress | None = None) -> BaselinesResult:
+    """:func:`run_baselines` with every method on the instances and seeds of an audit profile (:data:`PROFILES`)."""
+    require(profile in PROFILES, "profile", f"one of {tuple(PROFILES)}", profile)
+    return run_baselines(instances=PROFILES[profile]["instances"], seeds=PROFILES[profile]["seeds"], progress=progress)
+
+
+def p4_rows(result: BaselinesResult) -> list[BaselineRow]:
+    """The rows P4 ("the power method from random starts discovers the largest components", Anandkumar et al.
+    2014) cites: the two tensor power methods on the orthogonal instances that were run. P4 is supported by a
+    row when ``success == seeds`` and ``order_matches_a == seeds`` (each deflation round found the largest
+    remaining ``a_j``)."""
+    from .instances import get_instance
+
+    return [r for r in result.rows
+            if r.method in ("tpm", "tensorly_power") and r.seeds > 0 and get_instance(r.instance).spec.basis != "nonorthogonal"]
