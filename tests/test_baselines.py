@@ -216,3 +216,25 @@ def test_p4_cites_the_power_method_rows_on_orthogonal_instances():
     result = run_baselines(["order3", "nonorthogonal"], ["tpm", "als_svd"], seeds=1)
     cited = p4_rows(result)
     assert [(r.method, r.instance) for r in cited] == [("tpm", "order3")]
+
+
+# ------------------------------------------------------------------------------------------- beyond
+@pytest.mark.parametrize("mu", [0.0, 0.3, 0.5])
+def test_coherent_basis_has_the_asked_mutual_coherence(mu):
+    from verify.baselines.beyond import coherent_truth
+
+    truth = coherent_truth(10, geometric_spectrum(5, 1.2), mu, order=4, seed=1)
+    K = truth.U.T @ truth.U
+    np.testing.assert_allclose(K, (1 - mu) * np.eye(5) + mu * np.ones((5, 5)), atol=1e-12)
+    assert truth.orthogonal == (mu == 0.0)
+    with pytest.raises(ValidationError, match="mu"):
+        coherent_truth(10, geometric_spectrum(5, 1.2), 1.0)
+
+
+def test_half_residual_times_interpolate_the_first_crossing():
+    from verify.baselines.beyond import _half_residual_times
+
+    times = np.array([0.0, 1.0, 2.0, 3.0])
+    residuals = np.array([[[4.0, 1.0], [3.0, 1.0], [1.0, 1.0], [0.0, 0.9]]])
+    out = _half_residual_times(times, residuals)
+    assert out[0, 0] == pytest.approx(1.5) and np.isnan(out[0, 1])
