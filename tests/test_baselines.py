@@ -232,9 +232,9 @@ def test_coherent_basis_has_the_asked_mutual_coherence(mu):
 
 
 def test_half_residual_times_interpolate_the_first_crossing():
-    from verify.baselines.beyond import _half_residual_times
+    from verify.baselines.recovery import half_residual_times
 
     times = np.array([0.0, 1.0, 2.0, 3.0])
     residuals = np.array([[[4.0, 1.0], [3.0, 1.0], [1.0, 1.0], [0.0, 0.9]]])
-    out = _half_residual_times(times, residuals)
+    out = half_residual_times(times, residuals)
     assert out[0, 0] == pytest.approx(1.5) and np.isnan(out[0, 1])

@@ -30,7 +30,7 @@ from solver.config import FlowConfig
 from solver.errors import require
 from solver.ground_truth import GroundTruth, geometric_spectrum, identity_basis
 
-from .recovery import Decomposition, order_matches, recovery
+from .recovery import Decomposition, half_residual_times, order_matches, recovery
 
 __all__ = ["coherent_truth", "BeyondRow", "BeyondStudy", "run_beyond", "plot_beyond", "format_study",
            "COHERENCES", "ORDERS"]
@@ -118,24 +118,6 @@ class BeyondStudy:
                 "rows": [dataclasses.asdict(r) for r in self.rows]}
 
 
-def _half_residual_times(times: np.ndarray, residuals: np.ndarray) -> np.ndarray:
-    """Per run and direction, the first time ``(T* - T)(u_j^l)`` falls to half its value at ``t = 0``
-    (linear interpolation; NaN if never). ``residuals`` is (B, K, r)."""
-    B, K, r = residuals.shape
-    out = np.full((B, r), np.nan)
-    for b in range(B):
-        for j in range(r):
-            level = residuals[b, 0, j] / 2
-            hits = np.nonzero(residuals[b, :, j] <= level)[0]
-            if hits.size == 0:
-                continue
-            k = hits[0]
-            r0, r1 = residuals[b, k - 1, j], residuals[b, k, j]
-            frac = 1.0 if r0 == r1 else (r0 - level) / (r0 - r1)
-            out[b, j] = times[k - 1] + frac * (times[k] - times[k - 1])
-    return out
-
-
 def _run_cell(study: str, parameter: float, truth: GroundTruth, config: FlowConfig, seeds: int) -> BeyondRow:
     from solver.flow import solve
 
@@ -148,7 +130,7 @@ def _run_cell(study: str, parameter: float, truth: GroundTruth, config: FlowConf
                          rel_errors=[math.nan] * seeds, seconds=time.perf_counter() - t0,
                          config={**config.to_dict(), "error": f"{type(err).__name__}: {err}"})
     seconds = time.perf_counter() - t0
-    t_disc = _half_residual_times(trajectory.times, trajectory.residuals)
+    t_disc = half_residual_times(trajectory.times, trajectory.residuals)
     lam = float(trajectory.config["lam_used"])
     successes, recovered, matches, errors = 0, 0, 0, []
     for b in range(seeds):

@@ -28,7 +28,7 @@ from solver import kernels
 from solver.ground_truth import GroundTruth
 
 __all__ = ["Decomposition", "Recovery", "recovery", "relative_error", "order_matches", "ALIGN_COS2", "MASS_RTOL",
-           "REL_ERROR_TOL"]
+           "REL_ERROR_TOL", "half_residual_times", "flow_discovery_order"]
 
 ALIGN_COS2 = 0.99
 MASS_RTOL = 0.01
@@ -180,3 +180,26 @@ def flow_discovery_order(discovery_times: np.ndarray) -> tuple[int, ...]:
     times = np.asarray(discovery_times, dtype=np.float64)
     found = np.nonzero(np.isfinite(times))[0]
     return tuple(int(j) for j in found[np.argsort(times[found], kind="stable")])
+
+
+def half_residual_times(times: np.ndarray, residuals: np.ndarray) -> np.ndarray:
+    """Per run and direction, the first time ``(T* - T)(u_j^l)`` falls to half its value at ``t = 0``
+    (linear interpolation; NaN if never). ``residuals`` is (B, K, r).
+
+    For an orthogonal ``T*`` and ``T(0) ~ 0`` this is the suite's discovery time (level ``a_j / 2``,
+    :func:`solver.trajectory.discovery_times`); for a non-orthogonal one the initial residual is
+    ``T*(u_j^l) = sum_i a_i K_ij^l > a_j``, and half of it is the level that means "u_j is being fitted".
+    """
+    B, K, r = residuals.shape
+    out = np.full((B, r), np.nan)
+    for b in range(B):
+        for j in range(r):
+            level = residuals[b, 0, j] / 2
+            hits = np.nonzero(residuals[b, :, j] <= level)[0]
+            if hits.size == 0:
+                continue
+            k = hits[0]
+            r0, r1 = residuals[b, k - 1, j], residuals[b, k, j]
+            frac = 1.0 if r0 == r1 else (r0 - level) / (r0 - r1)
+            out[b, j] = times[k - 1] + frac * (times[k] - times[k - 1])
+    return out

@@ -34,7 +34,7 @@ import numpy as np
 from solver.errors import ValidationError, require
 
 from .instances import FLOW_METHODS, DEFAULT_INSTANCES, BaselineInstance, get_instance
-from .recovery import Decomposition, Recovery, flow_discovery_order, recovery
+from .recovery import Decomposition, Recovery, flow_discovery_order, half_residual_times, recovery
 from .tensorly_methods import cp_als, dense_target, tensorly_power
 from .tpm import tensor_power_method
 
@@ -106,14 +106,16 @@ def row_command(method: str, instance: str, seeds: int) -> str:
 
 def _flow_recoveries(method: str, inst: BaselineInstance, seeds: Sequence[int]) -> tuple[list[Recovery], float]:
     """One batched solve of the flow ``method`` over ``seeds`` (exactly the row's ``run_command``; the solver
-    gives each seed the same trajectory whatever the batch); the recoveries and the batch's wall seconds."""
+    gives each seed the same trajectory whatever the batch); the recoveries and the batch's wall seconds.
+    The order of discovery is that of :func:`half_residual_times` (the suite's discovery times when ``T*`` is
+    orthogonal)."""
     truth = inst.spec.truth()
     spec = inst.flow_spec(method, n_seeds=len(seeds), first_seed=int(seeds[0]))
     require(list(spec.seeds) == [int(s) for s in seeds], "seeds", "consecutive seeds", list(seeds))
     t0 = time.perf_counter()
     trajectory = spec.solve()
     seconds = time.perf_counter() - t0
-    t_disc = trajectory.discovery()[0]
+    t_disc = half_residual_times(trajectory.times, trajectory.residuals)
     lam = float(trajectory.config["lam_used"])
     out = []
     for b in range(len(seeds)):
