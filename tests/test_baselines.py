@@ -238,3 +238,11 @@ def test_half_residual_times_interpolate_the_first_crossing():
     residuals = np.array([[[4.0, 1.0], [3.0, 1.0], [1.0, 1.0], [0.0, 0.9]]])
     out = half_residual_times(times, residuals)
     assert out[0, 0] == pytest.approx(1.5) and np.isnan(out[0, 1])
+
+
+def test_audit_profiles_name_known_instances():
+    from verify.baselines import PROFILES
+
+    assert PROFILES["quick"]["seeds"] < PROFILES["full"]["seeds"]
+    for profile in PROFILES.values():
+        assert set(profile["instances"]) <= set(INSTANCES)
