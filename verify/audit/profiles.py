@@ -30,6 +30,8 @@ class Profile:
         precision_dps, precision_t_max, precision_m: the float64 vs high-precision cross-check.
         probe_grid: the accuracy-regime probe's ``(d, eps)`` points; None: the library's quick default grid
             (:data:`verify.precision.QUICK_GRID`, under 10 minutes on 2 cores).
+        baselines_instances, baselines_seeds: the classical methods and the flows side by side
+            (:func:`verify.baselines.run_baselines`; 0 seeds skips the stage).
         adds: what this profile adds over ``quick`` (shown in the report).
     """
 
@@ -52,6 +54,8 @@ class Profile:
     precision_t_max: float = 20.0
     precision_m: int = 50
     probe_grid: tuple[tuple[int, float], ...] | None = ((4, 1e-5), (4, 1e-20), (12, 1e-2))
+    baselines_instances: tuple[str, ...] = ("figure1", "order3", "nonorthogonal")
+    baselines_seeds: int = 2
     adds: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict:
@@ -78,6 +82,8 @@ FULL = Profile(
     precision_dps=30,
     precision_t_max=60.0,
     probe_grid=None,
+    baselines_instances=("figure1", "spread", "nonorthogonal", "order3", "large"),
+    baselines_seeds=5,
     adds=(
         "spread spectrum: 3 seeds of the plain and of the modified flow instead of 1 (seed luck matters there, "
         "SPEC section 2)",
@@ -85,6 +91,8 @@ FULL = Profile(
         "float64 vs high precision: to t = 60 (every discovery) instead of t = 20",
         "accuracy probe: the probe's default grid (d in {4, 6} down to eps = 1e-40, and d = 12 at 1e-2) instead of "
         "three points",
+        "baselines: every default instance (figure1, spread, nonorthogonal, order3, large) at 5 seeds instead of "
+        "three instances at 2",
     ),
 )
 
@@ -107,6 +115,8 @@ TEST = Profile(
     precision_t_max=3.0,
     precision_m=6,
     probe_grid=((3, 1e-4),),
+    baselines_instances=("order3",),
+    baselines_seeds=1,
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (QUICK, FULL, TEST)}
