@@ -1,0 +1,236 @@
+"""The sweep (issue 10): spec parsing and validation, the Parquet store, phase summaries, and real two-worker
+LocalCluster sweeps that lose a worker mid-sweep or are killed and resumed."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from solver.errors import ValidationError
+from verify.cli import main
+from verify.sweep.phase import phase_summary, wilson_interval
+from verify.sweep.runner import point_payload, run_point, run_sweep
+from verify.sweep.spec import load_spec, parse_spec
+from verify.sweep.store import existing_keys, read_rows, write_row
+
+# Two plain runs per grid point, 8 runs, each well under a second on one core: d = 4, r = 2.
+TINY = """
+name = "tiny"
+[grid]
+d = [4]
+r = [2]
+spread = [1.0, 4.0]
+m_over_r = [1, 2]
+algorithm = ["plain"]
+seeds = 2
+[plain]
+delta0 = 1e-6
+t_max_per_a_min = 20.0
+n_save = 16
+integrator = "bdf"
+linear_solver = "dense"
+record_components = false
+"""
+
+RESULT_COLUMNS = ["key", "command", "recovered_all", "n_recovered", "final_loss", "rhs_evals", "reinitializations"]
+LIST_COLUMNS = ["recovered", "discovery_times", "final_residuals"]
+
+
+# ------------------------------------------------------------------------------------------------ spec
+def test_spec_expands_to_one_runspec_per_seed():
+    spec = parse_spec(TINY)
+    points = spec.points()
+    assert len(points) == 1 * 1 * 2 * 2 * 2
+    assert len({p.key for p in points}) == len(points)
+    for p in points:
+        assert p.spec.n_seeds == 1
+        assert p.spec.config.m == round(p.m_over_r * p.spec.instance.r)
+        a = p.spec.instance.coefficients()
+        assert a[0] / a[-1] == pytest.approx(p.spread, rel=1e-12)
+        assert p.spec.instance.basis_seed == p.spec.first_seed  # basis_seed = "seed": each run its own instance
+        assert p.spec.config.t_max == pytest.approx(20.0 * p.spread, rel=1e-5)
+
+
+def test_spec_scaled_eps_and_parameter_axes():
+    text = TINY.replace('algorithm = ["plain"]', 'algorithm = ["modified"]').split("[plain]")[0]
+    text += "[modified]\ndelta1 = [1e-5, 1e-4]\neps_per_a_min = 0.25\n"
+    points = parse_spec(text).points()
+    assert len(points) == 16
+    assert {p.spec.config.delta1 for p in points} == {1e-5, 1e-4}
+    for p in points:
+        assert p.spec.config.eps == pytest.approx(0.25 / p.spread, rel=1e-5)
+
+
+@pytest.mark.parametrize("edit, field", [
+    (("seeds = 2", "seeds = 2\nfoo = 1"), "grid.foo"),
+    (("d = [4]", "d = []"), "grid.d"),
+    (("m_over_r = [1, 2]", "m_over_r = [0, 2]"), "grid.m_over_r"),
+    (("m_over_r = [1, 2]", "m_over_r = [1, 2]\nm = [3]"), "grid.m_over_r"),
+    (("r = [2]", "r = [5]"), "grid.r"),
+    (("spread = [1.0, 4.0]", 'spread = ["wide"]'), "grid.spread"),
+    (('algorithm = ["plain"]', 'algorithm = ["newton"]'), "grid.algorithm"),
+    (("delta0 = 1e-6", "delta0 = -1.0"), "plain.delta0"),
+    (("delta0 = 1e-6", "delta_zero = 1e-6"), "plain.delta_zero"),
+    (('integrator = "bdf"', 'integrator = "leapfrog"'), "plain.integrator"),
+    (("seeds = 2", "seeds = 0"), "grid.seeds"),
+])
+def test_bad_spec_names_the_field(edit, field):
+    with pytest.raises(ValidationError) as info:
+        parse_spec(TINY.replace(*edit))
+    assert str(info.value).startswith(f"{field}: must be")
+    assert "\n" not in str(info.value)
+
+
+def test_builtin_specs_parse_and_quick_has_200_runs():
+    quick, full = load_spec("quick"), load_spec("full")
+    assert len(quick.points()) >= 200
+    assert {"plain", "modified"} <= set(quick.axes["algorithm"])
+    assert {10, 20, 40} <= set(full.axes["d"])
+
+
+def test_cli_bad_spec_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(TINY.replace("m_over_r = [1, 2]", "m_over_r = []"))
+    out = tmp_path / "out"
+    assert main(["sweep", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "grid.m_over_r: must be" in err
+    assert not out.exists()
+    assert main(["sweep", str(tmp_path / "missing.toml"), "--out", str(out)]) == 2
+    assert not out.exists()
+
+
+# ----------------------------------------------------------------------------------------------- store
+@pytest.fixture(scope="module")
+def reference_rows():
+    """Every run of TINY solved in this process, one after the other: what any sweep of TINY must equal."""
+    return {row["key"]: row for row in (run_point(point_payload(p)) for p in parse_spec(TINY).points())}
+
+
+def _assert_rows_equal(df: pd.DataFrame, reference: dict) -> None:
+    assert sorted(df["key"]) == sorted(reference)
+    for _, row in df.iterrows():
+        ref = reference[row["key"]]
+        for col in RESULT_COLUMNS:
+            assert row[col] == ref[col], col
+        for col in LIST_COLUMNS:
+            assert np.array_equal(np.asarray(row[col], dtype=float), np.asarray(ref[col], dtype=float),
+                                  equal_nan=True), col
+
+
+def test_store_roundtrip_ignores_partial_files(tmp_path, reference_rows):
+    rows = list(reference_rows.values())
+    for row in rows[:3]:
+        write_row(tmp_path, row)
+    (tmp_path / "runs" / ".abc.parquet.tmp").write_bytes(b"half a file")  # what a kill mid-write leaves
+    assert existing_keys(tmp_path) == {r["key"] for r in rows[:3]}
+    df = read_rows(tmp_path)
+    assert len(df) == 3
+    _assert_rows_equal(df, {r["key"]: r for r in rows[:3]})
+
+
+def test_reference_rows_are_plausible(reference_rows):
+    rows = list(reference_rows.values())
+    assert all(r["error"] is None for r in rows)
+    # Equal coefficients (spread 1) and m = 2r: both directions are found (this instance family's easy corner).
+    easy = [r for r in rows if r["spread"] == 1.0 and r["m"] == 4]
+    assert easy and all(r["recovered_all"] for r in easy)
+
+
+# ----------------------------------------------------------------------------------------------- phase
+def test_phase_summary_m_star_and_counts():
+    rows = []
+    rates = {1: [0, 0, 0, 1], 2: [1, 1, 1, 1], 4: [1, 1, 1, 0]}  # m/r -> successes of 4 seeds
+    for m_over_r, outcomes in rates.items():
+        for seed, ok in enumerate(outcomes):
+            rows.append({"algorithm": "plain", "d": 6, "r": 3, "spread": 100.0, "m_over_r": float(m_over_r),
+                         "recovered_all": bool(ok), "n_recovered": 3 if ok else 2, "error": None})
+    rows.append({"algorithm": "plain", "d": 6, "r": 3, "spread": 100.0, "m_over_r": 4.0, "recovered_all": False,
+                 "n_recovered": 0, "error": "RuntimeError: boom"})
+    summary = phase_summary(pd.DataFrame(rows), threshold=0.75)
+    entry = summary.lookup("plain", 6, 100.0)
+    # 1: 25%, 2: 100%, 4: 75% (the error is left out): rate >= 75% from m/r = 2 on.
+    assert entry.m_over_r == 2.0 and entry.m == 6
+    assert entry.failures_at_or_above == 1 and entry.runs_at_or_above == 8
+    assert summary.n_errors == 1
+    strict = phase_summary(pd.DataFrame(rows), threshold=0.9).lookup("plain", 6, 100.0)
+    assert strict.m_over_r is None  # 75% at the largest m/r: never reached and kept
+    lo, hi = wilson_interval(3, 4)
+    assert 0 < lo < 0.75 < hi < 1
+
+
+# ------------------------------------------------------------------------------------- real LocalCluster
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client
+
+    from verify.sweep.runner import local_cluster
+
+    cluster = local_cluster(2)
+    with Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+def test_sweep_survives_a_killed_worker(tmp_path, client, reference_rows):
+    spec = parse_spec(TINY)
+    killed: list[str] = []
+
+    def kill_a_busy_worker(row, c):
+        if killed:
+            return
+        busy = [addr for addr, keys in c.processing().items() if keys]
+        target = busy[0] if busy else next(iter(c.scheduler_info()["workers"]))
+        pid = c.run(os.getpid, workers=[target])[target]
+        os.kill(pid, signal.SIGKILL)  # the nanny starts a new worker; the scheduler reruns the lost task
+        killed.append(target)
+
+    result = run_sweep(spec, tmp_path, client=client, on_row=kill_a_busy_worker)
+    assert killed
+    assert result.written == len(reference_rows)
+    files = list((tmp_path / "runs").glob("*.parquet"))
+    assert len(files) == len(reference_rows)
+    df = read_rows(tmp_path)
+    assert len(df) == df["key"].nunique() == len(reference_rows)  # each run exactly once
+    _assert_rows_equal(df, reference_rows)
+
+
+def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path, client, reference_rows):
+    spec = parse_spec(TINY)
+
+    class Killed(Exception):
+        pass
+
+    def die_after_three(row, c):
+        if len(existing_keys(tmp_path)) >= 3:
+            raise Killed
+
+    with pytest.raises(Killed):
+        run_sweep(spec, tmp_path, client=client, on_row=die_after_three)
+    first = existing_keys(tmp_path)
+    assert 3 <= len(first) < len(reference_rows)
+    result = run_sweep(spec, tmp_path, client=client)
+    assert result.skipped == len(first)
+    assert result.written == len(reference_rows) - len(first)
+    assert not first & {row["key"] for row in result.rows}  # nothing already present ran again
+    df = read_rows(tmp_path)
+    assert len(df) == df["key"].nunique() == len(reference_rows)
+    _assert_rows_equal(df, reference_rows)
+    # A third call finds everything present and runs nothing (no cluster is even started).
+    assert run_sweep(spec, tmp_path).written == 0
+
+
+def test_plot_redraws_from_the_dataset(tmp_path, reference_rows, capsys):
+    for row in reference_rows.values():
+        write_row(tmp_path, row)
+    assert main(["sweep", "--plot", str(tmp_path), "--quiet"]) == 0
+    for name in ("phase.png", "phase.svg", "phase.md", "phase.json"):
+        assert (tmp_path / name).is_file()
+    assert "| plain | 4 | 2 |" in (tmp_path / "phase.md").read_text()
+    assert main(["sweep", "--plot", str(tmp_path / "nothing")]) == 2

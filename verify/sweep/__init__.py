@@ -1,0 +1,1 @@
+"""Sweeps on Dask and the phase diagrams (issue 10)."""

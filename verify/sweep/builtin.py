@@ -1,0 +1,2 @@
+"""Built-in sweep specs (placeholder; tuned below)."""
+BUILTIN: dict[str, str] = {}
