@@ -3,10 +3,8 @@ LocalCluster sweeps that lose a worker mid-sweep or are killed and resumed."""
 
 from __future__ import annotations
 
-import math
 import os
 import signal
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
