@@ -117,10 +117,16 @@ class SweepResult:
 def local_cluster(workers: int):
     """``LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)`` with one BLAS thread per
     worker, no dashboard, quiet logs."""
+    import warnings
+
     from distributed import LocalCluster
 
-    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                        silence_logs=logging.ERROR, env=dict(THREAD_ENV))
+    with warnings.catch_warnings():
+        # Without a dashboard the scheduler still serves health checks over HTTP, on 8787 when free, else on a
+        # random port with a warning: the fallback is what we want, the warning is noise.
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                            silence_logs=logging.ERROR, env=dict(THREAD_ENV))
 
 
 def run_sweep(spec: SweepSpec, out: Path, *, scheduler: str | None = None, workers: int | None = None,
