@@ -232,3 +232,36 @@ def test_plot_redraws_from_the_dataset(tmp_path, reference_rows, capsys):
         assert (tmp_path / name).is_file()
     assert "| plain | 4 | 2 |" in (tmp_path / "phase.md").read_text()
     assert main(["sweep", "--plot", str(tmp_path / "nothing")]) == 2
+
+
+# ---------------------------------------------------------------------------------- the probe's frontier
+def test_probe_rows_are_sweep_rows():
+    from verify.precision.probe import probe_run_spec, probe_sweep_spec
+
+    spec = probe_sweep_spec(5, [2e-3], [10], seeds=2, r_max=3)
+    by_seed = {p.spec.first_seed: p.spec for p in spec.points()}
+    for seed in (0, 1):
+        assert by_seed[seed] == probe_run_spec(5, 2e-3, 10, seed=seed, r_max=3)
+        assert by_seed[seed].config.eps == 2e-3 and by_seed[seed].instance.basis_seed == seed
+
+
+def test_frontier_separates_m_from_eps(tmp_path, client):
+    from verify.precision.probe import frontier, plot_frontier, theorem_scale
+
+    d = 4
+    result = frontier([d], tmp_path / "sweep", m_over_d=(1, 2), seeds=1, decades_below=1, r_max=2, client=client)
+    bound = theorem_scale(d)
+    assert result.bound[d] == bound and result.eps_calibration[d] > bound
+    calibration = {p.m: p for p in result.points if p.stage == "calibration"}
+    assert set(calibration) == {4, 8} and all(p.eps == result.eps_calibration[d] for p in calibration.values())
+    m = result.m_by_d[d]
+    if m is None:
+        assert not any(p.all_recovered for p in calibration.values()) and result.eps_star[d] is None
+    else:
+        assert calibration[m].all_recovered and not any(p.all_recovered for k, p in calibration.items() if k < m)
+        below = [p for p in result.points if p.stage == "frontier"]
+        assert below and all(p.m == m and p.eps < bound for p in below)
+        assert result.eps_star[d] <= result.eps_calibration[d]
+    paths = plot_frontier(result, tmp_path / "frontier")
+    assert all(p.is_file() for p in paths)
+    assert f"| {d} |" in result.markdown()

@@ -249,12 +249,12 @@ def find_m(d: int, out, *, eps: float | None = None, m_over_d: Sequence[int] = (
            client=None, workers: int | None = None, scheduler: str | None = None, progress=None,
            **params) -> tuple[int | None, list[FrontierPoint]]:
     """Step 1 of the probe: the smallest ``m = k d`` (k in ``m_over_d``) at which Algorithm 1 recovers every
-    component in every seed at ``eps`` (default ``min(0.5, 3 exp(-d/ln d))``: inside Theorem 1's regime),
+    component in every seed at ``eps`` (default ``min(0.5, 3 exp(-d/ln d))`` to 3 digits: inside Theorem 1's regime),
     run as a sweep into ``out`` (resumable). Returns ``(m or None, calibration points)``."""
     from verify.sweep.runner import run_sweep
     from verify.sweep.store import read_rows
 
-    eps = eps if eps is not None else min(0.5, 3 * theorem_scale(d))
+    eps = eps if eps is not None else float(f"{min(0.5, 3 * theorem_scale(d)):.3g}")
     spec = probe_sweep_spec(d, [eps], [k * d for k in m_over_d], seeds=seeds, name="probe-calibration", **params)
     run_sweep(spec, out, client=client, workers=workers, scheduler=scheduler, progress=progress)
     rows = read_rows(out, keys=[p.key for p in spec.points()])
@@ -295,7 +295,7 @@ def frontier(dimensions: Sequence[int] = FRONTIER_DIMENSIONS, out=None, *, m_ove
     try:
         for d in dims:
             bound[d] = theorem_scale(d)
-            eps_cal[d] = min(0.5, 3 * bound[d])
+            eps_cal[d] = float(f"{min(0.5, 3 * bound[d]):.3g}")  # 3 digits: the sweep keeps 6
             m, calibration = find_m(d, out, eps=eps_cal[d], m_over_d=m_over_d, seeds=seeds, client=client,
                                     workers=workers, scheduler=scheduler, progress=progress, **params)
             points += calibration

@@ -59,7 +59,7 @@ def run_point(payload: dict) -> dict:
     limit_threads()
     spec = RunSpec.from_dict(payload["spec"])
     row = _input_columns(spec, payload["m_over_r"], payload["spread"])
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     try:
         trajectory = spec.solve()
     except Exception as err:  # noqa: BLE001 - recorded in the row
@@ -79,6 +79,7 @@ def run_point(payload: dict) -> dict:
             "integrator_used": str(trajectory.config["integrator_used"]),
             "versions": json.dumps(trajectory.meta["versions"], sort_keys=True), "error": None})
     row["seconds"] = time.perf_counter() - start
+    row["cpu_seconds"] = time.process_time() - cpu_start
     row["worker"] = _worker_name()
     return row
 

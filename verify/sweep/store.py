@@ -10,7 +10,8 @@ Row columns (one run, one seed): the inputs (every :class:`InstanceSpec` and :cl
 flattened, ``seed``, the grid coordinates ``m_over_r`` and ``spread``, ``key`` = :meth:`RunSpec.key`,
 ``command`` = :meth:`RunSpec.command`, ``spec_json``) and the results (``recovered_all``, ``n_recovered``,
 ``recovered``, ``discovery_times``, ``final_residuals`` (relative, ``(T*-T)(u_j^l)/a_j``), ``final_loss`` and
-its float64 resolution floor, ``reinitializations``, ``seconds``, ``rhs_evals``, ``integrator_used``,
+its float64 resolution floor, ``reinitializations``, ``seconds`` (wall) and ``cpu_seconds`` (this process's CPU time: what the run
+cost on a machine shared with other work), ``rhs_evals``, ``integrator_used``,
 ``worker``, ``versions`` (JSON), ``error`` (None, or the exception of a run that could not be integrated)).
 """
 
@@ -61,7 +62,7 @@ def schema():
         pa.field("recovered", pa.list_(pa.bool_())), pa.field("discovery_times", pa.list_(pa.float64())),
         pa.field("final_residuals", pa.list_(pa.float64())), pa.field("final_loss", pa.float64()),
         pa.field("final_loss_floor", pa.float64()), pa.field("reinitializations", pa.int64()),
-        pa.field("seconds", pa.float64()), pa.field("rhs_evals", pa.int64()), pa.field("integrator_used", pa.string()),
+        pa.field("seconds", pa.float64()), pa.field("cpu_seconds", pa.float64()), pa.field("rhs_evals", pa.int64()), pa.field("integrator_used", pa.string()),
         pa.field("worker", pa.string()), pa.field("versions", pa.string()), pa.field("error", pa.string()),
     ]
     return pa.schema(fields)
