@@ -265,3 +265,41 @@ def test_frontier_separates_m_from_eps(tmp_path, client):
     paths = plot_frontier(result, tmp_path / "frontier")
     assert all(p.is_file() for p in paths)
     assert f"| {d} |" in result.markdown()
+
+
+def _synthetic_rows(outcomes: dict[float, list[bool]], times=(1.0, 2.0, 3.0)) -> pd.DataFrame:
+    rows = []
+    for m_over_r, oks in outcomes.items():
+        for seed, ok in enumerate(oks):
+            rows.append({"algorithm": "plain", "d": 6, "r": 3, "spread": 100.0, "m_over_r": m_over_r,
+                         "recovered_all": ok, "n_recovered": 3 if ok else 2, "error": None,
+                         "discovery_times": list(times), "command": f"deflation run --seed {seed}"})
+    return pd.DataFrame(rows)
+
+
+def test_claim_evidence_rules():
+    from verify.sweep.claims import p1_evidence, p12_evidence
+
+    rows = _synthetic_rows({1.0: [False, False], 2.0: [True, True], 4.0: [True, True]})
+    summary = phase_summary(rows)
+    p12 = p12_evidence(summary)
+    assert p12.status == "supported" and "m* = 6" in p12.statement  # a failure at m < m* refutes nothing
+    assert p1_evidence(rows, summary).status == "supported"
+    swapped = _synthetic_rows({1.0: [False], 2.0: [True], 4.0: [True]}, times=(1.0, 3.0, 2.0))
+    p1 = p1_evidence(swapped, phase_summary(swapped))
+    assert p1.status == "refuted" and p1.commands
+    never = _synthetic_rows({1.0: [False], 2.0: [True], 4.0: [False]})
+    assert p12_evidence(phase_summary(never)).status == "open"  # not reached within the grid: no refutation
+
+
+def test_p11_evidence_rules():
+    from verify.precision.probe import FrontierResult
+    from verify.sweep.claims import p11_evidence
+
+    base = dict(points=[], eps_calibration={6: 0.1}, bound={6: 0.035})
+    below = FrontierResult(m_by_d={6: 24}, eps_star={6: 1e-6}, resolved={6: False}, **base)
+    assert p11_evidence(below).status == "supported"
+    stuck = FrontierResult(m_by_d={6: 24}, eps_star={6: 0.1}, resolved={6: True}, **base)
+    assert p11_evidence(stuck).status == "open" and "eps* = 0.1" in p11_evidence(stuck).statement
+    none = FrontierResult(m_by_d={6: None}, eps_star={6: None}, resolved={6: False}, **base)
+    assert p11_evidence(none).status == "open"
