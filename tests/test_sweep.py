@@ -213,7 +213,9 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path, client, refe
         run_sweep(spec, tmp_path, client=client, on_row=die_after_three)
     first = existing_keys(tmp_path)
     assert 3 <= len(first) < len(reference_rows)
-    result = run_sweep(spec, tmp_path, client=client)
+    # Resumed through the scheduler's address, as `deflation sweep --scheduler tcp://...` does.
+    result = run_sweep(spec, tmp_path, scheduler=client.scheduler.address)
+    assert result.workers == 2
     assert result.skipped == len(first)
     assert result.written == len(reference_rows) - len(first)
     assert not first & {row["key"] for row in result.rows}  # nothing already present ran again
