@@ -77,6 +77,8 @@ def test_spec_scaled_eps_and_parameter_axes():
     (("delta0 = 1e-6", "delta_zero = 1e-6"), "plain.delta_zero"),
     (('integrator = "bdf"', 'integrator = "leapfrog"'), "plain.integrator"),
     (("seeds = 2", "seeds = 0"), "grid.seeds"),
+    (("record_components = false", "record_components = 0"), "plain.record_components"),
+    (("n_save = 16", "n_save = 16.5"), "plain.n_save"),
 ])
 def test_bad_spec_names_the_field(edit, field):
     with pytest.raises(ValidationError) as info:

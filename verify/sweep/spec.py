@@ -208,6 +208,12 @@ def parse_spec(text: str, default_name: str = "sweep") -> SweepSpec:
         for key, value in table.items():
             items = value if isinstance(value, list) else [value]
             require(len(items) >= 1, f"{algorithm}.{key}", "a value or a non-empty list", value)
+            if key in _CONFIG_FIELDS:
+                kind = _field_kind(key)
+                for item in items:
+                    require(_has_kind(item, kind), f"{algorithm}.{key}", f"a {kind.__name__} value", item)
+                if kind is float:
+                    items = [float(x) for x in items]
             if key in SCALED_KEYS[algorithm]:
                 for item in items:
                     require(is_number(item) and math.isfinite(item) and item > 0, f"{algorithm}.{key}",
@@ -256,6 +262,25 @@ def _check_points(spec: SweepSpec) -> None:
             InstanceSpec(d=d, r=r, ratio=1.0, order=order, basis=basis).validate()
         except ValidationError as err:
             raise err.renamed(f"grid.{err.parameter}") from None
+
+
+def _field_kind(name: str) -> type:
+    """The value type of a FlowConfig field (``float | None`` -> float)."""
+    import typing
+
+    hint = typing.get_type_hints(FlowConfig)[name]
+    kinds = [k for k in (typing.get_args(hint) or (hint,)) if k is not type(None)]
+    return kinds[0]
+
+
+def _has_kind(value: Any, kind: type) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return is_int(value)
+    if kind is float:
+        return is_number(value)
+    return isinstance(value, kind)
 
 
 def _no_unknown(prefix: str, table: dict, allowed: set[str], extra: str | None = None) -> None:
