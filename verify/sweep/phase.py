@@ -184,7 +184,8 @@ def plot_phase(summary: PhaseSummary, stem: Path, title: str = "") -> list[Path]
         ax.axis("off")
         return save_figure(fig, Path(stem))
     fig, axes = plt.subplots(len(shapes), len(algorithms), squeeze=False,
-                             figsize=(3.6 * len(algorithms) + 0.8, 2.6 * len(shapes) + 0.6))
+                             figsize=(3.9 * len(algorithms) + 0.8, 2.6 * len(shapes) + 0.6))
+    fig.subplots_adjust(wspace=0.4, hspace=0.5)
     image = None
     for i, (d, r) in enumerate(shapes):
         for j, algorithm in enumerate(algorithms):
@@ -210,8 +211,8 @@ def plot_phase(summary: PhaseSummary, stem: Path, title: str = "") -> list[Path]
             ax.set_ylabel(r"spread $a_1/a_r$", fontsize=8)
             ax.set_title(f"{algorithm}, d={d}, r={r}", fontsize=9)
     fig.colorbar(image, ax=axes, shrink=0.8, label="success rate (all directions recovered)")
-    fig.suptitle(title or f"Phase diagram (framed: m*, success >= {summary.threshold:.0%} from there on)",
-                 fontsize=9)
+    fig.suptitle((f"{title}: " if title else "") + f"success rate (framed: m*, >= {summary.threshold:.0%} from "
+                 "there on; runs that raised are left out)", fontsize=9)
     return save_figure(fig, Path(stem))
 
 
