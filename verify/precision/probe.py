@@ -184,6 +184,7 @@ class FrontierPoint:
     stage: str  # "calibration" (the m search above the bound) or "frontier"
     reached: float | None = None  # largest ||T - T*||_F over the seeds (None: not resolved/failed)
     commands: tuple[str, ...] = ()
+    errors: int = 0  # runs whose integration raised (counted in n as not recovered)
 
     @property
     def all_recovered(self) -> bool:
@@ -227,7 +228,8 @@ class FrontierResult:
                          f"{'-' if star is None else f'{star:.3g}'} | {self.resolved.get(d, False)} | {below} |")
         lines += ["", "| d | stage | eps | m | precision | recovered/n | max reached ||T-T*|| |", "|---|---|---|---|---|---|---|"]
         for p in self.points:
-            lines.append(f"| {p.d} | {p.stage} | {p.eps:.3g} | {p.m} | {p.precision} | {p.recovered}/{p.n} | "
+            lines.append(f"| {p.d} | {p.stage} | {p.eps:.3g} | {p.m} | {p.precision} | {p.recovered}/{p.n}"
+                         f"{f' ({p.errors} raised)' if p.errors else ''} | "
                          f"{'-' if p.reached is None else f'{p.reached:.2e}'} |")
         return "\n".join(lines) + "\n"
 
@@ -239,9 +241,11 @@ def _sweep_points(rows, stage: str) -> list[FrontierPoint]:
         floor = ok["final_loss_floor"].max() if len(ok) else math.nan
         loss = ok["final_loss"].max() if len(ok) else math.nan
         reached = None if not len(ok) or loss <= floor else float(math.sqrt(2 * loss))
-        points.append(FrontierPoint(d=int(d), eps=float(group["eps"].iloc[0]), m=int(m), n=int(len(ok)),
+        # A run whose integration raised did not reach eps: it counts in n, not in recovered.
+        points.append(FrontierPoint(d=int(d), eps=float(group["eps"].iloc[0]), m=int(m), n=int(len(group)),
                                     recovered=int(ok["recovered_all"].sum()), precision="float64", stage=stage,
-                                    reached=reached, commands=tuple(group["command"])))
+                                    reached=reached, commands=tuple(group["command"]),
+                                    errors=int(len(group) - len(ok))))
     return points
 
 
@@ -317,7 +321,8 @@ def frontier(dimensions: Sequence[int] = FRONTIER_DIMENSIONS, out=None, *, m_ove
                 line.append(FrontierPoint(d=d, eps=eps, m=m, n=len(rows),
                                           recovered=sum(bool(r["recovered_all"]) for r in rows),
                                           precision=f"{rows[0]['dps']} digits", stage="frontier",
-                                          reached=max(reached) if len(reached) == len(rows) else None))
+                                          reached=max(reached) if len(reached) == len(rows) else None,
+                                          errors=sum(r["error"] is not None for r in rows)))
             points += [p for p in line if p.stage == "frontier"]
             good = [p.eps for p in line if p.all_recovered]
             eps_star[d] = min(good) if good else None
