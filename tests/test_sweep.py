@@ -300,10 +300,16 @@ def test_p11_evidence_rules():
     from verify.precision.probe import FrontierResult
     from verify.sweep.claims import p11_evidence
 
-    base = dict(points=[], eps_calibration={6: 0.1}, bound={6: 0.035})
+    from verify.precision.probe import FrontierPoint
+
+    line = [FrontierPoint(d=6, eps=e, m=24, n=2, recovered=2, precision="float64", stage="frontier")
+            for e in (0.1, 1e-2, 1e-6)]
+    base = dict(points=line, eps_calibration={6: 0.1}, bound={6: 0.035})
     below = FrontierResult(m_by_d={6: 24}, eps_star={6: 1e-6}, resolved={6: False}, **base)
     assert p11_evidence(below).status == "supported"
     stuck = FrontierResult(m_by_d={6: 24}, eps_star={6: 0.1}, resolved={6: True}, **base)
     assert p11_evidence(stuck).status == "open" and "eps* = 0.1" in p11_evidence(stuck).statement
+    short = FrontierResult(m_by_d={6: 24}, eps_star={6: 1e-2}, resolved={6: False}, **base)
+    assert p11_evidence(short).status == "open"  # the grid's smallest eps was not reached
     none = FrontierResult(m_by_d={6: None}, eps_star={6: None}, resolved={6: False}, **base)
     assert p11_evidence(none).status == "open"

@@ -199,7 +199,8 @@ class FrontierResult:
     at ``eps_calibration[d]`` (above ``exp(-d/ln d)``); None: no m of the search did (the frontier is then not
     measured at that d). ``eps_star[d]``: the smallest eps of the frontier grid at which every seed recovered
     every component (at ``m_by_d[d]``); ``resolved[d]``: whether some smaller eps of the grid failed (False: the
-    frontier lies below the grid, ``eps_star`` is only an upper bound on it).
+    frontier lies below the grid, ``eps_star`` is only an upper bound on it); ``failures_above[d]``: grid points
+    above ``eps_star`` where some seed missed a component (seed luck at this m: the frontier is not a sharp line).
     """
 
     points: list[FrontierPoint]
@@ -209,6 +210,7 @@ class FrontierResult:
     resolved: dict[int, bool]
     bound: dict[int, float]
     settings: dict = field(default_factory=dict)
+    failures_above: dict[int, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"points": [dataclasses.asdict(p) for p in self.points],
@@ -216,16 +218,18 @@ class FrontierResult:
                 "eps_calibration": {str(k): v for k, v in self.eps_calibration.items()},
                 "eps_star": {str(k): v for k, v in self.eps_star.items()},
                 "resolved": {str(k): v for k, v in self.resolved.items()},
-                "bound": {str(k): v for k, v in self.bound.items()}, "settings": self.settings}
+                "bound": {str(k): v for k, v in self.bound.items()}, "settings": self.settings,
+                "failures_above": {str(k): v for k, v in self.failures_above.items()}}
 
     def markdown(self) -> str:
         lines = ["| d | exp(-d/ln d) | m (found above the bound) | eps* (smallest eps, all seeds recovered) | "
-                 "frontier resolved | below the bound |", "|---|---|---|---|---|---|"]
+                 "frontier resolved | points above eps* with a miss | below the bound |", "|---|---|---|---|---|---|---|"]
         for d in sorted(self.bound):
             star = self.eps_star.get(d)
             below = "-" if star is None else ("yes" if star < self.bound[d] else "no")
             lines.append(f"| {d} | {self.bound[d]:.3g} | {self.m_by_d.get(d) or 'none found'} | "
-                         f"{'-' if star is None else f'{star:.3g}'} | {self.resolved.get(d, False)} | {below} |")
+                         f"{'-' if star is None else f'{star:.3g}'} | {self.resolved.get(d, False)} | "
+                         f"{self.failures_above.get(d, 0)} | {below} |")
         lines += ["", "| d | stage | eps | m | precision | recovered/n | max reached ||T-T*|| |", "|---|---|---|---|---|---|---|"]
         for p in self.points:
             lines.append(f"| {p.d} | {p.stage} | {p.eps:.3g} | {p.m} | {p.precision} | {p.recovered}/{p.n}"
@@ -295,7 +299,7 @@ def frontier(dimensions: Sequence[int] = FRONTIER_DIMENSIONS, out=None, *, m_ove
         owned = tempfile.TemporaryDirectory()
         out = owned.name
     points: list[FrontierPoint] = []
-    m_by_d, eps_cal, eps_star, resolved, bound = {}, {}, {}, {}, {}
+    m_by_d, eps_cal, eps_star, resolved, bound, failures_above = {}, {}, {}, {}, {}, {}
     try:
         for d in dims:
             bound[d] = theorem_scale(d)
@@ -327,13 +331,15 @@ def frontier(dimensions: Sequence[int] = FRONTIER_DIMENSIONS, out=None, *, m_ove
             good = [p.eps for p in line if p.all_recovered]
             eps_star[d] = min(good) if good else None
             resolved[d] = eps_star[d] is not None and any(p.eps < eps_star[d] and not p.all_recovered for p in line)
+            failures_above[d] = 0 if eps_star[d] is None else sum(
+                p.eps > eps_star[d] and not p.all_recovered for p in line)
     finally:
         if owned is not None:
             owned.cleanup()
     settings = {"m_over_d": list(m_over_d), "seeds": seeds, "decades_below": decades_below,
                 "high_precision_eps": list(high_precision_eps), "float64_min_eps": FLOAT64_MIN_EPS, **params}
     return FrontierResult(points=points, m_by_d=m_by_d, eps_calibration=eps_cal, eps_star=eps_star,
-                          resolved=resolved, bound=bound, settings=settings)
+                          resolved=resolved, bound=bound, settings=settings, failures_above=failures_above)
 
 
 def plot_frontier(result: FrontierResult, stem) -> list:
