@@ -355,8 +355,14 @@ def plot_frontier(result: FrontierResult, stem) -> list:
     grid = np.linspace(min(ds) - 0.5, max(ds) + 0.5, 200)
     ax.plot(grid, np.exp(-grid / np.log(grid)), "k-", lw=1, label=r"$\exp(-d/\ln d)$")
     ax.axhline(FLOAT64_MIN_EPS, color="grey", ls="--", lw=0.8, label="float64 limit of the probe")
-    ok = [p for p in result.points if p.all_recovered]
-    bad = [p for p in result.points if not p.all_recovered]
+    at_m = [p for p in result.points if p.m == result.m_by_d.get(p.d)]
+    search = [p for p in result.points if p.m != result.m_by_d.get(p.d)]
+    if search:  # the m search's other m, drawn beside the column of the chosen m
+        ax.scatter([p.d - 0.15 for p in search], [p.eps for p in search], s=14, marker="o",
+                   facecolors=["none" if not p.all_recovered else "grey" for p in search], edgecolors="grey",
+                   label="m search, other m (filled: all recovered)")
+    ok = [p for p in at_m if p.all_recovered]
+    bad = [p for p in at_m if not p.all_recovered]
     ax.scatter([p.d for p in ok], [p.eps for p in ok], marker="o", color="tab:green", s=18,
                label="all components recovered (every seed)")
     ax.scatter([p.d for p in bad], [p.eps for p in bad], marker="x", color="tab:red", s=22, label="a component missed")
