@@ -313,3 +313,12 @@ def test_p11_evidence_rules():
     assert p11_evidence(short).status == "open"  # the grid's smallest eps was not reached
     none = FrontierResult(m_by_d={6: None}, eps_star={6: None}, resolved={6: False}, **base)
     assert p11_evidence(none).status == "open"
+
+
+@pytest.mark.parametrize("argv", [["--dims", "2"], ["--hp-eps", "1e-3"], ["--seeds", "0"], ["--m-over-d", "0"],
+                                  ["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"]])
+def test_probe_frontier_flags_are_validated_before_anything_runs(tmp_path, argv, capsys):
+    out = tmp_path / "probe"
+    assert main(["probe", *argv, "--out", str(out)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert not out.exists()
