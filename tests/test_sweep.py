@@ -322,3 +322,27 @@ def test_probe_frontier_flags_are_validated_before_anything_runs(tmp_path, argv,
     assert main(["probe", *argv, "--out", str(out)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
     assert not out.exists()
+
+
+def test_frontier_continues_at_high_precision_below_float64(monkeypatch):
+    """The wiring of the high-precision leg (its numerics are tested in test_precision): each hp eps becomes a
+    frontier point at the m found, and eps* follows the recovered points."""
+    from verify.precision import probe
+
+    calls = []
+
+    def fake_find_m(d, out, *, eps, **kwargs):
+        return 2 * d, [probe.FrontierPoint(d=d, eps=eps, m=2 * d, n=2, recovered=2, precision="float64",
+                                           stage="calibration")]
+
+    def fake_point(d, eps, m, *, seed, **kwargs):
+        calls.append((d, eps, m, seed))
+        return {"dps": 40, "reached": eps / 10, "recovered_all": eps > 1e-20, "error": None}
+
+    monkeypatch.setattr(probe, "find_m", fake_find_m)
+    monkeypatch.setattr(probe, "high_precision_point", fake_point)
+    result = probe.frontier([5], decades_below=0, seeds=2, high_precision_eps=(1e-10, 1e-30))
+    assert sorted(calls) == [(5, 1e-30, 10, 0), (5, 1e-30, 10, 1), (5, 1e-10, 10, 0), (5, 1e-10, 10, 1)]
+    hp = [p for p in result.points if p.stage == "frontier"]
+    assert [(p.eps, p.precision, p.recovered) for p in hp] == [(1e-10, "40 digits", 2), (1e-30, "40 digits", 0)]
+    assert result.eps_star[5] == 1e-10 and result.resolved[5]
