@@ -1,4 +1,10 @@
-"""``deflation probe``: Theorem 1's accuracy regime (claim P11) over a grid of (d, eps); table, JSON, plot."""
+"""``deflation probe``: Theorem 1's accuracy regime (claim P11).
+
+Default: the redesigned probe (:func:`verify.precision.probe.frontier`): per d, the sweep finds an m at which
+Algorithm 1 recovers every component above ``exp(-d/ln d)``, then goes below the bound at that m (float64,
+then ``--hp-eps`` at high precision) and reports the frontier ``eps*(d)``. ``--grid``/``--tiny``: the first
+probe's fixed ``m = m_per_d * d`` grid of (d, eps) points at high precision.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,25 @@ from ..precision.probe import QUICK_GRID, TINY_GRID, validate_grid
 
 NAME = "probe"
 HELP = "Probe the exp(-o(d/log d)) accuracy regime of the modified flow at high precision."
+
+
+def _int_list(flag: str):
+    def parse(text: str) -> list[int]:
+        try:
+            values = [int(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: must be comma-separated integers (got {text!r})") from None
+        if not values:
+            raise argparse.ArgumentTypeError(f"{flag}: must list at least one integer")
+        return values
+    return parse
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--hp-eps: must be comma-separated numbers (got {text!r})") from None
 
 
 def _grid(text: str) -> list[tuple[int, float]]:
@@ -36,7 +61,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              ",".join(f"{d}:{e:g}" for d, e in QUICK_GRID) + ")")
     parser.add_argument("--tiny", action="store_true", help="the tiny test grid " +
                         ",".join(f"{d}:{e:g}" for d, e in TINY_GRID))
-    parser.add_argument("--m-per-d", type=int, default=2, help="components m = factor * d (default 2)")
+    parser.add_argument("--m-per-d", type=int, default=2, help="with --grid: components m = factor * d (default 2)")
+    frontier = parser.add_argument_group("the frontier (default mode)")
+    frontier.add_argument("--dims", type=_int_list("--dims"), default=None,
+                          help="dimensions d (default 6,8,10)")
+    frontier.add_argument("--m-over-d", type=_int_list("--m-over-d"), default=[2, 4, 8],
+                          help="m/d searched above the bound (default 2,4,8)")
+    frontier.add_argument("--seeds", type=int, default=3, help="seeds per point (default 3)")
+    frontier.add_argument("--decades", type=int, default=4, help="float64 points below the bound, one per decade")
+    frontier.add_argument("--hp-eps", type=_float_list, default=[],
+                          help="eps below float64's reach run at high precision (e.g. 1e-10,1e-20)")
+    frontier.add_argument("--workers", type=int, default=None, help="LocalCluster workers (default: cores)")
+    frontier.add_argument("--scheduler", default=None, help="a running Dask scheduler (tcp://host:port)")
     parser.add_argument("--dps", type=int, default=None, help="digits (default 2 log10(1/eps) + 20, at least 30)")
     parser.add_argument("--backend", choices=BACKENDS, default="auto")
     parser.add_argument("--seed", type=int, default=0)
@@ -75,6 +111,8 @@ def plot(result: dict, stem: Path) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.grid is None and not args.tiny:
+        return _run_frontier(args)
     if args.grid is not None and args.tiny:
         raise ValidationError("--grid", "not combined with --tiny", "both")
     grid = validate_grid(TINY_GRID if args.tiny else (args.grid if args.grid is not None else QUICK_GRID))
@@ -97,4 +135,48 @@ def run(args: argparse.Namespace) -> int:
     paths = plot(result, out / "probe")
     print(f"wrote {out / 'probe.json'}, {out / 'probe.txt'}, {paths[0]}")
     json.dumps(result)  # the JSON file above is the contract; fail loudly here if it ever stops serializing
+    return 0
+
+
+def _run_frontier(args: argparse.Namespace) -> int:
+    from ..precision.probe import FLOAT64_MIN_EPS, FRONTIER_DIMENSIONS, MAX_D, MIN_EPS
+
+    dims = args.dims if args.dims is not None else list(FRONTIER_DIMENSIONS)
+    for d in dims:
+        if not 3 <= d <= MAX_D:
+            raise ValidationError("--dims", f"integers in [3, {MAX_D}]", d)
+    for k in args.m_over_d:
+        if k < 1:
+            raise ValidationError("--m-over-d", "integers >= 1", k)
+    if args.seeds < 1:
+        raise ValidationError("--seeds", "an integer >= 1", args.seeds)
+    if args.decades < 0:
+        raise ValidationError("--decades", "an integer >= 0", args.decades)
+    for eps in args.hp_eps:
+        if not MIN_EPS <= eps < FLOAT64_MIN_EPS:
+            raise ValidationError("--hp-eps", f"values in [{MIN_EPS:g}, {FLOAT64_MIN_EPS:g})", eps)
+    if args.workers is not None and args.workers < 1:
+        raise ValidationError("--workers", "an integer >= 1", args.workers)
+    if args.workers is not None and args.scheduler is not None:
+        raise ValidationError("--workers", "not combined with --scheduler", args.workers)
+    if args.dps is not None:
+        from ..precision.arithmetic import validate_dps
+
+        validate_dps(args.dps)
+    check_out_dir(args.out)
+    from ..precision.probe import frontier, plot_frontier
+    from ..progress import ProgressBar
+
+    out = Path(args.out)
+    bar = ProgressBar("probe", enabled=not args.quiet, interval=15.0)
+    result = frontier(dims, out / "sweep", m_over_d=args.m_over_d, seeds=args.seeds, decades_below=args.decades,
+                      high_precision_eps=args.hp_eps, dps=args.dps, backend=args.backend, workers=args.workers,
+                      scheduler=args.scheduler,
+                      progress=lambda done, total, left: bar(done, total, "runs"))
+    bar.close()
+    atomic_write_json(out / "frontier.json", result.to_dict())
+    (out / "frontier.md").write_text(result.markdown())
+    paths = plot_frontier(result, out / "frontier")
+    print(result.markdown())
+    print(f"wrote {out / 'frontier.json'}, {out / 'frontier.md'}, {paths[0]}, rows under {out / 'sweep'}")
     return 0

@@ -11,7 +11,8 @@ _WHERE = {
     "backend": ("FlowProblem", "default_rtol", "solve_high_precision"),
     "crosscheck": ("cross_check_figure1", "cross_check_specs"),
     "integrators": ("INTEGRATORS", "integrate_gbs", "integrate_radau", "radau_iia"),
-    "probe": ("QUICK_GRID", "TINY_GRID", "run_probe", "theorem_scale", "validate_grid"),
+    "probe": ("QUICK_GRID", "TINY_GRID", "run_probe", "theorem_scale", "validate_grid", "frontier", "find_m",
+              "FrontierResult", "FrontierPoint", "plot_frontier", "high_precision_point"),
 }
 __all__ = [name for names in _WHERE.values() for name in names]
 

@@ -1,0 +1,348 @@
+"""The sweep (issue 10): spec parsing and validation, the Parquet store, phase summaries, and real two-worker
+LocalCluster sweeps that lose a worker mid-sweep or are killed and resumed."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from solver.errors import ValidationError
+from verify.cli import main
+from verify.sweep.phase import phase_summary, wilson_interval
+from verify.sweep.runner import point_payload, run_point, run_sweep
+from verify.sweep.spec import load_spec, parse_spec
+from verify.sweep.store import existing_keys, read_rows, write_row
+
+# Two plain runs per grid point, 8 runs, each well under a second on one core: d = 4, r = 2.
+TINY = """
+name = "tiny"
+[grid]
+d = [4]
+r = [2]
+spread = [1.0, 4.0]
+m_over_r = [1, 2]
+algorithm = ["plain"]
+seeds = 2
+[plain]
+delta0 = 1e-6
+t_max_per_a_min = 20.0
+n_save = 16
+integrator = "bdf"
+linear_solver = "dense"
+record_components = false
+"""
+
+RESULT_COLUMNS = ["key", "command", "recovered_all", "n_recovered", "final_loss", "rhs_evals", "reinitializations"]
+LIST_COLUMNS = ["recovered", "discovery_times", "final_residuals"]
+
+
+# ------------------------------------------------------------------------------------------------ spec
+def test_spec_expands_to_one_runspec_per_seed():
+    spec = parse_spec(TINY)
+    points = spec.points()
+    assert len(points) == 1 * 1 * 2 * 2 * 2
+    assert len({p.key for p in points}) == len(points)
+    for p in points:
+        assert p.spec.n_seeds == 1
+        assert p.spec.config.m == round(p.m_over_r * p.spec.instance.r)
+        a = p.spec.instance.coefficients()
+        assert a[0] / a[-1] == pytest.approx(p.spread, rel=1e-12)
+        assert p.spec.instance.basis_seed == p.spec.first_seed  # basis_seed = "seed": each run its own instance
+        assert p.spec.config.t_max == pytest.approx(20.0 * p.spread, rel=1e-5)
+
+
+def test_spec_scaled_eps_and_parameter_axes():
+    text = TINY.replace('algorithm = ["plain"]', 'algorithm = ["modified"]').split("[plain]")[0]
+    text += "[modified]\ndelta1 = [1e-5, 1e-4]\neps_per_a_min = 0.25\n"
+    points = parse_spec(text).points()
+    assert len(points) == 16
+    assert {p.spec.config.delta1 for p in points} == {1e-5, 1e-4}
+    for p in points:
+        assert p.spec.config.eps == pytest.approx(0.25 / p.spread, rel=1e-5)
+
+
+@pytest.mark.parametrize("edit, field", [
+    (("seeds = 2", "seeds = 2\nfoo = 1"), "grid.foo"),
+    (("d = [4]", "d = []"), "grid.d"),
+    (("m_over_r = [1, 2]", "m_over_r = [0, 2]"), "grid.m_over_r"),
+    (("m_over_r = [1, 2]", "m_over_r = [1, 2]\nm = [3]"), "grid.m_over_r"),
+    (("r = [2]", "r = [5]"), "grid.r"),
+    (("spread = [1.0, 4.0]", 'spread = ["wide"]'), "grid.spread"),
+    (('algorithm = ["plain"]', 'algorithm = ["newton"]'), "grid.algorithm"),
+    (("delta0 = 1e-6", "delta0 = -1.0"), "plain.delta0"),
+    (("delta0 = 1e-6", "delta_zero = 1e-6"), "plain.delta_zero"),
+    (('integrator = "bdf"', 'integrator = "leapfrog"'), "plain.integrator"),
+    (("seeds = 2", "seeds = 0"), "grid.seeds"),
+    (("record_components = false", "record_components = 0"), "plain.record_components"),
+    (("n_save = 16", "n_save = 16.5"), "plain.n_save"),
+])
+def test_bad_spec_names_the_field(edit, field):
+    with pytest.raises(ValidationError) as info:
+        parse_spec(TINY.replace(*edit))
+    assert str(info.value).startswith(f"{field}: must be")
+    assert "\n" not in str(info.value)
+
+
+def test_builtin_specs_parse_and_quick_has_200_runs():
+    quick, full = load_spec("quick"), load_spec("full")
+    assert len(quick.points()) >= 200
+    assert {"plain", "modified"} <= set(quick.axes["algorithm"])
+    assert {10, 20, 40} <= set(full.axes["d"])
+
+
+def test_cli_bad_spec_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(TINY.replace("m_over_r = [1, 2]", "m_over_r = []"))
+    out = tmp_path / "out"
+    assert main(["sweep", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "grid.m_over_r: must be" in err
+    assert not out.exists()
+    assert main(["sweep", str(tmp_path / "missing.toml"), "--out", str(out)]) == 2
+    assert not out.exists()
+
+
+# ----------------------------------------------------------------------------------------------- store
+@pytest.fixture(scope="module")
+def reference_rows():
+    """Every run of TINY solved in this process, one after the other: what any sweep of TINY must equal."""
+    return {row["key"]: row for row in (run_point(point_payload(p)) for p in parse_spec(TINY).points())}
+
+
+def _assert_rows_equal(df: pd.DataFrame, reference: dict) -> None:
+    assert sorted(df["key"]) == sorted(reference)
+    for _, row in df.iterrows():
+        ref = reference[row["key"]]
+        for col in RESULT_COLUMNS:
+            assert row[col] == ref[col], col
+        for col in LIST_COLUMNS:
+            assert np.array_equal(np.asarray(row[col], dtype=float), np.asarray(ref[col], dtype=float),
+                                  equal_nan=True), col
+
+
+def test_store_roundtrip_ignores_partial_files(tmp_path, reference_rows):
+    rows = list(reference_rows.values())
+    for row in rows[:3]:
+        write_row(tmp_path, row)
+    (tmp_path / "runs" / ".abc.parquet.tmp").write_bytes(b"half a file")  # what a kill mid-write leaves
+    assert existing_keys(tmp_path) == {r["key"] for r in rows[:3]}
+    df = read_rows(tmp_path)
+    assert len(df) == 3
+    _assert_rows_equal(df, {r["key"]: r for r in rows[:3]})
+
+
+def test_reference_rows_are_plausible(reference_rows):
+    rows = list(reference_rows.values())
+    assert all(r["error"] is None for r in rows)
+    # Equal coefficients (spread 1) and m = 2r: both directions are found (this instance family's easy corner).
+    easy = [r for r in rows if r["spread"] == 1.0 and r["m"] == 4]
+    assert easy and all(r["recovered_all"] for r in easy)
+
+
+# ----------------------------------------------------------------------------------------------- phase
+def test_phase_summary_m_star_and_counts():
+    rows = []
+    rates = {1: [0, 0, 0, 1], 2: [1, 1, 1, 1], 4: [1, 1, 1, 0]}  # m/r -> successes of 4 seeds
+    for m_over_r, outcomes in rates.items():
+        for seed, ok in enumerate(outcomes):
+            rows.append({"algorithm": "plain", "d": 6, "r": 3, "spread": 100.0, "m_over_r": float(m_over_r),
+                         "recovered_all": bool(ok), "n_recovered": 3 if ok else 2, "error": None})
+    rows.append({"algorithm": "plain", "d": 6, "r": 3, "spread": 100.0, "m_over_r": 4.0, "recovered_all": False,
+                 "n_recovered": 0, "error": "RuntimeError: boom"})
+    summary = phase_summary(pd.DataFrame(rows), threshold=0.75)
+    entry = summary.lookup("plain", 6, 100.0)
+    # 1: 25%, 2: 100%, 4: 75% (the error is left out): rate >= 75% from m/r = 2 on.
+    assert entry.m_over_r == 2.0 and entry.m == 6
+    assert entry.failures_at_or_above == 1 and entry.runs_at_or_above == 8
+    assert summary.n_errors == 1
+    strict = phase_summary(pd.DataFrame(rows), threshold=0.9).lookup("plain", 6, 100.0)
+    assert strict.m_over_r is None  # 75% at the largest m/r: never reached and kept
+    lo, hi = wilson_interval(3, 4)
+    assert 0 < lo < 0.75 < hi < 1
+
+
+# ------------------------------------------------------------------------------------- real LocalCluster
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client
+
+    from verify.sweep.runner import local_cluster
+
+    cluster = local_cluster(2)
+    with Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+def test_sweep_survives_a_killed_worker(tmp_path, client, reference_rows):
+    spec = parse_spec(TINY)
+    killed: list[str] = []
+
+    def kill_a_busy_worker(row, c):
+        if killed:
+            return
+        busy = [addr for addr, keys in c.processing().items() if keys]
+        target = busy[0] if busy else next(iter(c.scheduler_info()["workers"]))
+        pid = c.run(os.getpid, workers=[target])[target]
+        os.kill(pid, signal.SIGKILL)  # the nanny starts a new worker; the scheduler reruns the lost task
+        killed.append(target)
+
+    result = run_sweep(spec, tmp_path, client=client, on_row=kill_a_busy_worker)
+    assert killed
+    assert result.written == len(reference_rows)
+    files = list((tmp_path / "runs").glob("*.parquet"))
+    assert len(files) == len(reference_rows)
+    df = read_rows(tmp_path)
+    assert len(df) == df["key"].nunique() == len(reference_rows)  # each run exactly once
+    _assert_rows_equal(df, reference_rows)
+
+
+def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path, client, reference_rows):
+    spec = parse_spec(TINY)
+
+    class Killed(Exception):
+        pass
+
+    def die_after_three(row, c):
+        if len(existing_keys(tmp_path)) >= 3:
+            raise Killed
+
+    with pytest.raises(Killed):
+        run_sweep(spec, tmp_path, client=client, on_row=die_after_three)
+    first = existing_keys(tmp_path)
+    assert 3 <= len(first) < len(reference_rows)
+    # Resumed through the scheduler's address, as `deflation sweep --scheduler tcp://...` does.
+    result = run_sweep(spec, tmp_path, scheduler=client.scheduler.address)
+    assert result.workers == 2
+    assert result.skipped == len(first)
+    assert result.written == len(reference_rows) - len(first)
+    assert not first & {row["key"] for row in result.rows}  # nothing already present ran again
+    df = read_rows(tmp_path)
+    assert len(df) == df["key"].nunique() == len(reference_rows)
+    _assert_rows_equal(df, reference_rows)
+    # A third call finds everything present and runs nothing (no cluster is even started).
+    assert run_sweep(spec, tmp_path).written == 0
+
+
+def test_plot_redraws_from_the_dataset(tmp_path, reference_rows, capsys):
+    for row in reference_rows.values():
+        write_row(tmp_path, row)
+    assert main(["sweep", "--plot", str(tmp_path), "--quiet"]) == 0
+    for name in ("phase.png", "phase.svg", "phase.md", "phase.json"):
+        assert (tmp_path / name).is_file()
+    assert "| plain | 4 | 2 |" in (tmp_path / "phase.md").read_text()
+    assert main(["sweep", "--plot", str(tmp_path / "nothing")]) == 2
+
+
+# ---------------------------------------------------------------------------------- the probe's frontier
+def test_probe_rows_are_sweep_rows():
+    from verify.precision.probe import probe_run_spec, probe_sweep_spec
+
+    spec = probe_sweep_spec(5, [2e-3], [10], seeds=2, r_max=3)
+    by_seed = {p.spec.first_seed: p.spec for p in spec.points()}
+    for seed in (0, 1):
+        assert by_seed[seed] == probe_run_spec(5, 2e-3, 10, seed=seed, r_max=3)
+        assert by_seed[seed].config.eps == 2e-3 and by_seed[seed].instance.basis_seed == seed
+
+
+def test_frontier_separates_m_from_eps(tmp_path, client):
+    from verify.precision.probe import frontier, plot_frontier, theorem_scale
+
+    d = 4
+    result = frontier([d], tmp_path / "sweep", m_over_d=(1, 2), seeds=1, decades_below=1, r_max=2, client=client)
+    bound = theorem_scale(d)
+    assert result.bound[d] == bound and result.eps_calibration[d] > bound
+    calibration = {p.m: p for p in result.points if p.stage == "calibration"}
+    assert set(calibration) == {4, 8} and all(p.eps == result.eps_calibration[d] for p in calibration.values())
+    m = result.m_by_d[d]
+    if m is None:
+        assert not any(p.all_recovered for p in calibration.values()) and result.eps_star[d] is None
+    else:
+        assert calibration[m].all_recovered and not any(p.all_recovered for k, p in calibration.items() if k < m)
+        below = [p for p in result.points if p.stage == "frontier"]
+        assert below and all(p.m == m and p.eps < bound for p in below)
+        assert result.eps_star[d] <= result.eps_calibration[d]
+    paths = plot_frontier(result, tmp_path / "frontier")
+    assert all(p.is_file() for p in paths)
+    assert f"| {d} |" in result.markdown()
+
+
+def _synthetic_rows(outcomes: dict[float, list[bool]], times=(1.0, 2.0, 3.0)) -> pd.DataFrame:
+    rows = []
+    for m_over_r, oks in outcomes.items():
+        for seed, ok in enumerate(oks):
+            rows.append({"algorithm": "plain", "d": 6, "r": 3, "spread": 100.0, "m_over_r": m_over_r,
+                         "recovered_all": ok, "n_recovered": 3 if ok else 2, "error": None,
+                         "discovery_times": list(times), "command": f"deflation run --seed {seed}"})
+    return pd.DataFrame(rows)
+
+
+def test_claim_evidence_rules():
+    from verify.sweep.claims import p1_evidence, p12_evidence
+
+    rows = _synthetic_rows({1.0: [False, False], 2.0: [True, True], 4.0: [True, True]})
+    summary = phase_summary(rows)
+    p12 = p12_evidence(summary)
+    assert p12.status == "supported" and "m* = 6" in p12.statement  # a failure at m < m* refutes nothing
+    assert p1_evidence(rows, summary).status == "supported"
+    swapped = _synthetic_rows({1.0: [False], 2.0: [True], 4.0: [True]}, times=(1.0, 3.0, 2.0))
+    p1 = p1_evidence(swapped, phase_summary(swapped))
+    assert p1.status == "refuted" and p1.commands
+    never = _synthetic_rows({1.0: [False], 2.0: [True], 4.0: [False]})
+    assert p12_evidence(phase_summary(never)).status == "open"  # not reached within the grid: no refutation
+
+
+def test_p11_evidence_rules():
+    from verify.precision.probe import FrontierResult
+    from verify.sweep.claims import p11_evidence
+
+    from verify.precision.probe import FrontierPoint
+
+    line = [FrontierPoint(d=6, eps=e, m=24, n=2, recovered=2, precision="float64", stage="frontier")
+            for e in (0.1, 1e-2, 1e-6)]
+    base = dict(points=line, eps_calibration={6: 0.1}, bound={6: 0.035})
+    below = FrontierResult(m_by_d={6: 24}, eps_star={6: 1e-6}, resolved={6: False}, **base)
+    assert p11_evidence(below).status == "supported"
+    stuck = FrontierResult(m_by_d={6: 24}, eps_star={6: 0.1}, resolved={6: True}, **base)
+    assert p11_evidence(stuck).status == "open" and "eps* = 0.1" in p11_evidence(stuck).statement
+    short = FrontierResult(m_by_d={6: 24}, eps_star={6: 1e-2}, resolved={6: False}, **base)
+    assert p11_evidence(short).status == "open"  # the grid's smallest eps was not reached
+    none = FrontierResult(m_by_d={6: None}, eps_star={6: None}, resolved={6: False}, **base)
+    assert p11_evidence(none).status == "open"
+
+
+@pytest.mark.parametrize("argv", [["--dims", "2"], ["--hp-eps", "1e-3"], ["--seeds", "0"], ["--m-over-d", "0"],
+                                  ["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"]])
+def test_probe_frontier_flags_are_validated_before_anything_runs(tmp_path, argv, capsys):
+    out = tmp_path / "probe"
+    assert main(["probe", *argv, "--out", str(out)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_frontier_continues_at_high_precision_below_float64(monkeypatch):
+    """The wiring of the high-precision leg (its numerics are tested in test_precision): each hp eps becomes a
+    frontier point at the m found, and eps* follows the recovered points."""
+    from verify.precision import probe
+
+    calls = []
+
+    def fake_find_m(d, out, *, eps, **kwargs):
+        return 2 * d, [probe.FrontierPoint(d=d, eps=eps, m=2 * d, n=2, recovered=2, precision="float64",
+                                           stage="calibration")]
+
+    def fake_point(d, eps, m, *, seed, **kwargs):
+        calls.append((d, eps, m, seed))
+        return {"dps": 40, "reached": eps / 10, "recovered_all": eps > 1e-20, "error": None}
+
+    monkeypatch.setattr(probe, "find_m", fake_find_m)
+    monkeypatch.setattr(probe, "high_precision_point", fake_point)
+    result = probe.frontier([5], decades_below=0, seeds=2, high_precision_eps=(1e-10, 1e-30))
+    assert sorted(calls) == [(5, 1e-30, 10, 0), (5, 1e-30, 10, 1), (5, 1e-10, 10, 0), (5, 1e-10, 10, 1)]
+    hp = [p for p in result.points if p.stage == "frontier"]
+    assert [(p.eps, p.precision, p.recovered) for p in hp] == [(1e-10, "40 digits", 2), (1e-30, "40 digits", 0)]
+    assert result.eps_star[5] == 1e-10 and result.resolved[5]

@@ -1,0 +1,100 @@
+"""``deflation sweep SPEC --out DIR [--scheduler ADDRESS] [--workers N]``: a grid of runs on Dask, resumable,
+one Parquet row per run, then the phase diagrams; ``deflation sweep --plot DIR`` redraws them only.
+
+Top-level imports stay light (the CLI imports this module only when ``sweep`` is chosen; dask, torch and
+pyarrow load inside :func:`run`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from pathlib import Path
+
+from solver.errors import ValidationError
+
+from ..outputs import check_out_dir
+
+NAME = "sweep"
+HELP = "Run a grid of instances on Dask (resumable, Parquet results) and draw phase diagrams."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", nargs="?", default=None,
+                        help="a TOML sweep spec, or a built-in one: quick (>= 200 small runs, minutes), full")
+    parser.add_argument("--out", default=None, help="dataset folder (default results/sweep-<name>)")
+    parser.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (tcp://host:port); "
+                                                          "default: a LocalCluster on this machine")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="LocalCluster worker processes, one thread each (default: the number of cores)")
+    parser.add_argument("--plot", metavar="DIR", default=None,
+                        help="redraw the phase diagrams and tables of the dataset in DIR; runs nothing")
+    parser.add_argument("--threshold", type=float, default=0.9, help="success rate defining m* (default 0.9)")
+    parser.add_argument("--list", action="store_true", help="print the runs the spec expands to and exit")
+    parser.add_argument("--quiet", action="store_true")
+
+
+def _format_seconds(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = int(round(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0 < args.threshold <= 1:
+        raise ValidationError("--threshold", "in (0, 1]", args.threshold)
+    if args.plot is not None:
+        if args.spec is not None:
+            raise ValidationError("--plot", "given without SPEC (it redraws, runs nothing)", args.spec)
+        folder = Path(args.plot)
+        from verify.sweep.store import existing_keys
+
+        if not existing_keys(folder):
+            raise ValidationError("--plot", "a sweep folder holding runs/*.parquet", str(folder))
+        check_out_dir(folder, "--plot")
+        return _write_phase(folder, args)
+    if args.spec is None:
+        raise ValidationError("SPEC", "a TOML file or a built-in spec (quick, full), or --plot DIR", None)
+    if args.workers is not None and args.workers < 1:
+        raise ValidationError("--workers", "an integer >= 1", args.workers)
+    if args.workers is not None and args.scheduler is not None:
+        raise ValidationError("--workers", "not combined with --scheduler (the cluster has its own workers)",
+                              args.workers)
+    from verify.sweep.spec import load_spec
+
+    spec = load_spec(args.spec)  # every validation happens here, before anything is written
+    points = spec.points()
+    if args.list:
+        for p in points:
+            print(p.key, p.spec.command())
+        print(f"{len(points)} runs")
+        return 0
+    out = Path(args.out) if args.out is not None else Path("results") / f"sweep-{spec.name}"
+    check_out_dir(out)
+
+    from verify.progress import ProgressBar
+    from verify.sweep.runner import run_sweep
+
+    bar = ProgressBar("sweep", enabled=not args.quiet, interval=15.0)
+    if not args.quiet:
+        where = args.scheduler or f"LocalCluster, {args.workers or os.cpu_count()} worker(s), 1 thread each"
+        print(f"[sweep] {spec.name}: {len(points)} runs -> {out} ({where})", flush=True)
+    result = run_sweep(spec, out, scheduler=args.scheduler, workers=args.workers,
+                       progress=lambda done, total, left: bar(done, total, f"left ~{_format_seconds(left)}"))
+    bar.close()
+    if not args.quiet:
+        print(f"[sweep] {result.written} run(s) written, {result.skipped} already present, "
+              f"{result.seconds:.1f} s on {result.workers} worker(s)", flush=True)
+    return _write_phase(out, args, title=f"sweep '{spec.name}'")
+
+
+def _write_phase(folder: Path, args: argparse.Namespace, title: str = "") -> int:
+    from verify.sweep.phase import write_phase
+
+    summary, paths = write_phase(folder, threshold=args.threshold, title=title)
+    if not args.quiet:
+        print("\n".join(summary.markdown().splitlines()[:4 + len(summary.m_star)]))
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0

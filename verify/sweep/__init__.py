@@ -1,0 +1,29 @@
+"""Sweeps on Dask and the phase diagrams (issue 10).
+
+- :mod:`.spec`: a sweep spec (TOML, or the built-in ``quick`` / ``full``) expanded into one
+  :class:`solver.spec.RunSpec` per run (one seed each; the row's key is :meth:`RunSpec.key`).
+- :mod:`.runner`: the runs on a Dask LocalCluster (one single-threaded worker process per core) or an existing
+  scheduler, rows written as they finish, resumable by key.
+- :mod:`.store`: the Parquet dataset, one atomically written file per run.
+- :mod:`.phase`: success rates over m/r x spread, the empirical m*(d, spread), heatmaps and tables.
+
+Names load on first use (dask, pyarrow and torch only when a sweep runs or a dataset is read).
+"""
+
+import importlib
+
+_WHERE = {
+    "spec": ("SweepSpec", "SweepPoint", "parse_spec", "load_spec"),
+    "runner": ("run_sweep", "run_point", "SweepResult", "local_cluster"),
+    "store": ("read_rows", "write_row", "existing_keys"),
+    "phase": ("PhaseSummary", "PhaseCell", "MStar", "phase_summary", "plot_phase", "write_phase"),
+    "builtin": ("BUILTIN",),
+}
+__all__ = [name for names in _WHERE.values() for name in names]
+
+
+def __getattr__(name: str):
+    for module, names in _WHERE.items():
+        if name in names:
+            return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

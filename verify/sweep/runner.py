@@ -1,0 +1,207 @@
+"""Run a sweep on Dask distributed: a ``LocalCluster`` on this machine by default (one single-threaded worker
+process per core), or an existing cluster at ``scheduler``.
+
+Thread discipline: every worker runs one task at a time (``threads_per_worker=1``) with one BLAS/OpenMP
+thread and one torch thread (:class:`verify.sweep._plugin.SingleThreadPlugin`, plus ``OMP/MKL/OPENBLAS_NUM_THREADS=1`` in the
+worker processes' environment), so N workers use N cores, not N x cores.
+
+Rows are written by the client as results arrive (``distributed.as_completed``), one atomic Parquet file
+per run (:mod:`verify.sweep.store`). A worker that dies mid-task is replaced by its nanny and the scheduler
+reruns its tasks; a killed sweep loses only the runs in flight, and running it again skips every key present.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+
+from solver.spec import RunSpec
+
+from .spec import SweepPoint, SweepSpec
+from .store import existing_keys, write_row
+
+__all__ = ["run_point", "run_sweep", "SweepResult", "point_payload", "local_cluster"]
+
+THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
+def limit_threads() -> None:
+    """One BLAS/OpenMP thread (threadpoolctl) and one torch intra-op thread in this process."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover - torch is a dependency; a worker without it fails in solve()
+        pass
+
+
+def point_payload(point: SweepPoint) -> dict:
+    """What a task receives: the spec as a dict plus the grid coordinates (plain data, cheap to send)."""
+    return {"spec": point.spec.to_dict(), "m_over_r": point.m_over_r, "spread": point.spread}
+
+
+def run_point(payload: dict) -> dict:
+    """Solve one run (one seed) and return its row (:mod:`verify.sweep.store`).
+
+    A run whose integration raises is a result, not a crash: its row has ``error`` set and
+    ``recovered_all = False`` (rerunning it would raise again: the same inputs give the same run).
+    """
+    limit_threads()
+    spec = RunSpec.from_dict(payload["spec"])
+    row = _input_columns(spec, payload["m_over_r"], payload["spread"])
+    start, cpu_start = time.perf_counter(), time.process_time()
+    try:
+        trajectory = spec.solve()
+    except Exception as err:  # noqa: BLE001 - recorded in the row
+        row.update({"recovered_all": False, "n_recovered": 0, "recovered": None, "discovery_times": None,
+                    "final_residuals": None, "final_loss": None, "final_loss_floor": None, "reinitializations": None,
+                    "rhs_evals": None, "integrator_used": None, "versions": None,
+                    "error": f"{type(err).__name__}: {err}"})
+    else:
+        run = trajectory.summary()["runs"][0]
+        recovered = [bool(x) for x in run["recovered"]]
+        row.update({
+            "recovered_all": all(recovered), "n_recovered": int(sum(recovered)), "recovered": recovered,
+            "discovery_times": [math.nan if t is None else float(t) for t in run["discovery_times"]],
+            "final_residuals": [float(x) for x in run["final_residuals"]],
+            "final_loss": float(run["final_loss"]), "final_loss_floor": float(run["final_loss_floor"]),
+            "reinitializations": int(run["reinitializations"]), "rhs_evals": int(trajectory.meta["rhs_evals"]),
+            "integrator_used": str(trajectory.config["integrator_used"]),
+            "versions": json.dumps(trajectory.meta["versions"], sort_keys=True), "error": None})
+    row["seconds"] = time.perf_counter() - start
+    row["cpu_seconds"] = time.process_time() - cpu_start
+    row["worker"] = _worker_name()
+    return row
+
+
+def _worker_name() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return f"local-{os.getpid()}"
+
+
+def _input_columns(spec: RunSpec, m_over_r: float, spread: float) -> dict:
+    data = spec.to_dict()
+    row = {**data["instance"], **data["config"]}
+    row.update({"seed": spec.first_seed, "m_over_r": float(m_over_r), "spread": float(spread), "key": spec.key(),
+                "command": spec.command(), "spec_json": json.dumps(data, sort_keys=True)})
+    return row
+
+
+# -------------------------------------------------------------------------------------------- the sweep
+@dataclass
+class SweepResult:
+    """What a sweep did: ``total`` runs in the spec, ``skipped`` already present, ``written`` now, the wall
+    time, the number of workers and the rows written in this call (dicts, in completion order)."""
+
+    total: int
+    skipped: int
+    written: int
+    seconds: float
+    workers: int
+    rows: list[dict] = field(default_factory=list)
+
+
+def local_cluster(workers: int):
+    """``LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)`` with one BLAS thread per
+    worker, no dashboard, quiet logs."""
+    import warnings
+
+    from distributed import LocalCluster
+
+    with warnings.catch_warnings():
+        # Without a dashboard the scheduler still serves health checks over HTTP, on 8787 when free, else on a
+        # random port with a warning: the fallback is what we want, the warning is noise.
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                            silence_logs=logging.ERROR, env=dict(THREAD_ENV))
+
+
+def run_sweep(spec: SweepSpec, out: Path, *, scheduler: str | None = None, workers: int | None = None,
+              client: Any = None, progress: Callable[[int, int, float], None] | None = None,
+              on_row: Callable[[dict, Any], None] | None = None, retries: int = 2) -> SweepResult:
+    """Run every point of ``spec`` whose key is not yet under ``out``; write each row as it finishes.
+
+    Args:
+        spec: the sweep.
+        out: dataset folder (``out/runs/*.parquet``, ``out/spec.toml``).
+        scheduler: address of an existing Dask scheduler (``tcp://host:port``); None: a LocalCluster.
+        workers: LocalCluster worker processes (None: ``os.cpu_count()``).
+        client: an existing ``distributed.Client`` (tests; overrides ``scheduler`` and ``workers``).
+        progress: ``progress(done, total, seconds_left_estimate)`` after each row (and once at the start).
+        on_row: ``on_row(row, client)`` after each row is written (tests kill workers or the sweep from it).
+        retries: extra attempts of a task whose worker died (beyond the scheduler's own rescheduling).
+    """
+    from solver.trajectory import atomic_write_bytes
+
+    out = Path(out)
+    points = spec.points()
+    done_keys = existing_keys(out)
+    todo = [p for p in points if p.key not in done_keys]
+    # Distinct keys only: two grid points that name the same run (e.g. repeated spread 1 at r = 1) run once.
+    unique: dict[str, SweepPoint] = {}
+    for p in todo:
+        unique.setdefault(p.key, p)
+    todo = list(unique.values())
+    total_keys = len({p.key for p in points})
+    skipped = total_keys - len(todo)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out / "spec.toml", spec.text.encode())
+    start = time.perf_counter()
+    result = SweepResult(total=total_keys, skipped=skipped, written=0, seconds=0.0, workers=0)
+    if progress is not None:
+        progress(skipped, total_keys, math.nan)
+    if not todo:
+        return result
+
+    from distributed import Client, as_completed
+
+    owned = []
+    try:
+        if client is None:
+            if scheduler is not None:
+                client = Client(scheduler)
+            else:
+                cluster = local_cluster(workers or os.cpu_count() or 1)
+                owned.append(cluster)
+                client = Client(cluster)
+            owned.insert(0, client)
+        from ._plugin import SingleThreadPlugin
+
+        client.register_plugin(SingleThreadPlugin())
+        result.workers = len(client.scheduler_info()["workers"])
+        # The costliest runs first (largest m d): the sweep's tail is then many short runs, not one long one.
+        todo.sort(key=lambda p: -(p.spec.config.m * p.spec.instance.d
+                                  * (4 if p.spec.config.algorithm == "modified" else 1)))
+        futures = [client.submit(run_point, point_payload(p), key=f"deflation-run-{p.key}", pure=False,
+                                 retries=retries, priority=len(todo) - i) for i, p in enumerate(todo)]
+        for future in as_completed(futures):
+            row = future.result()
+            write_row(out, row)
+            future.release()
+            result.written += 1
+            result.rows.append(row)
+            if progress is not None:
+                elapsed = time.perf_counter() - start
+                left = elapsed / result.written * (len(todo) - result.written)
+                progress(skipped + result.written, total_keys, left)
+            if on_row is not None:
+                on_row(row, client)
+    finally:
+        for obj in owned:
+            obj.close()
+        result.seconds = time.perf_counter() - start
+    return result
