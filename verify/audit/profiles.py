@@ -32,6 +32,10 @@ class Profile:
             (:data:`verify.precision.QUICK_GRID`, under 10 minutes on 2 cores).
         baselines_instances, baselines_seeds: the classical methods and the flows side by side
             (:func:`verify.baselines.run_baselines`; 0 seeds skips the stage).
+        phase_sweep: the built-in sweep spec (:data:`verify.sweep.builtin.BUILTIN`) behind the phase diagram and m*
+            that P12 and P1 cite; None skips it.
+        frontier_dims, frontier_seeds, frontier_decades: the redesigned accuracy probe P11 cites
+            (:func:`verify.precision.probe.frontier`; no dims skips it).
         adds: what this profile adds over ``quick`` (shown in the report).
     """
 
@@ -56,6 +60,10 @@ class Profile:
     probe_grid: tuple[tuple[int, float], ...] | None = ((4, 1e-5), (4, 1e-20), (12, 1e-2))
     baselines_instances: tuple[str, ...] = ("figure1", "order3", "nonorthogonal")
     baselines_seeds: int = 2
+    phase_sweep: str | None = "audit"
+    frontier_dims: tuple[int, ...] = (8,)
+    frontier_seeds: int = 2
+    frontier_decades: int = 2
     adds: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict:
@@ -84,6 +92,10 @@ FULL = Profile(
     probe_grid=None,
     baselines_instances=("figure1", "spread", "nonorthogonal", "order3", "large"),
     baselines_seeds=5,
+    phase_sweep="full",
+    frontier_dims=(6, 8, 10),
+    frontier_seeds=3,
+    frontier_decades=4,
     adds=(
         "spread spectrum: 3 seeds of the plain and of the modified flow instead of 1 (seed luck matters there, "
         "SPEC section 2)",
@@ -93,6 +105,8 @@ FULL = Profile(
         "three points",
         "baselines: every default instance (figure1, spread, nonorthogonal, order3, large) at 5 seeds instead of "
         "three instances at 2",
+        "phase diagram: the full sweep (d in {10, 20, 40}, 1200 runs) instead of the quick grid at 4 seeds per cell",
+        "accuracy frontier: d in {6, 8, 10}, 3 seeds, 4 decades below the bound instead of d = 8, 2 seeds, 2 decades",
     ),
 )
 
@@ -117,6 +131,10 @@ TEST = Profile(
     probe_grid=((3, 1e-4),),
     baselines_instances=("order3",),
     baselines_seeds=1,
+    phase_sweep="test",
+    frontier_dims=(4,),
+    frontier_seeds=1,
+    frontier_decades=1,
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (QUICK, FULL, TEST)}

@@ -85,4 +85,29 @@ n_save = 32
 record_components = false
 """
 
-BUILTIN: dict[str, str] = {"quick": QUICK, "full": FULL}
+# The quick audit's phase diagram: quick's grid at 4 seeds per cell (96 runs), to fit the audit's budget.
+AUDIT = QUICK.replace('name = "quick"', 'name = "audit"').replace("seeds = 9", "seeds = 4")
+assert AUDIT != QUICK and "seeds = 4" in AUDIT
+
+# The audit's test profile: the frame, not the science (4 plain runs at d = 4).
+TEST = """
+name = "test"
+description = "tests: two plain-flow cells at d = 4, r = 2"
+
+[grid]
+d = [4]
+r = [2]
+spread = [1.44]
+m_over_r = [1, 4]
+algorithm = ["plain"]
+seeds = 2
+basis = "random"
+
+[plain]
+delta0 = 1e-10
+t_max_per_a_min = 60.0
+n_save = 20
+record_components = false
+"""
+
+BUILTIN: dict[str, str] = {"quick": QUICK, "full": FULL, "audit": AUDIT, "test": TEST}

@@ -7,7 +7,7 @@ Each module imports its library (``proofs_check``, ``verify.invariants``, ``veri
 from __future__ import annotations
 
 from .._types import Stage
-from . import baselines, derivations, figure1, invariants, precision, probe, spread
+from . import baselines, derivations, figure1, invariants, phase, precision, probe, spread
 
 STAGES: tuple[Stage, ...] = (
     derivations.STAGE,
@@ -16,6 +16,7 @@ STAGES: tuple[Stage, ...] = (
     invariants.STAGE,
     precision.STAGE,
     probe.STAGE,
+    phase.STAGE,
     baselines.STAGE,
 )
 
