@@ -13,7 +13,6 @@ Data flow::
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from .config import FlowConfig
 from .errors import ValidationError, require
 from .ground_truth import GroundTruth
 from .integrators import EXPLICIT, IMPLICIT, StepStats, integrate_explicit, integrate_implicit
+from .threads import field_flops, limit_threads
 from .trajectory import Trajectory, package_versions
 
 __all__ = ["FlowConfig", "solve", "initial_directions", "estimate_beta0", "epoch_schedule", "reinit_mask",
@@ -251,22 +251,6 @@ def _choose_integrator(config: FlowConfig, truths: Sequence[GroundTruth]) -> str
     return "bdf"
 
 
-# Below this many multiply-adds per field evaluation, torch's intra-op threads cost more than they save
-# (and spin against other processes on a small machine): such runs use one thread.
-SINGLE_THREAD_FLOPS = 4_000_000
-
-
-@contextlib.contextmanager
-def _threads_for(flops: int):
-    previous = torch.get_num_threads()
-    if flops < SINGLE_THREAD_FLOPS:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def solve(
     truths: GroundTruth | Sequence[GroundTruth],
     config: FlowConfig = FlowConfig(),
@@ -286,8 +270,9 @@ def solve(
     """
     config.validate()
     seeds = [int(s) for s in seeds]
-    size = len(seeds) * config.m * (config.m + 8) * (truths.d if isinstance(truths, GroundTruth) else truths[0].d)
-    with _threads_for(size):
+    d = truths.d if isinstance(truths, GroundTruth) else truths[0].d
+    # Every thread pool (torch, BLAS/LAPACK under numpy and scipy, OpenMP) sized to one field evaluation.
+    with limit_threads(field_flops(len(seeds), d, config.m)):
         return _solve(truths, config, seeds, progress, initial_state)
 
 

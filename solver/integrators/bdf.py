@@ -28,6 +28,7 @@ from scipy.linalg import lu_factor, lu_solve
 
 from .. import kernels
 from ..config import LINEAR_SOLVERS
+from ..threads import field_flops, limit_threads
 from ..jacobian import JacobianOperator, flow_jacobian, flow_jacobian_sparse, pack_state, unpack_state
 from ._explicit import OnSave, StepStats
 
@@ -201,7 +202,17 @@ def integrate_implicit(
 
     ``a`` (B, r) and ``U`` (B, d, r) are each run's ground truth. Saved states are reported through
     ``on_save`` exactly as by :func:`solver.integrators._explicit.integrate_explicit`.
+    Every BLAS/LAPACK call (field, Jacobian, LU, GMRES) runs under :func:`solver.threads.limit_threads` sized
+    to one run's field evaluation (scipy integrates the runs one after the other).
     """
+    _rows, m = y0.shape[1:]
+    with limit_threads(field_flops(1, _rows - 1, m)):
+        return _integrate_implicit(a, U, order, lam, y0, t0, t1, save_times, on_save, method=method,
+                                   linear_solver=linear_solver, rtol=rtol, atol=atol, progress=progress)
+
+
+def _integrate_implicit(a, U, order, lam, y0, t0, t1, save_times, on_save, *, method, linear_solver, rtol, atol,
+                        progress):
     if method not in IMPLICIT_METHODS:
         raise ValueError(f"method: must be one of {IMPLICIT_METHODS} (got {method!r})")
     if linear_solver not in LINEAR_SOLVERS:
