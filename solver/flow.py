@@ -264,10 +264,16 @@ def _choose_integrator(config: FlowConfig, truths: Sequence[GroundTruth], device
     if config.algorithm == "plain" and spread <= 100 and config.end_time * min(
             float(t.a.min()) for t in truths) <= 1e4:
         return "dopri5"
+    if device.type != "cuda":
+        return "bdf"
     unknowns = config.m * (truths[0].d + 1)
-    if device.type == "cuda" and unknowns <= ROSENBROCK_AUTO_MAX_UNKNOWNS:
-        return "rosenbrock"
-    return "bdf"
+    if unknowns > ROSENBROCK_AUTO_MAX_UNKNOWNS:
+        if config.device == "auto":
+            return "bdf"  # the device was ours to choose: the CPU's Krylov path
+        # No silent move to the CPU: the torch stiff path factors dense (n x n) matrices.
+        raise ValidationError("device", f"cpu or auto for a stiff run with m (d+1) = {unknowns} unknowns (the torch "
+                              f"stiff path on {device} is dense, at most {ROSENBROCK_AUTO_MAX_UNKNOWNS})", config.device)
+    return "rosenbrock"
 
 
 def solve(
