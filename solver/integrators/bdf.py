@@ -233,7 +233,11 @@ class KrylovBDF(NoiseFloorBDF):
         # negligible components (every one carries their c_i) are dropped and SuperLU factors the rest. A dense
         # n^3 LU at d = 30, m = 150 (n = 4650) cost seconds per fallback and dominated late epochs (issue 13).
         self.direct_fallbacks += 1
-        if self._coupling_floor is None:
+        rho = scaled_jacobian._inputs[1]
+        coupled = 0 if self._coupling_floor is None else int((np.exp(2 * rho) >= self._coupling_floor).sum())
+        # Sparse only while few components couple (the LU's fill-in grows with their number; a nearly dense
+        # matrix is factored faster by LAPACK than by SuperLU).
+        if self._coupling_floor is None or coupled > max(1, self._m // 4):
             dense = lu_factor(np.eye(b.size) - scaled_jacobian.dense())
             factor[3] = lambda rhs: lu_solve(dense, rhs)
         else:
