@@ -161,7 +161,10 @@ class KrylovBDF(NoiseFloorBDF):
     (sparse, without the couplings of components below ``coupling_floor``, when one is given; else dense).
     """
 
-    max_krylov = 60
+    # Late epochs of Algorithm 1 at d = 30, m = 150 (h ~ 1e7-1e8) need 100-200 iterations with this preconditioner:
+    # at 60 every such system fell back to a direct LU (seconds each at n = 4650); at 200 none did and the epoch
+    # took 107 steps in 249 s on a loaded machine, against a quarter of it in 400 s (issue 13, BENCHMARKS.md).
+    max_krylov = 200
 
     def __init__(self, fun, t0, y0, t_bound, *, d: int, m: int, operator, gmres_rtol: float = 1e-9,
                  coupling_floor: float | None = None, **options):
