@@ -155,6 +155,23 @@ def test_scipy_integrators_refuse_a_cuda_device():
               seeds=[0])
 
 
+def test_auto_integrator_on_a_cuda_device():
+    """auto picks the torch stiff path on CUDA (every seed one batch on the device); a size its dense LU cannot
+    take is an error when cuda was asked for, and the CPU's Krylov BDF when the device was left to us."""
+    from solver.flow import ROSENBROCK_AUTO_MAX_UNKNOWNS, _choose_integrator
+
+    truth = spread_truth(d=10)
+    cuda = torch.device("cuda")  # a device object only: nothing runs on it
+    small = FlowConfig(algorithm="modified", m=50, device="cuda")
+    assert _choose_integrator(small, [truth], cuda) == "rosenbrock"
+    assert _choose_integrator(small, [truth], torch.device("cpu")) == "bdf"
+    too_many = ROSENBROCK_AUTO_MAX_UNKNOWNS // (truth.d + 1) + 1
+    with pytest.raises(ValidationError, match="unknowns"):
+        _choose_integrator(FlowConfig(algorithm="modified", m=too_many, device="cuda"), [truth], cuda)
+    assert _choose_integrator(FlowConfig(algorithm="modified", m=too_many), [truth], cuda) == "bdf"
+
+
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_modified_flow_on_cuda_matches_cpu():
     truth = spread_truth(d=6, r=3)
@@ -162,4 +179,4 @@ def test_modified_flow_on_cuda_matches_cpu():
     cpu = solve(truth, FlowConfig(device="cpu", **base), seeds=[0, 1])
     gpu = solve(truth, FlowConfig(device="cuda", **base), seeds=[0, 1])
     assert gpu.meta["device"].startswith("cuda")
-    np.testing.assert_allclose(gpu.discovery()[0], cpu.discovery()[0], rtol=1e-6)
+    np.testing.assert_allclose(gpu.discovery()[0], cpu.discovery()[0], rtol=1e-3)  # the issue's agreement criterion
