@@ -7,6 +7,13 @@
    CPU vs GPU, and the largest deviation in discovery times between the two devices.
 2. One vector-field evaluation at d=4096, m=65536 in float64 and float32 against the time of the two
    m x m x d GEMMs it contains (fraction of that roofline).
+3. Algorithm 1 (issue 13), each against the CPU:
+   - 256 Figure-1-size runs (d=10, m=50, spread spectrum a_i = 10^{-2(i-1)}) in one batched torch Rosenbrock
+     run on the device, against scipy BDF on the CPU one run at a time (a few runs, seconds per run);
+   - one run on the spread spectrum at d=200, m=1000 (random basis). That is 201,000 unknowns: the torch stiff
+     path factors dense matrices (at most ``solver.flow.ROSENBROCK_AUTO_MAX_UNKNOWNS``), so this row records the
+     CPU path (scipy BDF, matrix-free Krylov) and the device row as not supported, with the reason.
+   ``--small`` shrinks both (batch 4; d=20, m=100) and runs them on the CPU.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import numpy as np
 import torch
 
 from solver import FlowConfig, kernels, solve
-from solver.instances import figure1_truth
+from solver.instances import figure1_truth, spread_truth
 
 
 def _sync(device: torch.device) -> None:
@@ -61,6 +68,52 @@ def field_vs_gemms(device: torch.device, dtype: torch.dtype, d: int, m: int, rep
             "tflops": 4 * m * m * d / t_field / 1e12}
 
 
+def alg1_batched(device: str, batch: int, cpu_runs: int, t_max: float | None = None) -> dict:
+    """Algorithm 1, spread spectrum, d=10, m=50: ``batch`` seeds in one torch Rosenbrock run on ``device`` against
+    ``cpu_runs`` seeds of scipy BDF on the CPU; discovery times of the common seeds compared (``t_max``: a cap)."""
+    truth = spread_truth()
+    config = dict(algorithm="modified", m=50, record_components=False, t_max=t_max)
+    dev = torch.device(device)
+    _sync(dev)
+    t0 = time.perf_counter()
+    batched = solve(truth, FlowConfig(integrator="rosenbrock", device=device, **config), seeds=range(batch))
+    _sync(dev)
+    device_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    cpu = solve(truth, FlowConfig(integrator="bdf", device="cpu", **config), seeds=range(cpu_runs))
+    cpu_seconds = time.perf_counter() - t0
+    deviation = np.abs(batched.discovery()[0][:cpu_runs] / cpu.discovery()[0] - 1)
+    return {"alg1_batch": batch, "alg1_runs_per_second_device": batch / device_seconds,
+            "alg1_runs_per_second_cpu_bdf": cpu_runs / cpu_seconds,
+            "alg1_device_over_cpu": (batch / device_seconds) / (cpu_runs / cpu_seconds),
+            "alg1_device_runs_recovering_all": int(batched.recovered().all(axis=1).sum()),
+            "alg1_discovery_max_relative_deviation": float(np.nanmax(deviation))}
+
+
+def alg1_large(device: str, d: int, m: int, t_max: float | None) -> dict:
+    """One Algorithm 1 run on the spread spectrum at (d, m), random basis: the CPU path, and the device where the
+    dense torch stiff path can hold it; ``t_max`` caps both (the first epochs only: a full run at d=200 on the
+    CPU does not fit a device session)."""
+    from solver.flow import ROSENBROCK_AUTO_MAX_UNKNOWNS
+    from solver.ground_truth import geometric_spectrum, random_orthonormal
+
+    truth = random_orthonormal(d, geometric_spectrum(5, 100.0), 4, 0)
+    out: dict = {"alg1_large_d": d, "alg1_large_m": m, "alg1_large_t_max": t_max}
+    unknowns = m * (d + 1)
+    if unknowns <= ROSENBROCK_AUTO_MAX_UNKNOWNS:
+        t0 = time.perf_counter()
+        run = solve(truth, FlowConfig(algorithm="modified", m=m, integrator="rosenbrock", device=device, t_max=t_max), seeds=[0])
+        out.update({"alg1_large_device_seconds": time.perf_counter() - t0,
+                    "alg1_large_device_recovered": int(run.recovered().sum())})
+    else:
+        out["alg1_large_device"] = (f"not supported: {unknowns} unknowns, the torch stiff path is dense up to "
+                                    f"{ROSENBROCK_AUTO_MAX_UNKNOWNS}")
+    t0 = time.perf_counter()
+    run = solve(truth, FlowConfig(algorithm="modified", m=m, integrator="bdf", device="cpu", t_max=t_max), seeds=[0])
+    out.update({"alg1_large_cpu_seconds": time.perf_counter() - t0, "alg1_large_cpu_recovered": int(run.recovered().sum())})
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
@@ -77,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                 "discovery_time_max_deviation": float(np.nanmax(np.abs(gpu_times[:cpu_batch] - cpu_times)))})
     for name, dtype in (("float64", torch.float64), ("float32", torch.float32)):
         out[f"field_{name}"] = field_vs_gemms(device, dtype, d, m)
+    out.update(alg1_batched(str(device), 4 if args.small else 256, 2 if args.small else 4, 520.0 if args.small else None))
+    out.update(alg1_large(str(device), *((20, 100, None) if args.small else (200, 1000, 2e3))))
     print(json.dumps(out, indent=2) if args.json else out)
     return 0
 

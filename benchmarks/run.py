@@ -120,12 +120,127 @@ def stiff_spread(m: int) -> dict:
             key.replace("seconds", "fitted"): int(traj.recovered().sum())}
 
 
+def _spin(seconds: float) -> None:
+    """A CPU-bound sibling process (the 'one other process' of a shared machine)."""
+    end = time.perf_counter() + seconds
+    x = 0
+    while time.perf_counter() < end:
+        x += 1
+
+
+def flow_eval_loaded_over_idle(repeat: int) -> dict:
+    """One numpy field evaluation at d = 30, m = 150 under solver.threads.limit_threads, idle vs with one busy sibling
+    process, side by side (median of 400); the same without the limit (BLAS at its default thread count) for
+    contrast."""
+    import multiprocessing
+
+    from threadpoolctl import threadpool_limits
+
+    from solver.threads import field_flops, limit_threads
+
+    d, m, r = 30, 150, 5
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((d, m))
+    X /= np.linalg.norm(X, axis=0)
+    U = np.linalg.qr(rng.standard_normal((d, r)))[0]
+    a, c = 10.0 ** (-2.0 * np.arange(r)), np.exp(rng.normal(size=m))
+
+    def evaluate() -> None:
+        kernels.flow(X, c, a, U, 4)
+
+    def median_of(fn, repeat: int) -> float:
+        # The median, not the best: oversubscription shows as stalls (a thread waiting for a core), which the
+        # best of many repeats hides.
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return float(np.median(times))
+
+    def timed(limited: bool) -> float:
+        if limited:
+            with limit_threads(field_flops(1, d, m)):
+                return median_of(evaluate, 400)
+        cores = multiprocessing.cpu_count()
+        with threadpool_limits(limits=cores):  # the default of a process started without OMP_NUM_THREADS
+            return median_of(evaluate, 400)
+
+    out = {}
+    idle = {mode: timed(mode) for mode in (True, False)}
+    sibling = multiprocessing.get_context("spawn").Process(target=_spin, args=(60.0,))
+    sibling.start()
+    try:
+        time.sleep(0.5)
+        loaded = {mode: timed(mode) for mode in (True, False)}
+    finally:
+        sibling.terminate()
+        sibling.join()
+    out["flow_eval_loaded_over_idle_d30_m150"] = loaded[True] / idle[True]
+    out["flow_eval_idle_seconds_d30_m150"] = idle[True]
+    out["flow_eval_loaded_over_idle_unlimited_d30_m150"] = loaded[False] / idle[False]
+    out["flow_eval_loaded_unlimited_seconds_d30_m150"] = loaded[False]
+    return out
+
+
+def alg1_spread(d: int, m: int, seeds=(0,), integrator: str = "auto", basis: str = "random") -> dict:
+    """Algorithm 1 (defaults) on the spread spectrum a_i = 10^{-2(i-1)}, r = 5, random orthonormal basis (seed 0) or
+    the identity basis."""
+    from solver.ground_truth import geometric_spectrum, random_orthonormal
+
+    truth = random_orthonormal(d, geometric_spectrum(5, 100.0), 4, 0) if basis == "random" else spread_truth(d)
+    t0 = time.perf_counter()
+    cpu0 = time.process_time()
+    traj = solve(truth, FlowConfig(algorithm="modified", m=m, integrator=integrator), seeds=list(seeds))
+    key = f"alg1_spread_d{d}_m{m}" + ("" if basis == "random" else f"_{basis}")
+    return {f"{key}_seconds": time.perf_counter() - t0, f"{key}_cpu_seconds": time.process_time() - cpu0,
+            f"{key}_recovered": int(traj.recovered().sum()), f"{key}_rhs_evals": traj.meta["rhs_evals"]}
+
+
+def alg1_batch16_over_batch1(t_max: float | None = 520.0) -> dict:
+    """Algorithm 1 on the spread spectrum (identity basis, d = 10, m = 50): 16 seeds in one batched torch Rosenbrock
+    run over one seed, side by side; and one seed of the torch path over the scipy BDF path. ``t_max`` caps the run
+    (default: the first epoch, t <= 520, so that --quick stays short; None: whole runs)."""
+    truth = spread_truth()
+    timings, recovered = {}, {}
+    for name, integrator, seeds in (("bdf1", "bdf", [0]), ("ros1", "rosenbrock", [0]),
+                                    ("ros16", "rosenbrock", list(range(16)))):
+        t0 = time.perf_counter()
+        traj = solve(truth, FlowConfig(algorithm="modified", m=50, integrator=integrator, t_max=t_max), seeds=seeds)
+        timings[name] = time.perf_counter() - t0
+        recovered[name] = int(traj.recovered().all(axis=1).sum())
+    return {"alg1_batch16_over_batch1": timings["ros16"] / timings["ros1"],
+            "alg1_rosenbrock_over_bdf_d10_m50": timings["ros1"] / timings["bdf1"],
+            "alg1_bdf_seconds_d10_m50": timings["bdf1"], "alg1_rosenbrock_seconds_d10_m50": timings["ros1"],
+            "alg1_rosenbrock_batch16_seconds_d10_m50": timings["ros16"],
+            "alg1_rosenbrock_batch16_runs_recovering_all": recovered["ros16"]}
+
+
+def alg1_scaling() -> dict:
+    """One Algorithm 1 run (scipy BDF, defaults, spread spectrum, identity basis: the random basis with seed 0 fails
+    at d = 10, FINDINGS in BENCHMARKS.md) at d = 10, 20, 30, 60, m = 5d, and the exponent of CPU time against d
+    from a least-squares fit of log time on log d."""
+    out, ds, secs = {}, [], []
+    for d in (10, 20, 30, 60):
+        row = alg1_spread(d, 5 * d, basis="identity")
+        out.update(row)
+        ds.append(d)
+        secs.append(row[f"alg1_spread_d{d}_m{5 * d}_identity_cpu_seconds"])
+    out["alg1_time_exponent_in_d_at_m5d"] = float(np.polyfit(np.log(ds), np.log(secs), 1)[0])
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--only", nargs="*", default=None,
-                        help="subset: gram figure1 large stiff stiff200")
+                        help="subset: gram figure1 large stiff stiff200 threads batch16 (and with their flags: "
+                             "alg1_d30, alg1_d60, scaling)")
+    parser.add_argument("--large", action="store_true",
+                        help="also Algorithm 1 at d = 30, m = 150 and d = 60, m = 300 (many minutes)")
+    parser.add_argument("--scaling", action="store_true",
+                        help="also one Algorithm 1 run at d = 10, 20, 30, 60 (m = 5d): the exponent (many minutes)")
     args = parser.parse_args(argv)
     repeat = 2 if args.quick else 5
     jobs = {
@@ -134,7 +249,14 @@ def main(argv: list[str] | None = None) -> int:
         "large": lambda: large_rhs(repeat),
         "stiff": lambda: stiff_spread(50),
         "stiff200": lambda: stiff_spread(200),
+        "threads": lambda: flow_eval_loaded_over_idle(repeat),
+        "batch16": alg1_batch16_over_batch1,
     }
+    if args.large:  # minutes each (BENCHMARKS.md): too long for --quick's 15-minute budget
+        jobs["alg1_d30"] = lambda: alg1_spread(30, 150)
+        jobs["alg1_d60"] = lambda: alg1_spread(60, 300)
+    if args.scaling:
+        jobs["scaling"] = alg1_scaling
     results: dict = {"machine": {"python": platform.python_version(), "torch": torch.__version__,
                                  "threads": torch.get_num_threads(), "processor": platform.processor()}}
     for name, job in jobs.items():

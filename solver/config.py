@@ -20,8 +20,9 @@ __all__ = ["FlowConfig", "ALGORITHMS", "REINIT_RULES", "INTEGRATORS", "IMPLICIT_
 ALGORITHMS = ("plain", "modified")
 REINIT_RULES = ("norm", "cluster")
 # The integrator names solver.integrators implements (checked there against its own tables).
-INTEGRATORS = ("euler", "rk4", "dopri5", "bdf", "radau")
-IMPLICIT_INTEGRATORS = ("bdf", "radau")
+INTEGRATORS = ("euler", "rk4", "dopri5", "bdf", "radau", "rosenbrock")
+# Stiff methods (implicit tolerances): scipy BDF/Radau on the CPU, the batched torch Rosenbrock on any device.
+IMPLICIT_INTEGRATORS = ("bdf", "radau", "rosenbrock")
 LINEAR_SOLVERS = ("auto", "dense", "sparse", "krylov")
 DTYPE_NAMES = ("float64", "float32")
 SAVE_GRIDS = ("auto", "linear", "log")
@@ -58,7 +59,8 @@ class FlowConfig:
         cluster_cos2: cluster membership threshold of the cluster rule.
         drop_small: after the last epoch, set components with ``||w|| < delta1`` to norm 0 (the paper's
             optional output step; recorded as an event).
-        integrator: ``auto`` (dopri5 for plain flows of a moderate spectrum on any device, bdf otherwise),
+        integrator: ``auto`` (dopri5 for plain flows of a moderate spectrum on any device; otherwise rosenbrock on a
+            CUDA device, bdf on the CPU), ``rosenbrock`` (batched torch Rodas3, any device),
             ``dopri5``, ``rk4``, ``euler``, ``bdf`` or ``radau``.
         linear_solver: Newton's linear systems in implicit methods (:mod:`solver.integrators.bdf`): ``auto``
             (dense LU up to 400 unknowns; above, matrix-free GMRES for BDF and sparse LU for Radau),
@@ -92,7 +94,7 @@ class FlowConfig:
                               choices=REINIT_RULES)
     cluster_cos2: float = _param(0.5, "cluster membership <wbar_j, wbar_k>^2 >= this (cluster rule)")
     drop_small: bool = _param(False, "after the last epoch, drop components with ||w|| < delta1")
-    integrator: str = _param("auto", "auto: dopri5 for moderate plain runs, bdf otherwise",
+    integrator: str = _param("auto", "auto: dopri5 for moderate plain runs, else rosenbrock on cuda, bdf on cpu",
                              choices=("auto",) + INTEGRATORS)
     linear_solver: str = _param("auto", "Newton systems of bdf/radau (auto: dense LU up to 400 unknowns)",
                                 choices=LINEAR_SOLVERS)

@@ -13,7 +13,6 @@ Data flow::
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from dataclasses import dataclass
@@ -26,7 +25,10 @@ from . import kernels
 from .config import FlowConfig
 from .errors import ValidationError, require
 from .ground_truth import GroundTruth
-from .integrators import EXPLICIT, IMPLICIT, StepStats, integrate_explicit, integrate_implicit
+from .integrators import (EXPLICIT, IMPLICIT, TORCH_STIFF, StepStats, integrate_explicit, integrate_implicit,
+                          integrate_rosenbrock)
+from .jacobian import flow_jacobian_batched
+from .threads import field_flops, limit_threads
 from .trajectory import Trajectory, package_versions
 
 __all__ = ["FlowConfig", "solve", "initial_directions", "estimate_beta0", "epoch_schedule", "reinit_mask",
@@ -38,11 +40,17 @@ Progress = Callable[[float, float, str], None]
 
 
 def resolve_device(device: str) -> torch.device:
-    """``auto`` -> cuda when available, else cpu; ``cuda`` without a GPU is a :class:`ValidationError`."""
+    """``auto`` -> cuda when available, else cpu; a CUDA device that is absent (no GPU, or ``cuda:N`` past the
+    device count) is a :class:`ValidationError`, never a silent fallback."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValidationError("device", "cpu or auto on a machine without CUDA", device)
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValidationError("device", "cpu or auto on a machine without CUDA", device)
+        index = torch.device(device).index
+        count = torch.cuda.device_count()
+        if index is not None and index >= count:
+            raise ValidationError("device", f"cuda:0..cuda:{count - 1}", device)
     return torch.device(device)
 
 
@@ -241,30 +249,31 @@ def _observer(state: dict, a: torch.Tensor, U: torch.Tensor, order: int, unit_ro
     return on_save
 
 
-def _choose_integrator(config: FlowConfig, truths: Sequence[GroundTruth]) -> str:
+# Above this many unknowns m (d+1) the torch Rosenbrock method's dense (n x n) LU per step is not offered by
+# ``auto`` on a GPU (memory B n^2, time B n^3 per step); scipy's BDF with matrix-free Krylov takes such runs.
+ROSENBROCK_AUTO_MAX_UNKNOWNS = 2000
+
+
+def _choose_integrator(config: FlowConfig, truths: Sequence[GroundTruth], device: torch.device) -> str:
+    """``auto``: dopri5 for plain flows of a moderate spectrum (any device); otherwise the stiff path:
+    ``rosenbrock`` (torch, batched) on a CUDA device, scipy's ``bdf`` on the CPU (faster per run there,
+    BENCHMARKS.md)."""
     if config.integrator != "auto":
         return config.integrator
     spread = max(float(t.a.max() / t.a.min()) for t in truths)
     if config.algorithm == "plain" and spread <= 100 and config.end_time * min(
             float(t.a.min()) for t in truths) <= 1e4:
         return "dopri5"
-    return "bdf"
-
-
-# Below this many multiply-adds per field evaluation, torch's intra-op threads cost more than they save
-# (and spin against other processes on a small machine): such runs use one thread.
-SINGLE_THREAD_FLOPS = 4_000_000
-
-
-@contextlib.contextmanager
-def _threads_for(flops: int):
-    previous = torch.get_num_threads()
-    if flops < SINGLE_THREAD_FLOPS:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+    if device.type != "cuda":
+        return "bdf"
+    unknowns = config.m * (truths[0].d + 1)
+    if unknowns > ROSENBROCK_AUTO_MAX_UNKNOWNS:
+        if config.device == "auto":
+            return "bdf"  # the device was ours to choose: the CPU's Krylov path
+        # No silent move to the CPU: the torch stiff path factors dense (n x n) matrices.
+        raise ValidationError("device", f"cpu or auto for a stiff run with m (d+1) = {unknowns} unknowns (the torch "
+                              f"stiff path on {device} is dense, at most {ROSENBROCK_AUTO_MAX_UNKNOWNS})", config.device)
+    return "rosenbrock"
 
 
 def solve(
@@ -286,8 +295,9 @@ def solve(
     """
     config.validate()
     seeds = [int(s) for s in seeds]
-    size = len(seeds) * config.m * (config.m + 8) * (truths.d if isinstance(truths, GroundTruth) else truths[0].d)
-    with _threads_for(size):
+    d = truths.d if isinstance(truths, GroundTruth) else truths[0].d
+    # Every thread pool (torch, BLAS/LAPACK under numpy and scipy, OpenMP) sized to one field evaluation.
+    with limit_threads(field_flops(len(seeds), d, config.m)):
         return _solve(truths, config, seeds, progress, initial_state)
 
 
@@ -301,12 +311,14 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
     shapes = {(t.d, t.r, t.order) for t in truths}
     require(len(shapes) == 1, "truths", "instances of one shape (d, r, order)", sorted(shapes))
     d, r, order = shapes.pop()
-    integrator = _choose_integrator(config, truths)
-    rtol = config.rtol if config.rtol is not None else (1e-8 if integrator in EXPLICIT else 1e-6)
-    atol = config.atol if config.atol is not None else (1e-10 if integrator in EXPLICIT else rtol)
     device = resolve_device(config.device)
+    integrator = _choose_integrator(config, truths, device)
+    rtol, atol = config.tolerances(integrator)
     if integrator in IMPLICIT and device.type != "cpu":
-        device = torch.device("cpu")
+        if config.device != "auto":
+            raise ValidationError("device", f"cpu or auto for the scipy integrator {integrator} (on {device.type}: "
+                                  "integrator rosenbrock)", config.device)
+        device = torch.device("cpu")  # auto with an explicitly chosen CPU-only integrator
     dtype = DTYPES[config.dtype]
     lam = config.regularizer
     batch, m = len(seeds), config.m
@@ -348,7 +360,34 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
         X = Yb[:, 1:, :]
         return torch.cat([Yb[:, :1, :], X / X.norm(dim=1, keepdim=True)], dim=1)
 
+    def packed_field(y: torch.Tensor, runs: torch.Tensor) -> torch.Tensor:
+        """The field on the stiff layout ``[rho (m), x_1 (d), .., x_m (d)]`` (solver.jacobian), directions
+        normalized inside (``xhat``), for the runs ``runs``."""
+        rho, X = y[:, :m], y[:, m:].reshape(-1, m, d).mT
+        X = X / X.norm(dim=1, keepdim=True)
+        d_rho, d_X = kernels.flow(X, torch.exp(2 * rho), a_t[runs], U_t[runs], order, lam)
+        return torch.cat([d_rho, d_X.mT.reshape(-1, m * d)], dim=1)
+
+    def packed_jacobian(y: torch.Tensor, runs: torch.Tensor) -> torch.Tensor:
+        rho, X = y[:, :m], y[:, m:].reshape(-1, m, d).mT
+        return flow_jacobian_batched(X / X.norm(dim=1, keepdim=True), rho, a_t[runs], U_t[runs], order)
+
+    def pack(Yb: torch.Tensor) -> torch.Tensor:
+        return torch.cat([Yb[:, 0, :], Yb[:, 1:, :].mT.reshape(Yb.shape[0], m * d)], dim=1)
+
+    def unpack(y: torch.Tensor) -> torch.Tensor:
+        return torch.cat([y[:, None, :m], y[:, m:].reshape(-1, m, d).mT], dim=1)
+
+    stiff_atol = torch.full((m * (d + 1),), atol, dtype=dtype, device=device)
+    stiff_atol[:m] = rtol  # log-norms: an absolute error rtol is a relative error rtol of ||w|| (as the scipy path)
+
     def integrate(Yb: torch.Tensor, t0: float, t1: float, report):
+        if integrator in TORCH_STIFF:
+            y, step_stats = integrate_rosenbrock(
+                packed_field, packed_jacobian, pack(Yb), t0, t1, times,
+                lambda k, y, runs: on_save(k, unpack(y), runs), rtol=rtol, atol=stiff_atol, step=config.step,
+                project=lambda y: pack(project(unpack(y))), max_steps=config.max_steps, progress=report)
+            return unpack(y), step_stats
         if integrator in EXPLICIT:
             return integrate_explicit(
                 field, Yb, t0, t1, times, on_save, tableau=EXPLICIT[integrator], step=config.step,

@@ -54,16 +54,27 @@ def _self_blocks(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, o
     G = X.T @ X
     H = X.T @ U
     eye = np.eye(d)
-    P = eye[None] - np.einsum("ik,jk->kij", X, X)  # (m, d, d)
+    Xt = X.T  # (m, d): row k is x_k
+    # No three-operand or batched-matmul einsums: they run as unblocked C loops (57 ms per call at d = 30,
+    # m = 150, issue 13); GEMMs on flattened outer products and rank-one corrections instead.
+    outer = Xt[:, :, None] * Xt[:, None, :]  # (m, d, d): x_k x_k^T
+    P = eye[None] - outer
     # A_k, excluding the i = k term of the sum, which the self-term -c_k I replaces.
     Gd = G.copy()
     np.fill_diagonal(Gd, 0.0)
-    A = (l - 1) * (np.einsum("jr,kr,ir->kji", U, a * kernels.ipow(H, l - 2), U)
-                   - np.einsum("ki,ji,hi->kjh", c[None, :] * kernels.ipow(Gd, l - 2), X, X)) - c[:, None, None] * eye[None]
-    PA = np.einsum("kij,kjh->kih", P, A)
-    xx_self = l * (PA - s[:, None, None] * eye[None] - np.einsum("ik,jk->kij", X, V))
-    self_xx = np.einsum("kij,kjh->kih", xx_self, P)
-    self_rx = 2 * np.einsum("ki,kij->kj", V.T + np.einsum("kij,jk->ki", A, X), P)
+    # sum_j a_j H_kj^{l-2} u_j u_j^T and sum_i c_i G_ki^{l-2} x_i x_i^T for every k: one GEMM each against the
+    # flattened outer products.
+    Ut = U.T
+    truth_part = ((a * kernels.ipow(H, l - 2)) @ (Ut[:, :, None] * Ut[:, None, :]).reshape(-1, d * d)).reshape(m, d, d)
+    model_part = ((c[None, :] * kernels.ipow(Gd, l - 2)) @ outer.reshape(m, d * d)).reshape(m, d, d)
+    A = (l - 1) * (truth_part - model_part) - c[:, None, None] * eye[None]
+    # Products with P_k = I - x_k x_k^T as rank-one corrections (no d x d x d products).
+    # (Two-operand einsums for the batched mat-vecs: numpy's batched matmul is slower at these shapes.)
+    PA = A - Xt[:, :, None] * np.einsum("kj,kjh->kh", Xt, A)[:, None, :]
+    xx_self = l * (PA - s[:, None, None] * eye[None] - Xt[:, :, None] * V.T[:, None, :])
+    self_xx = xx_self - np.einsum("kij,kj->ki", xx_self, Xt)[:, :, None] * Xt[:, None, :]
+    row = V.T + np.einsum("kij,kj->ki", A, Xt)  # V_k + A_k x_k
+    self_rx = 2 * (row - (row * Xt).sum(1, keepdims=True) * Xt)
     return c, G, P, self_xx, self_rx
 
 
@@ -279,3 +290,59 @@ class JacobianOperator:
         B[:, 0, 1:] = self.self_rx
         B[:, 1:, 1:] = self.self_xx
         return self.scale * B
+
+
+def flow_jacobian_batched(X, rho, a, U, order: int):
+    """Dense exact Jacobian of the flow for a batch of runs, in torch: ``(B, n, n)``, ``n = m (d+1)``.
+
+    The same matrix as :func:`flow_jacobian` (layout :func:`pack_state`: ``[rho_1..rho_m, x_1, .., x_m]``), with
+    the blocks of this module's docstring written for a leading batch dimension and kept on the inputs'
+    device: ``X`` (B, d, m) unit directions, ``rho`` (B, m) log-norms, ``a`` (B, r), ``U`` (B, d, r).
+    Cost ``O(B m^2 d^2)`` (the ``d x_k / d x_i`` blocks), memory the ``B n^2`` result. Used by the torch
+    stiff integrator (:mod:`solver.integrators.rosenbrock`).
+    """
+    import torch
+
+    B, d, m = X.shape
+    l = order
+    c = torch.exp(2 * rho)
+    V, s = kernels.residual_contractions(X, c, a, U, l)
+    Xt = X.mT  # (B, m, d)
+    G = Xt @ X  # (B, m, m)
+    H = Xt @ U  # (B, m, r)
+    eye = torch.eye(d, dtype=X.dtype, device=X.device)
+    outer = Xt[..., :, None] * Xt[..., None, :]  # (B, m, d, d)
+    Gd = G * (1 - torch.eye(m, dtype=X.dtype, device=X.device))
+    Ut = U.mT
+    truth_part = ((a[:, None, :] * kernels.ipow(H, l - 2)) @ (Ut[..., :, None] * Ut[..., None, :]).reshape(B, -1, d * d))
+    model_part = (c[:, None, :] * kernels.ipow(Gd, l - 2)) @ outer.reshape(B, m, d * d)
+    A = (l - 1) * (truth_part - model_part).reshape(B, m, d, d) - c[..., None, None] * eye
+    PA = A - Xt[..., :, None] * torch.einsum("bkj,bkjh->bkh", Xt, A)[..., None, :]
+    xx_self = l * (PA - s[..., None, None] * eye - Xt[..., :, None] * V.mT[..., None, :])
+    self_xx = xx_self - torch.einsum("bkij,bkj->bki", xx_self, Xt)[..., None] * Xt[..., None, :]
+    row = V.mT + torch.einsum("bkij,bkj->bki", A, Xt)
+    self_rx = 2 * (row - (row * Xt).sum(-1, keepdim=True) * Xt)
+
+    c_i = c[:, None, :]  # broadcast over k
+    G1 = c_i * kernels.ipow(G, l - 1)  # c_i G_ki^{l-1}
+    G2 = c_i * kernels.ipow(G, l - 2)
+    Pi_xk = Xt[:, :, None, :] - G[..., None] * Xt[:, None, :, :]  # (B, k, i, d): x_k - G_ki x_i
+    Pk_xi = Xt[:, None, :, :] - G[..., None] * Xt[:, :, None, :]  # (B, k, i, d): x_i - G_ki x_k
+    rr = -4 * c_i * kernels.ipow(G, l)
+    rx = -2 * l * G1[..., None] * Pi_xk
+    xr = -2 * l * G1[..., None] * Pk_xi
+    # P_k P_i = I - x_k x_k^T - x_i x_i^T + G_ki x_k x_i^T
+    PkPi = (eye - outer[:, :, None] - outer[:, None, :]
+            + G[..., None, None] * Xt[:, :, None, :, None] * Xt[:, None, :, None, :])
+    xx = -l * (G1[..., None, None] * PkPi + (l - 1) * G2[..., None, None] * Pk_xi[..., :, None] * Pi_xk[..., None, :])
+    ks = torch.arange(m, device=X.device)
+    rx[:, ks, ks] = self_rx
+    xr[:, ks, ks] = 0.0
+    xx[:, ks, ks] = self_xx
+    n = m * (d + 1)
+    J = torch.empty((B, n, n), dtype=X.dtype, device=X.device)
+    J[:, :m, :m] = rr
+    J[:, :m, m:] = rx.reshape(B, m, m * d)
+    J[:, m:, :m] = xr.permute(0, 1, 3, 2).reshape(B, m * d, m)
+    J[:, m:, m:] = xx.permute(0, 1, 3, 2, 4).reshape(B, m * d, m * d)
+    return J

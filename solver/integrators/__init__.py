@@ -1,4 +1,5 @@
-"""Integrators: explicit tableaus over one batched torch engine, and implicit scipy methods."""
+"""Integrators: explicit tableaus over one batched torch engine, implicit scipy methods (CPU), and the batched
+torch Rosenbrock method (any device)."""
 
 from ..config import INTEGRATORS
 from ._explicit import StepStats, integrate_explicit
@@ -7,12 +8,14 @@ from .bdf import IMPLICIT_METHODS, integrate_implicit
 from .dopri5 import DOPRI5
 from .euler import EULER
 from .rk4 import RK4
+from .rosenbrock import integrate_rosenbrock
 
 EXPLICIT = {"euler": EULER, "rk4": RK4, "dopri5": DOPRI5}
-IMPLICIT = {"bdf": "BDF", "radau": "Radau"}
-NAMES = tuple(EXPLICIT) + tuple(IMPLICIT)
+IMPLICIT = {"bdf": "BDF", "radau": "Radau"}  # scipy, CPU only
+TORCH_STIFF = ("rosenbrock",)  # torch, any device, batched
+NAMES = tuple(EXPLICIT) + tuple(IMPLICIT) + TORCH_STIFF
 # solver.config lists the names torch-free (for the CLI); the two must agree.
 assert set(NAMES) == set(INTEGRATORS), (NAMES, INTEGRATORS)
 
-__all__ = ["ButcherTableau", "StepStats", "integrate_explicit", "integrate_implicit", "EXPLICIT", "IMPLICIT",
+__all__ = ["ButcherTableau", "StepStats", "integrate_explicit", "integrate_implicit", "integrate_rosenbrock", "EXPLICIT", "IMPLICIT", "TORCH_STIFF",
            "NAMES", "IMPLICIT_METHODS", "DOPRI5", "EULER", "RK4"]

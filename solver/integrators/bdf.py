@@ -18,16 +18,20 @@ Newton's linear systems ``(I - c J) dy = b`` are solved one of three ways (``lin
 
 from __future__ import annotations
 
+import types
 from typing import Callable
 
 import numpy as np
 import torch
 import scipy.sparse as sp
 from scipy.integrate import BDF, solve_ivp
+from scipy.integrate._ivp import bdf as _scipy_bdf
 from scipy.linalg import lu_factor, lu_solve
+from scipy.sparse.linalg import splu
 
 from .. import kernels
 from ..config import LINEAR_SOLVERS
+from ..threads import field_flops, limit_threads
 from ..jacobian import JacobianOperator, flow_jacobian, flow_jacobian_sparse, pack_state, unpack_state
 from ._explicit import OnSave, StepStats
 
@@ -78,6 +82,62 @@ def gmres(apply: Callable[[np.ndarray], np.ndarray], precondition: Callable[[np.
     return precondition(basis[:steps].T @ y), steps, abs(g[steps]) / beta
 
 
+def newton_with_noise_floor(fun, t_new, y_predict, c, psi, LU, solve_lu, scale, tol):
+    """scipy's BDF Newton iteration (``scipy.integrate._ivp.bdf.solve_bdf_system``) plus one acceptance rule:
+    an increment whose scaled norm is already below ``tol`` is converged, whatever its rate.
+
+    scipy accepts an iterate only when the increments shrink (``rate = |dy_k| / |dy_{k-1}| < 1``). Once a run
+    has settled (late epochs of Algorithm 1: every direction fitted, ``T - T*`` at ``lambda/2``) the field is
+    float64 rounding noise, ~1e-16 per O(1) term, fresh at every evaluation: Newton's increments are that noise
+    times ``c = h/alpha`` and do not shrink, so ``rate ~ 1`` and scipy declares failure, halves ``h`` and
+    refreshes the Jacobian, over and over. Measured at d = 30, m = 150 (spread spectrum, t = 4.0e9): increments
+    5.8e-11, 6.1e-11, 6.2e-11 of the tolerance scale, 4e-8 of Newton's own tolerance, and the step stuck near
+    h = 1 where the epoch is 2e9 long (BENCHMARKS.md). Accepting them costs nothing in accuracy: the iterate is
+    within Newton's tolerance of the solution up to the rounding of the field itself, which every integrator of
+    this field carries.
+    """
+    d = 0
+    y = y_predict.copy()
+    dy_norm_old = None
+    converged = False
+    k = 0
+    for k in range(_scipy_bdf.NEWTON_MAXITER):
+        f = fun(t_new, y)
+        if not np.all(np.isfinite(f)):
+            break
+        dy = solve_lu(LU, c * f - psi - d)
+        dy_norm = _scipy_bdf.norm(dy / scale)
+        rate = None if dy_norm_old is None else dy_norm / dy_norm_old
+        if dy_norm < tol:  # the added rule: below tolerance, shrinking or not
+            y += dy
+            d += dy
+            converged = True
+            break
+        if rate is not None and (rate >= 1 or rate ** (_scipy_bdf.NEWTON_MAXITER - k) / (1 - rate) * dy_norm > tol):
+            break
+        y += dy
+        d += dy
+        if rate is not None and rate / (1 - rate) * dy_norm < tol:
+            converged = True
+            break
+        dy_norm_old = dy_norm
+    return converged, k + 1, y, d
+
+
+class NoiseFloorBDF(BDF):
+    """scipy's BDF (same formulas, order and step control) whose Newton iteration is
+    :func:`newton_with_noise_floor`.
+
+    scipy's ``_step_impl`` calls the module-level ``solve_bdf_system``; this class runs scipy's own
+    ``_step_impl`` code with that one name bound to :func:`newton_with_noise_floor` (rather than copying the
+    100-line method, which would then drift from scipy's).
+    """
+
+    _step_impl = types.FunctionType(BDF._step_impl.__code__,
+                                    {**vars(_scipy_bdf), "solve_bdf_system": newton_with_noise_floor},
+                                    "_step_impl", BDF._step_impl.__defaults__, BDF._step_impl.__closure__)
+
+
 class _NewtonMatrix:
     """``I - c J`` kept as the scaled operator ``c J``."""
 
@@ -92,20 +152,25 @@ class _Identity:
         return _NewtonMatrix(scaled_jacobian)
 
 
-class KrylovBDF(BDF):
+class KrylovBDF(NoiseFloorBDF):
     """scipy's BDF with Newton's systems solved by GMRES on :class:`JacobianOperator` (preconditioner: :meth:`_factor`).
 
     scipy's BDF factors ``I - c J`` through ``self.lu`` and solves through ``self.solve_lu``; this subclass
     supplies both (and ``self.I``, ``self.jac``) and leaves the BDF formulas, the order and step control untouched.
-    A system GMRES does not solve within ``max_krylov`` iterations falls back to a dense LU of that Newton matrix.
+    A system GMRES does not solve within ``max_krylov`` iterations falls back to a direct LU of that Newton matrix
+    (sparse, without the couplings of components below ``coupling_floor``, when one is given; else dense).
     """
 
-    max_krylov = 60
+    # Late epochs of Algorithm 1 at d = 30, m = 150 (h ~ 1e7-1e8) need 100-200 iterations with this preconditioner:
+    # at 60 every such system fell back to a direct LU (seconds each at n = 4650); at 200 none did and the epoch
+    # took 107 steps in 249 s on a loaded machine, against a quarter of it in 400 s (issue 13, BENCHMARKS.md).
+    max_krylov = 200
 
-    def __init__(self, fun, t0, y0, t_bound, *, d: int, m: int, operator, gmres_rtol: float = 1e-9, **options):
+    def __init__(self, fun, t0, y0, t_bound, *, d: int, m: int, operator, gmres_rtol: float = 1e-9,
+                 coupling_floor: float | None = None, **options):
         n = np.asarray(y0).size
         super().__init__(fun, t0, y0, t_bound, jac=lambda _t, _y: sp.identity(n, format="csc"), **options)
-        self._d, self._m, self._gmres_rtol = d, m, gmres_rtol
+        self._d, self._m, self._gmres_rtol, self._coupling_floor = d, m, gmres_rtol, coupling_floor
         self.gmres_iterations = 0
         self.direct_fallbacks = 0
 
@@ -143,12 +208,14 @@ class KrylovBDF(BDF):
             return [scaled, inverse_blocks, None, None]
         BinvY = self._apply_blocks(inverse_blocks, Y)
         capacitance = lu_factor(np.eye(Y.shape[1]) - Z.T @ BinvY)
-        return [scaled, inverse_blocks, (BinvY, Z, capacitance), None]
+        # Y, Z and B^{-1} Y are nonzero only on each cluster's member rows: as CSR the two products per GMRES
+        # iteration cost nnz ~ m (d+1) d instead of n R (5x less with five clusters at d = 30, m = 150).
+        return [scaled, inverse_blocks, (sp.csr_matrix(BinvY), sp.csr_matrix(Z.T), capacitance), None]
 
     def _solve(self, factor: list, b: np.ndarray) -> np.ndarray:
         scaled_jacobian, inverse_blocks, woodbury, direct = factor
         if direct is not None:
-            return lu_solve(direct, b)
+            return direct(b)
 
         def apply(v: np.ndarray) -> np.ndarray:
             return v - scaled_jacobian.matvec(v)
@@ -157,18 +224,29 @@ class KrylovBDF(BDF):
             u = self._apply_blocks(inverse_blocks, v)
             if woodbury is None:
                 return u
-            BinvY, Z, capacitance = woodbury
-            return u + BinvY @ lu_solve(capacitance, Z.T @ u)
+            BinvY, Zt, capacitance = woodbury
+            return u + BinvY @ lu_solve(capacitance, Zt @ u)
 
         x, steps, residual = gmres(apply, precondition, b, self._gmres_rtol, min(b.size, self.max_krylov))
         self.gmres_iterations += steps
         if residual <= self._gmres_rtol:
             return x
-        # A coupling neither the blocks nor the cluster model capture: an unconverged solve would stall
-        # Newton, so this Newton matrix is factored densely.
+        # A coupling neither the blocks nor the cluster model capture: an unconverged solve would stall Newton,
+        # so this Newton matrix is factored directly. With a coupling floor, sparsely: the couplings *from*
+        # negligible components (every one carries their c_i) are dropped and SuperLU factors the rest. A dense
+        # n^3 LU at d = 30, m = 150 (n = 4650) cost seconds per fallback and dominated late epochs (issue 13).
         self.direct_fallbacks += 1
-        factor[3] = lu_factor(np.eye(b.size) - scaled_jacobian.dense())
-        return lu_solve(factor[3], b)
+        rho = scaled_jacobian._inputs[1]
+        coupled = 0 if self._coupling_floor is None else int((np.exp(2 * rho) >= self._coupling_floor).sum())
+        # Sparse only while few components couple (the LU's fill-in grows with their number; a nearly dense
+        # matrix is factored faster by LAPACK than by SuperLU).
+        if self._coupling_floor is None or coupled > max(1, self._m // 4):
+            dense = lu_factor(np.eye(b.size) - scaled_jacobian.dense())
+            factor[3] = lambda rhs: lu_solve(dense, rhs)
+        else:
+            jac = flow_jacobian_sparse(*scaled_jacobian._inputs, self._coupling_floor)
+            factor[3] = splu((sp.identity(b.size, format="csc") - scaled_jacobian.scale * jac).tocsc()).solve
+        return factor[3](b)
 
 
 def coupling_floor_for(span: float, order: int) -> float:
@@ -201,7 +279,17 @@ def integrate_implicit(
 
     ``a`` (B, r) and ``U`` (B, d, r) are each run's ground truth. Saved states are reported through
     ``on_save`` exactly as by :func:`solver.integrators._explicit.integrate_explicit`.
+    Every BLAS/LAPACK call (field, Jacobian, LU, GMRES) runs under :func:`solver.threads.limit_threads` sized
+    to one run's field evaluation (scipy integrates the runs one after the other).
     """
+    _rows, m = y0.shape[1:]
+    with limit_threads(field_flops(1, _rows - 1, m)):
+        return _integrate_implicit(a, U, order, lam, y0, t0, t1, save_times, on_save, method=method,
+                                   linear_solver=linear_solver, rtol=rtol, atol=atol, progress=progress)
+
+
+def _integrate_implicit(a, U, order, lam, y0, t0, t1, save_times, on_save, *, method, linear_solver, rtol, atol,
+                        progress):
     if method not in IMPLICIT_METHODS:
         raise ValueError(f"method: must be one of {IMPLICIT_METHODS} (got {method!r})")
     if linear_solver not in LINEAR_SOLVERS:
@@ -246,9 +334,10 @@ def integrate_implicit(
         atol_vec[:m] = rtol  # log-norms: an absolute error rtol is a relative error rtol of ||w||
         if linear_solver == "krylov":
             sol = solve_ivp(fun, (t0, t1), y_start, method=KrylovBDF, t_eval=t_eval, rtol=rtol, atol=atol_vec,
-                            d=d, m=m, operator=jac)
+                            d=d, m=m, operator=jac, coupling_floor=floor)
         else:
-            sol = solve_ivp(fun, (t0, t1), y_start, method=method, t_eval=t_eval, jac=jac, rtol=rtol, atol=atol_vec)
+            sol = solve_ivp(fun, (t0, t1), y_start, method=NoiseFloorBDF if method == "BDF" else method, t_eval=t_eval,
+                            jac=jac, rtol=rtol, atol=atol_vec)
         if sol.status != 0:
             raise RuntimeError(f"{method} failed for run {b} at t={sol.t[-1] if sol.t.size else t0:.6g}: {sol.message}")
         stats.rhs_evals += int(sol.nfev)

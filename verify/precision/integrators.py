@@ -30,6 +30,7 @@ import numpy as np
 import scipy.linalg
 
 from solver.integrators._control import HIGH_PRECISION_CONTROL, StepStats
+from solver.threads import limit_threads
 
 from .arithmetic import Arithmetic
 
@@ -288,5 +289,10 @@ def integrate_radau(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save
         f0 = f(Y0)
         size = float(np.max(np.abs(ar.to_float(f0)))) or 1.0
         step = min(t1 - t0, 0.1 / size)
-    Y = _drive(problem, Y0, t0, t1, save_times, on_save, macro, step, stats, progress, max_steps)
+    # The float64 LAPACK work (one complex LU per eigenvalue of A per step size, ``stages`` triangular solves per
+    # Newton iteration) sits between full-precision field evaluations: its threads would only spin against other
+    # processes. The limit is sized to one Newton iteration's solves.
+    n = int(np.asarray(Y0).size)
+    with limit_threads(stages * n * n):
+        Y = _drive(problem, Y0, t0, t1, save_times, on_save, macro, step, stats, progress, max_steps)
     return Y, stats
