@@ -230,15 +230,28 @@ def alg1_scaling() -> dict:
     return out
 
 
+def _sibling(name: str):
+    """``benchmarks/<name>.py`` as a module (this folder is scripts, not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--only", nargs="*", default=None,
-                        help="subset: gram figure1 large stiff stiff200 threads batch16 (and with their flags: "
+                        help="subset: gram figure1 large stiff stiff200 threads batch16 cli sweep (and with their flags: baselines, "
                              "alg1_d30, alg1_d60, scaling)")
     parser.add_argument("--large", action="store_true",
                         help="also Algorithm 1 at d = 30, m = 150 and d = 60, m = 300 (many minutes)")
+    parser.add_argument("--baselines", action="store_true",
+                        help="also time the Gram-form tensor power method against TensorLy's dense one (minutes)")
     parser.add_argument("--scaling", action="store_true",
                         help="also one Algorithm 1 run at d = 10, 20, 30, 60 (m = 5d): the exponent (many minutes)")
     args = parser.parse_args(argv)
@@ -252,6 +265,10 @@ def main(argv: list[str] | None = None) -> int:
         "threads": lambda: flow_eval_loaded_over_idle(repeat),
         "batch16": alg1_batch16_over_batch1,
     }
+    jobs["cli"] = lambda: _sibling("cli").measure(repeat)
+    jobs["sweep"] = lambda: _sibling("sweep").measure(1 if args.quick else 2)
+    if args.baselines:  # TensorLy's dense power iteration at d = 50 takes minutes (BENCHMARKS.md)
+        jobs["baselines"] = lambda: {"tpm_vs_tensorly_d50_r10": _sibling("baselines").tpm_vs_tensorly(repeats=repeat)}
     if args.large:  # minutes each (BENCHMARKS.md): too long for --quick's 15-minute budget
         jobs["alg1_d30"] = lambda: alg1_spread(30, 150)
         jobs["alg1_d60"] = lambda: alg1_spread(60, 300)

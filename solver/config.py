@@ -73,7 +73,8 @@ class FlowConfig:
         step: step of fixed-step methods (initial step guess of adaptive ones when given).
         n_save: number of save times (plain) or per epoch (modified, at least 16).
         save_grid: ``auto``, ``linear`` or ``log`` (geometric; for long stiff runs).
-        device: ``auto`` (cuda when present), ``cpu`` or ``cuda``; implicit methods run on the CPU.
+        device: ``auto`` (cuda when present), ``cpu``, ``cuda`` or ``cuda:N``; scipy bdf/radau run on the CPU (asking
+            for cuda with them is an error), rosenbrock runs on any device (``auto`` picks it on CUDA).
         dtype: ``float64`` (default) or ``float32``.
         max_steps: guard against a stalled explicit integration.
         record_components: keep per-component norms and correlations at every save time.
