@@ -9,7 +9,6 @@ import pytest
 import proofs_check
 from proofs_check import CLAIMS, run_claim
 from verify import cli
-from verify.commands import derive
 
 MUTANTS = [(claim.id, mutant) for claim in CLAIMS for mutant in claim.mutants]
 

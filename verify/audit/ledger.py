@@ -83,6 +83,8 @@ FAMILIES: dict[str, dict] = {
     "stability": {"title": "Local stability and the norm/correlation invariant", "figures": ["p9"]},
     "algorithm": {"title": "Over-parametrization and Algorithm 1", "figures": ["spread", "phase"]},
     "precision": {"title": "Precision and the accuracy regime", "figures": ["precision", "probe", "frontier"]},
+    "beyond": {"title": "Beyond the paper's claims (no claim decided here)",
+               "figures": ["beyond-coherence", "beyond-orders"]},
 }
 
 _CLAIM_LIST = [

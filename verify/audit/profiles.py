@@ -36,6 +36,8 @@ class Profile:
             that P12 and P1 cite; None skips it.
         frontier_dims, frontier_seeds, frontier_decades: the redesigned accuracy probe P11 cites
             (:func:`verify.precision.probe.frontier`; no dims skips it).
+        beyond_seeds, beyond_coherences, beyond_orders, beyond_algorithms: the beyond-the-paper study
+            (:func:`verify.baselines.beyond.run_beyond`; 0 seeds skips it).
         adds: what this profile adds over ``quick`` (shown in the report).
     """
 
@@ -64,6 +66,10 @@ class Profile:
     frontier_dims: tuple[int, ...] = (8,)
     frontier_seeds: int = 2
     frontier_decades: int = 2
+    beyond_seeds: int = 1
+    beyond_coherences: tuple[float, ...] = (0.0, 0.3, 0.5)
+    beyond_orders: tuple[int, ...] = (3, 6)
+    beyond_algorithms: tuple[str, ...] = ("plain",)
     adds: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict:
@@ -96,6 +102,10 @@ FULL = Profile(
     frontier_dims=(6, 8, 10),
     frontier_seeds=3,
     frontier_decades=4,
+    beyond_seeds=3,
+    beyond_coherences=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
+    beyond_orders=(3, 4, 5, 6),
+    beyond_algorithms=("plain", "modified"),
     adds=(
         "spread spectrum: 3 seeds of the plain and of the modified flow instead of 1 (seed luck matters there, "
         "SPEC section 2)",
@@ -107,6 +117,8 @@ FULL = Profile(
         "three instances at 2",
         "phase diagram: the full sweep (d in {10, 20, 40}, 1200 runs) instead of the quick grid at 4 seeds per cell",
         "accuracy frontier: d in {6, 8, 10}, 3 seeds, 4 decades below the bound instead of d = 8, 2 seeds, 2 decades",
+        "beyond the paper: coherences 0-0.5 in steps of 0.1 and orders 3-6, plain flow and Algorithm 1, 3 seeds, "
+        "instead of coherences 0, 0.3, 0.5 and orders 3, 6, plain flow, 1 seed",
     ),
 )
 
@@ -135,6 +147,8 @@ TEST = Profile(
     frontier_dims=(4,),
     frontier_seeds=1,
     frontier_decades=1,
+    beyond_coherences=(0.3,),
+    beyond_orders=(3,),
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (QUICK, FULL, TEST)}

@@ -163,6 +163,10 @@ def run_beyond(seeds: int = 3, coherences: Sequence[float] = COHERENCES, orders:
                progress: Callable[[int, int, str], None] | None = None) -> BeyondStudy:
     """Run both studies (module docstring); seeds ``0 .. seeds-1`` batched per cell."""
     require(isinstance(seeds, int) and seeds >= 1, "--seeds", "an integer >= 1", seeds)
+    require(len(coherences) + len(orders) >= 1 and all(0 <= mu < 1 for mu in coherences), "--coherences",
+            "coherences in [0, 1)", list(coherences))
+    require(all(int(l) in PLAIN_T_MAX for l in orders), "--orders",
+            f"orders among {','.join(str(k) for k in PLAIN_T_MAX if isinstance(k, int))}", list(orders))
     a = geometric_spectrum(R, RATIO)
     cells = ([("coherence", mu, alg) for mu in coherences for alg in algorithms]
              + [("order", l, alg) for l in orders for alg in algorithms])
@@ -180,6 +184,12 @@ def run_beyond(seeds: int = 3, coherences: Sequence[float] = COHERENCES, orders:
     if progress is not None:
         progress(len(cells), len(cells), "done")
     command = f"deflation baselines --beyond --seeds {seeds}"
+    if tuple(coherences) != COHERENCES:
+        command += " --coherences " + ",".join(f"{mu:g}" for mu in coherences)
+    if tuple(orders) != ORDERS:
+        command += " --orders " + ",".join(str(int(l)) for l in orders)
+    if tuple(algorithms) != ("plain", "modified"):
+        command += " --algorithms " + ",".join(algorithms)
     return BeyondStudy(rows=rows, command=command, seconds=time.perf_counter() - t0)
 
 

@@ -7,7 +7,7 @@ Each module imports its library (``proofs_check``, ``verify.invariants``, ``veri
 from __future__ import annotations
 
 from .._types import Stage
-from . import baselines, derivations, figure1, invariants, phase, precision, probe, spread
+from . import baselines, beyond, derivations, figure1, invariants, phase, precision, probe, spread
 
 STAGES: tuple[Stage, ...] = (
     derivations.STAGE,
@@ -18,6 +18,7 @@ STAGES: tuple[Stage, ...] = (
     probe.STAGE,
     phase.STAGE,
     baselines.STAGE,
+    beyond.STAGE,
 )
 
 __all__ = ["STAGES"]
