@@ -4,7 +4,7 @@ Names load on first use: the flow needs torch, the ground truth numpy; the CLI's
 (``deflation --help`` stays fast), and the symbolic audit never loads torch.
 """
 
-import importlib
+from ._lazy import lazy_exports
 
 _WHERE = {
     "errors": ("ValidationError",),
@@ -15,13 +15,5 @@ _WHERE = {
     "spec": ("InstanceSpec", "RunSpec"),
     "flow": ("solve",),
 }
-__all__ = [name for names in _WHERE.values() for name in names] + ["kernels"]
-
-
-def __getattr__(name: str):
-    if name == "kernels":
-        return importlib.import_module(f"{__name__}.kernels")
-    for module, names in _WHERE.items():
-        if name in names:
-            return getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__, __getattr__ = lazy_exports(__name__, _WHERE)
+__all__.append("kernels")  # a submodule: ``from solver import kernels`` imports it by the usual rule

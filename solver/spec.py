@@ -34,7 +34,7 @@ if typing.TYPE_CHECKING:  # numpy and the ground truth load when a spec is used,
     from .ground_truth import GroundTruth
 
 __all__ = ["InstanceSpec", "RunSpec", "add_spec_arguments", "estimate_memory_bytes", "available_memory_bytes",
-           "BASES", "float_flag", "int_flag", "float_list_flag"]
+           "BASES", "float_flag", "int_flag", "list_flag"]
 
 BASES = ("identity", "random", "nonorthogonal")
 DEFAULT_R = 5
@@ -285,7 +285,7 @@ def _hint(owner: type, name: str) -> Any:
 def _parser_for(hint: Any, low: int | None) -> Callable[[str], Any]:
     base = {a for a in typing.get_args(hint) if a is not type(None)} or {hint}
     if tuple[float, ...] in base:
-        return float_list_flag()
+        return list_flag(float)
     if float in base:
         return float_flag()
     if int in base:
@@ -347,14 +347,16 @@ def int_flag(low: int = 1) -> Callable[[str], int]:
     return parse
 
 
-def float_list_flag() -> Callable[[str], tuple[float, ...]]:
-    """An argparse type: comma-separated numbers, at least one."""
-    def parse(text: str) -> tuple[float, ...]:
+def list_flag(kind: type = float) -> Callable[[str], tuple]:
+    """An argparse type: comma-separated ``kind`` values (numbers or integers), at least one."""
+    words = {float: "numbers", int: "integers"}.get(kind, f"{kind.__name__} values")
+
+    def parse(text: str) -> tuple:
         try:
-            values = tuple(float(v) for v in text.split(",") if v.strip())
+            values = tuple(kind(v) for v in text.split(",") if v.strip())
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be comma-separated numbers (got {text!r})") from None
+            raise argparse.ArgumentTypeError(f"must be comma-separated {words} (got {text!r})") from None
         if not values:
-            raise argparse.ArgumentTypeError("must list at least one coefficient")
+            raise argparse.ArgumentTypeError("must list at least one value")
         return values
     return parse

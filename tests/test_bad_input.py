@@ -16,6 +16,8 @@ from verify.cli import COMMANDS, main
 # the bad --out is refused before any work).
 WRITERS = {
     "run": ["--d", "3", "--r", "1", "--m", "2", "--t-max", "1"],
+    "sweep": ["test"],
+    "baselines": ["--instances", "order3", "--seeds", "1"],
     "figure1": ["--seeds", "1"],
     "precision": ["--d", "3", "--r", "1", "--m", "2", "--t-max", "1"],
     "probe": ["--tiny"],
@@ -65,7 +67,12 @@ def test_out_that_cannot_be_created_is_refused(command, capsys):
     (["precision", "--seeds", "2", "--t-max", "1"], "--seeds: must be 1 for a high-precision run"),
     (["probe", "--grid", "4:abc"], "argument --grid: must be d:eps pairs"),
     (["probe", "--m-per-d", "0"], "--m-per-d: must be an integer >= 1"),
+    (["probe", "--dims", "2"], "--dims: must be integers in [3,"),
     (["audit", "--profile", "huge"], "invalid choice"),
+    (["sweep", "nosuch"], "SPEC: must be a TOML file or a built-in spec"),
+    (["sweep", "quick", "--workers", "0"], "--workers: must be an integer >= 1"),
+    (["baselines", "--instances", "bogus"], "argument --instances: must be comma-separated instances"),
+    (["baselines", "--beyond", "--orders", "2"], "--orders: must be orders among 3,4,5,6"),
 ])
 def test_bad_flag_values_name_the_flag(argv, needle, tmp_path, capsys):
     _fails_cleanly([*argv, "--out", str(tmp_path / "o"), "--quiet"] if argv[0] not in ("derive", "check")

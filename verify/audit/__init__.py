@@ -8,17 +8,10 @@ self-contained report (``index.html``, ``report.json``, ``report.md``).
 """
 
 
-import importlib
+from solver._lazy import lazy_exports
 
 # Names load on first use: ``deflation audit --help`` reads the profiles without loading the stages (matplotlib,
 # torch, sympy).
 _WHERE = {"ledger": ("CLAIM_IDS", "decide_ledger"), "profiles": ("PROFILES", "Profile", "get_profile"),
           "runner": ("FORMAT", "SCHEMA_PATH", "run_audit")}
-__all__ = [name for names in _WHERE.values() for name in names]
-
-
-def __getattr__(name: str):
-    for module, names in _WHERE.items():
-        if name in names:
-            return getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__, __getattr__ = lazy_exports(__name__, _WHERE)

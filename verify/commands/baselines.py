@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from solver.spec import int_flag
+from solver.spec import int_flag, list_flag
 
 from ..outputs import check_out_dir
 
@@ -39,27 +39,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also run TensorLy's dense power iteration on 'large' (~1 min per seed)")
     parser.add_argument("--beyond", action="store_true",
                         help="run the beyond-the-paper study instead (coherence, orders 3-6); writes beyond.json")
-    parser.add_argument("--coherences", type=_numbers("--coherences", float), default=None,
+    parser.add_argument("--coherences", type=list_flag(float), default=None,
                         help="with --beyond: mutual coherences of the u_j (default 0,0.1,...,0.5)")
-    parser.add_argument("--orders", type=_numbers("--orders", int), default=None,
+    parser.add_argument("--orders", type=list_flag(int), default=None,
                         help="with --beyond: tensor orders (default 3,4,5,6)")
     parser.add_argument("--algorithms", type=_names("algorithms", ("plain", "modified")), default=None,
                         help="with --beyond: plain, modified or both (default both)")
     parser.add_argument("--out", default="results/baselines", help="output folder (default results/baselines)")
     parser.add_argument("--format", choices=("table", "json"), default="table", help="what to print (table)")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
-
-
-def _numbers(flag: str, kind: type):
-    def parse(text: str) -> list:
-        try:
-            values = [kind(v) for v in text.split(",") if v.strip()]
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be comma-separated {kind.__name__} values (got {text!r})") from None
-        if not values:
-            raise argparse.ArgumentTypeError("must list at least one value")
-        return values
-    return parse
 
 
 def run(args: argparse.Namespace) -> int:

@@ -111,13 +111,13 @@ def plot(result: dict, stem: Path) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.m_per_d < 1:  # checked in either mode: a flag given is a flag checked
+        raise ValidationError("--m-per-d", "an integer >= 1", args.m_per_d)
     if args.grid is None and not args.tiny:
         return _run_frontier(args)
     if args.grid is not None and args.tiny:
         raise ValidationError("--grid", "not combined with --tiny", "both")
     grid = validate_grid(TINY_GRID if args.tiny else (args.grid if args.grid is not None else QUICK_GRID))
-    if args.m_per_d < 1:
-        raise ValidationError("--m-per-d", "an integer >= 1", args.m_per_d)
     if args.dps is not None:
         from ..precision.arithmetic import validate_dps
 

@@ -3,7 +3,7 @@
 Names load on first use: the arithmetic module is light (the CLI's flags read it), the flow needs torch.
 """
 
-import importlib
+from solver._lazy import lazy_exports
 
 _WHERE = {
     "arithmetic": ("BACKENDS", "DEFAULT_DPS", "FlintArithmetic", "MpmathArithmetic", "flint_available",
@@ -14,11 +14,4 @@ _WHERE = {
     "probe": ("QUICK_GRID", "TINY_GRID", "run_probe", "theorem_scale", "validate_grid", "frontier", "find_m",
               "FrontierResult", "FrontierPoint", "plot_frontier", "high_precision_point"),
 }
-__all__ = [name for names in _WHERE.values() for name in names]
-
-
-def __getattr__(name: str):
-    for module, names in _WHERE.items():
-        if name in names:
-            return getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__, __getattr__ = lazy_exports(__name__, _WHERE)

@@ -10,7 +10,7 @@
 Names load on first use (dask, pyarrow and torch only when a sweep runs or a dataset is read).
 """
 
-import importlib
+from solver._lazy import lazy_exports
 
 _WHERE = {
     "spec": ("SweepSpec", "SweepPoint", "parse_spec", "load_spec"),
@@ -19,11 +19,4 @@ _WHERE = {
     "phase": ("PhaseSummary", "PhaseCell", "MStar", "phase_summary", "plot_phase", "write_phase"),
     "builtin": ("BUILTIN",),
 }
-__all__ = [name for names in _WHERE.values() for name in names]
-
-
-def __getattr__(name: str):
-    for module, names in _WHERE.items():
-        if name in names:
-            return getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__, __getattr__ = lazy_exports(__name__, _WHERE)
