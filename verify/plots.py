@@ -60,3 +60,25 @@ def plot_loss_and_residuals(trajectory: Trajectory, stem: Path, title: str = "",
     if title:
         fig.suptitle(title)
     return save_figure(fig, stem)
+
+
+def heatmap(ax, grid, *, origin: str = "upper", **kwargs):
+    """``ax.imshow(grid, origin=origin, aspect="auto", **kwargs)`` drawn as vector cells (``pcolormesh``), so an
+    SVG holds paths and no embedded bitmap (the report is self-contained text). Cell (i, j) is centred on
+    (x = j, y = i), as with ``imshow``; ``origin="upper"`` puts row 0 at the top."""
+    import numpy as np
+
+    grid = np.ma.masked_invalid(np.asarray(grid, dtype=float))
+    rows, cols = grid.shape
+    mesh = ax.pcolormesh(np.arange(cols + 1) - 0.5, np.arange(rows + 1) - 0.5, grid, **kwargs)
+    ax.set_xlim(-0.5, cols - 0.5)
+    ax.set_ylim((rows - 0.5, -0.5) if origin == "upper" else (-0.5, rows - 0.5))
+    return mesh
+
+
+def vector_colorbar(fig, mappable, **kwargs):
+    """``fig.colorbar(mappable, **kwargs)`` kept as vector paths: matplotlib rasterizes a colorbar of 50 or more
+    colour steps, which would put a bitmap into the report's SVG."""
+    bar = fig.colorbar(mappable, **kwargs)
+    bar.solids.set_rasterized(False)
+    return bar

@@ -14,7 +14,7 @@ __all__ = ["plot_baselines"]
 def plot_baselines(result: BaselinesResult, stem: Path) -> list[Path]:
     """Two panels, methods x instances: success (runs that recovered every direction, out of the row's
     seeds; grey = not run) and median seconds per run (log colour scale). Writes ``stem.png`` and ``stem.svg``."""
-    from ..plots import plt, save_figure
+    from ..plots import heatmap, plt, save_figure, vector_colorbar
 
     methods = list(dict.fromkeys(r.method for r in result.rows))
     instances = list(dict.fromkeys(r.instance for r in result.rows))
@@ -32,7 +32,7 @@ def plot_baselines(result: BaselinesResult, stem: Path) -> list[Path]:
             labels[i][j] = "skipped"
     fig, axes = plt.subplots(1, 2, figsize=(4.2 + 1.5 * len(instances), 0.5 * len(methods) + 1.6), sharey=True)
     cmap = plt.get_cmap("RdYlGn").with_extremes(bad="0.85")
-    axes[0].imshow(np.ma.masked_invalid(success), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    heatmap(axes[0], success, cmap=cmap, vmin=0, vmax=1)
     for i in range(len(methods)):
         for j in range(len(instances)):
             axes[0].text(j, i, labels[i][j], ha="center", va="center", fontsize=8)
@@ -40,16 +40,16 @@ def plot_baselines(result: BaselinesResult, stem: Path) -> list[Path]:
     finite = seconds[np.isfinite(seconds) & (seconds > 0)]
     logs = np.log10(np.where(np.isfinite(seconds) & (seconds > 0), seconds, np.nan))
     tcmap = plt.get_cmap("viridis").with_extremes(bad="0.85")
-    image = axes[1].imshow(np.ma.masked_invalid(logs), cmap=tcmap, aspect="auto",
-                           vmin=np.log10(finite.min()) if finite.size else -3,
-                           vmax=np.log10(finite.max()) if finite.size else 2)
+    image = heatmap(axes[1], logs, cmap=tcmap,
+                    vmin=np.log10(finite.min()) if finite.size else -3,
+                    vmax=np.log10(finite.max()) if finite.size else 2)
     for i in range(len(methods)):
         for j in range(len(instances)):
             text = "skipped" if labels[i][j] == "skipped" else (
                 "" if not np.isfinite(seconds[i, j]) else f"{seconds[i, j]:.2g}")
             axes[1].text(j, i, text, ha="center", va="center", fontsize=8, color="w")
     axes[1].set_title("median seconds per run")
-    fig.colorbar(image, ax=axes[1], label="log10 seconds")
+    vector_colorbar(fig, image, ax=axes[1], label="log10 seconds")
     for ax in axes:
         ax.set_xticks(range(len(instances)), instances, rotation=30, ha="right")
     axes[0].set_yticks(range(len(methods)), methods)

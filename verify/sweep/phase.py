@@ -173,7 +173,7 @@ def plot_phase(summary: PhaseSummary, stem: Path, title: str = "") -> list[Path]
     """Heatmaps of the success rate, one panel per (d, r) row and algorithm column: x = m/r, y = spread
     ``a_1/a_r``, each cell annotated ``successes/n``; a white frame marks m* on each spread line.
     Writes ``stem.png`` and ``stem.svg``."""
-    from verify.plots import plt, save_figure
+    from verify.plots import heatmap, plt, save_figure, vector_colorbar
     import numpy as np
 
     algorithms = sorted({c.algorithm for c in summary.cells}, key=lambda a: (a != "plain", a))
@@ -199,7 +199,7 @@ def plot_phase(summary: PhaseSummary, stem: Path, title: str = "") -> list[Path]
                 grid[yi, xi] = c.rate
                 ax.text(xi, yi, f"{c.successes}/{c.n}", ha="center", va="center", fontsize=7,
                         color="black" if (c.rate if c.n else 0) > 0.5 else "white")
-            image = ax.imshow(grid, origin="lower", cmap="viridis", vmin=0, vmax=1, aspect="auto")
+            image = heatmap(ax, grid, origin="lower", cmap="viridis", vmin=0, vmax=1)
             for yi, spread in enumerate(ys):
                 entry = summary.lookup(algorithm, d, spread, r)
                 if entry is not None and entry.m_over_r is not None:
@@ -210,7 +210,7 @@ def plot_phase(summary: PhaseSummary, stem: Path, title: str = "") -> list[Path]
             ax.set_xlabel("m / r", fontsize=8)
             ax.set_ylabel(r"spread $a_1/a_r$", fontsize=8)
             ax.set_title(f"{algorithm}, d={d}, r={r}", fontsize=9)
-    fig.colorbar(image, ax=axes, shrink=0.8, label="success rate (all directions recovered)")
+    vector_colorbar(fig, image, ax=axes, shrink=0.8, label="success rate (all directions recovered)")
     fig.suptitle((f"{title}: " if title else "") + f"success rate (framed: m*, >= {summary.threshold:.0%} from "
                  "there on; runs that raised are left out)", fontsize=9)
     return save_figure(fig, Path(stem))
