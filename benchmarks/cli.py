@@ -14,11 +14,9 @@ import time
 
 def measure(repeat: int = 3) -> dict:
     """``{"cli_help_seconds": worst over commands of the best of repeat, "cli_help_seconds_by_command": {...}}``."""
-    import importlib.util
+    from verify.cli import built_commands
 
-    from verify.cli import COMMANDS
-
-    built = [name for name in COMMANDS if importlib.util.find_spec(f"verify.commands.{name}") is not None]
+    built = built_commands()
     by_command: dict[str, float] = {}
     for argv in [["--help"]] + [[name, "--help"] for name in built]:
         best = float("inf")

@@ -43,6 +43,11 @@ def _chosen(argv: Sequence[str]) -> str | None:
     return None
 
 
+def built_commands() -> list[str]:
+    """The names of :data:`COMMANDS` whose module exists (found without importing it)."""
+    return [name for name in COMMANDS if importlib.util.find_spec(f"verify.commands.{name}") is not None]
+
+
 def _module(name: str):
     try:
         return importlib.import_module(f"verify.commands.{name}")
@@ -57,9 +62,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="deflation", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
     chosen = None if argv is None else _chosen(argv)
+    built = built_commands()
     for name, help_text in COMMANDS.items():
-        if importlib.util.find_spec(f"verify.commands.{name}") is None:
-            continue  # not built yet
+        if name not in built:
+            continue
         if argv is not None and name != chosen:
             sub.add_parser(name, help=help_text, description=help_text)
             continue
