@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -273,13 +274,13 @@ def _spec_fields() -> list[tuple[str | None, dataclasses.Field]]:
             + [(None, f) for f in dataclasses.fields(RunSpec) if f.name not in ("instance", "config")])
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+@functools.cache
+def _hints(owner: type) -> dict[str, Any]:
+    return typing.get_type_hints(owner)
 
 
 def _hint(owner: type, name: str) -> Any:
-    if owner not in _HINTS:
-        _HINTS[owner] = typing.get_type_hints(owner)
-    return _HINTS[owner][name]
+    return _hints(owner)[name]
 
 
 def _parser_for(hint: Any, low: int | None) -> Callable[[str], Any]:

@@ -86,7 +86,7 @@ def run(ctx: StageContext, result: StageResult) -> None:
     result.runs.append(RunRecord(label=f"sweep '{spec.name}' (plain flow and Algorithm 1 over m/r x spread)",
                                  command=f"deflation sweep {spec.name} --out results/sweep-{spec.name}",
                                  config={"spec": spec.name, "runs": len(spec)}, seeds=[],
-                                 ground_truth={"grid": {k: v for k, v in spec.axes.items()}}, seconds=sweep_seconds))
+                                 ground_truth={"grid": dict(spec.axes)}, seconds=sweep_seconds))
     result.figures.append(Figure(
         id="phase", title="Phase diagram: success over m/r and the spread of the spectrum",
         caption=(f"Sweep '{spec.name}': share of runs that fitted every direction (final residual <= 0.1 a_j), per "
