@@ -177,7 +177,7 @@ class JacobianOperator:
         (J v)_x   = self_xx dx_k - l P_k [Q M1^T + (l-1) X (M2 o S)^T + 2 X (M1 diag d_rho)^T]_k
 
     ``diagonal_blocks()`` gives the (d+1) x (d+1) block of each component and ``cluster_coupling()`` the
-    rank-``d``-per-cluster model of the couplings inside clusters of parallel components (together: the
+    rank-``(d+1)``-per-cluster model of the couplings inside clusters of parallel components (together: the
     preconditioner of :class:`solver.integrators.bdf.KrylovBDF`).
     ``__array_ufunc__ = None`` makes ``c * J`` with a numpy scalar call :meth:`__rmul__`.
     """
@@ -224,63 +224,81 @@ class JacobianOperator:
         return self.scale * self._cache["dense"]
 
     def cluster_coupling(self, min_overlap: float = 0.9, min_strength: float = 1e-3
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The couplings inside clusters of nearly parallel components, as a rank-``d``-per-cluster product ``Y Z^T``.
+                         ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], np.ndarray]:
+        """The couplings inside clusters of nearly parallel components, as a rank-``(d+1)``-per-cluster product ``Y Z^T``.
 
         Components are grouped greedily, largest ``c`` first: a seed takes every free component with
-        ``<wbar_i, wbar_seed>^2 >= min_overlap``. With ``ubar`` the cluster's ``c``-weighted signed mean direction
-        and ``sigma_i = sign <wbar_i, ubar>``, ``wbar_i ~ sigma_i ubar`` makes ``G_ki ~ sigma_k sigma_i``,
-        ``P_i wbar_k ~ 0`` and every coupling of the cluster (Jacobian section of this module) collapses to
+        ``<wbar_i, wbar_seed>^2 >= min_overlap``. With ``sigma_i`` the sign of ``wbar_i`` against the cluster's
+        ``c``-weighted signed mean, ``G_ki = sigma_k sigma_i (1 - O(delta^2))`` for members ``delta`` apart, and
+        every coupling of the cluster (this module's docstring) factors through one ``d``-vector per cluster,
+        ``q = sum_i c_i sigma_i^{l-1} (P_i dx_i + 2 x_i drho_i)``:
 
-            d rho_k / d rho_i ~ -4 c_i (sigma_k sigma_i)^l,      d x_k / d x_i ~ -l c_i (sigma_k sigma_i)^{l-1} P_ubar,
+            d x_k   <- -l sigma_k^{l-1} P_k q,
+            d rho_k <- -2 l sigma_k^{l-1} x_k^T q + 4 (l-1) sigma_k^l sum_i c_i sigma_i^l drho_i
 
-        rank 1 + (d-1) per cluster. This is the two-way coupling that makes block-Jacobi fail once a cluster
-        holds several comparable components (BENCHMARKS.md). Clusters whose coupling is weak against the
-        identity of Newton's matrix (``scale l sum_i c_i < min_strength``) are left out.
+        (the last term turns the ``q`` part's ``-4 l c_i G_ki sigma_k^{l-1} sigma_i^{l-1}`` into the exact
+        ``-4 c_i G_ki^l``). What is dropped is ``O(delta^2)``: ``G_ki^{l-1}`` against ``(sigma_k sigma_i)^{l-1}``
+        and the ``(l-1) G_ki^{l-2} (P_k x_i)(P_i x_k)^T`` term. Each member keeps its own ``P_k`` and ``x_k``:
+        an earlier model that put every member on the mean direction (``P_k ~ P_ubar``) erred by ``O(delta)``
+        on exactly the neutral relative modes of a fitted cluster (C11), where ``l c_i h delta`` reaches 1e2
+        late in Algorithm 1 (``h ~ 1e8``, ``delta ~ 1e-6``), and GMRES then needed 100-200 iterations
+        (issue 13, BENCHMARKS.md). Clusters whose coupling is weak against the identity of Newton's matrix
+        (``scale l sum_i c_i < min_strength``) are left out.
 
-        Returns ``Y``, ``Z`` (n, R), scaled like the operator, and the (m, d+1, d+1) diagonal blocks of
-        ``Y Z^T`` (the ``i = k`` terms, which :meth:`diagonal_blocks` already holds exactly).
+        Returns ``(clusters, self_terms)``: one ``(members, Y, Z)`` per cluster kept, ``Y`` and ``Z``
+        (n_members, d+1, d+1) in per-component layout (row 0 ``rho_k``, then ``x_k``; column ``a`` of the cluster's
+        rank), ``Y`` scaled like the operator, so that the model's ``(k, i)`` block is ``Y[k] Z[i]^T``; and the
+        (m, d+1, d+1) diagonal blocks ``Y[k] Z[k]^T`` of the model (the ``i = k`` terms, which
+        :meth:`diagonal_blocks` already holds exactly). Clusters never share a member, so Woodbury's capacitance
+        is block diagonal, one ``(d+1) x (d+1)`` matrix per cluster. The unscaled clusters are computed once per
+        Jacobian and shared by its scaled copies (scipy's BDF rescales it at every change of step size).
         """
+        l = self.order
+        key = ("clusters", min_overlap)
+        if key not in self._cache:
+            self._cache[key] = self._find_clusters(min_overlap)
+        kept, self_terms = [], np.zeros((self.m, self.d + 1, self.d + 1))
+        for members, weight, Y, Z, own in self._cache[key]:
+            if abs(self.scale) * l * weight >= min_strength:
+                kept.append((members, self.scale * Y, Z))
+                self_terms[members] += own
+        return kept, self.scale * self_terms
+
+    def _find_clusters(self, min_overlap: float) -> list:
+        """Unscaled ``(members, sum_i c_i, Y, Z, Y_k Z_k^T)`` of every cluster of two or more members
+        (:meth:`cluster_coupling`)."""
         d, m, l, X = self.d, self.m, self.order, self.X
         c = np.exp(2 * self._inputs[1])
         overlap2 = (X.T @ X) ** 2
         free = np.ones(m, dtype=bool)
-        Ys, Zs = [], []
-        self_terms = np.zeros((m, d + 1, d + 1))
+        eye = np.eye(d)
+        found = []
         for seed in np.argsort(-c):
             if not free[seed]:
                 continue
             members = np.nonzero(free & (overlap2[seed] >= min_overlap))[0]
             free[members] = False
-            if members.size < 2 or abs(self.scale) * l * c[members].sum() < min_strength:
+            if members.size < 2:
                 continue
             sign = np.sign(X[:, seed] @ X[:, members])
             sign[sign == 0] = 1.0
             center = X[:, members] @ (c[members] * sign)
-            center /= np.linalg.norm(center)
             sign = np.sign(center @ X[:, members])
             sign[sign == 0] = 1.0
-            tangent = np.linalg.qr(center[:, None], mode="complete")[0][:, 1:]  # (d, d-1)
-            weight = c[members] * sign ** (l - 1)
-            Y = np.zeros((m, d + 1, d))
-            Z = np.zeros((m, d + 1, d))
-            Y[members, 0, 0] = sign ** l
-            Z[members, 0, 0] = -4.0 * c[members] * sign ** l
-            Y[members, 1:, 1:] = (sign ** (l - 1))[:, None, None] * tangent[None]
-            Z[members, 1:, 1:] = -l * weight[:, None, None] * tangent[None]
-            self_terms[members] += np.einsum("kia,kja->kij", Y[members], Z[members])
-            Ys.append(Y)
-            Zs.append(Z)
-        if not Ys:
-            empty = np.zeros((self.shape[0], 0))
-            return empty, empty, self_terms
-        return (self.scale * self._to_state_layout(np.concatenate(Ys, axis=2)),
-                self._to_state_layout(np.concatenate(Zs, axis=2)), self.scale * self_terms)
-
-    def _to_state_layout(self, per_component: np.ndarray) -> np.ndarray:
-        """(m, d+1, R): rows ``[rho_k, x_k]`` per component -> (n, R) columns in :func:`pack_state` layout."""
-        m, d = self.m, self.d
-        return np.concatenate([per_component[:, 0, :], per_component[:, 1:, :].reshape(m * d, -1)], axis=0)
+            Xm = X[:, members].T  # (n_members, d)
+            Pm = eye[None] - Xm[:, :, None] * Xm[:, None, :]
+            s_l1, s_l = sign ** (l - 1), sign ** l
+            cw = c[members] * s_l1
+            Y = np.zeros((members.size, d + 1, d + 1))
+            Z = np.zeros((members.size, d + 1, d + 1))
+            Y[:, 0, 0] = s_l
+            Z[:, 0, 0] = 4.0 * (l - 1) * c[members] * s_l
+            Y[:, 0, 1:] = -2.0 * l * s_l1[:, None] * Xm
+            Y[:, 1:, 1:] = -l * s_l1[:, None, None] * Pm
+            Z[:, 0, 1:] = 2.0 * cw[:, None] * Xm
+            Z[:, 1:, 1:] = cw[:, None, None] * Pm
+            found.append((members, float(c[members].sum()), Y, Z, Y @ Z.transpose(0, 2, 1)))
+        return found
 
     def diagonal_blocks(self) -> np.ndarray:
         """(m, d+1, d+1): row/column 0 is ``rho_k``, then ``x_k``; ``d x_k/d rho_k = 0``."""

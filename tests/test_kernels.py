@@ -98,3 +98,26 @@ def test_blocked_gram_rows_give_the_same_contractions(rng):
             np.testing.assert_allclose(mine, ref, rtol=1e-13, atol=1e-14)
         V_t, s_t = kernels.residual_contractions(t64(X), t64(c), t64(a), t64(U), 4, block=block)
         np.testing.assert_allclose(V_t.numpy(), full[0], rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).eps >= np.finfo(np.float64).eps, reason="needs an extended long double")
+@pytest.mark.parametrize("order", [3, 4])
+def test_flow_rounding_has_the_size_of_the_float64_error_of_a_fitted_state(rng, order):
+    """At a fitted state (each truth direction split among members a few 1e-7 apart, plus tiny searchers) the
+    field is mostly rounding noise. Its float64 error against an extended-precision evaluation of the same Gram
+    form is of the size :func:`kernels.flow_rounding` says: the worst ratio of error to estimate lies within a
+    factor 10 of 1 (the estimate is a level, not a worst-case bound, which would be ~m times larger)."""
+    d, r, per = 8, 3, 4
+    U = np.linalg.qr(rng.standard_normal((d, r)))[0]
+    a = np.array([1.0, 1e-2, 1e-4])
+    members = [U[:, j] + 3e-7 * rng.standard_normal(d) for j in range(r) for _ in range(per)]
+    X = np.column_stack(members + list(rng.standard_normal((6, d))))
+    X /= np.linalg.norm(X, axis=0)
+    c = np.concatenate([np.repeat(a / per, per), np.full(6, 1e-30)])
+    d_rho, d_X = kernels.flow(X, c, a, U, order)
+    L = np.longdouble
+    exact_rho, exact_X = kernels.flow(X.astype(L), c.astype(L), a.astype(L), U.astype(L), order)
+    noise_rho, noise_X = kernels.flow_rounding(X, c, a, U, order, np.finfo(np.float64).eps)
+    error = np.concatenate([np.abs(d_rho - exact_rho), np.abs(d_X - exact_X).ravel()]).astype(np.float64)
+    noise = np.concatenate([noise_rho, noise_X.ravel()])
+    assert 0.1 < (error / noise).max() < 10

@@ -10,7 +10,7 @@ Newton's linear systems ``(I - c J) dy = b`` are solved one of three ways (``lin
 - ``sparse``: couplings of negligible components dropped, SuperLU (:func:`flow_jacobian_sparse`).
 - ``krylov``: Jacobian-free in the sense that no matrix is formed: :class:`JacobianOperator` applies the
   exact Jacobian in ``O(m^2 d)`` and GMRES solves the system (BDF only), preconditioned by the inverted
-  per-component ``(d+1) x (d+1)`` blocks plus, by Woodbury, the rank-``d`` coupling of each cluster of
+  per-component ``(d+1) x (d+1)`` blocks plus, by Woodbury, the rank-``(d+1)`` coupling of each cluster of
   nearly parallel components (:meth:`JacobianOperator.cluster_coupling`). A dense ``n x n`` LU costs
   ``O(n^3)``; at ``m = 200``, ``d = 10`` that is 1e10 flops per factorization against ~1e6 per GMRES
   iteration. ``auto`` for BDF above 400 unknowns (the crossover measured in BENCHMARKS.md).
@@ -37,6 +37,8 @@ from ._explicit import OnSave, StepStats
 
 IMPLICIT_METHODS = ("BDF", "Radau")
 DENSE_MAX_UNKNOWNS = 400
+FLOAT64_ROUNDOFF = float(np.finfo(np.float64).eps)
+NOISE_INCREMENTS = 2.0  # Newton increments accepted up to this many noise floors (newton_with_noise_floor, rule 2)
 
 
 def gmres(apply: Callable[[np.ndarray], np.ndarray], precondition: Callable[[np.ndarray], np.ndarray],
@@ -83,18 +85,29 @@ def gmres(apply: Callable[[np.ndarray], np.ndarray], precondition: Callable[[np.
 
 
 def newton_with_noise_floor(fun, t_new, y_predict, c, psi, LU, solve_lu, scale, tol):
-    """scipy's BDF Newton iteration (``scipy.integrate._ivp.bdf.solve_bdf_system``) plus one acceptance rule:
-    an increment whose scaled norm is already below ``tol`` is converged, whatever its rate.
+    """scipy's BDF Newton iteration (``scipy.integrate._ivp.bdf.solve_bdf_system``) plus two acceptance rules for
+    increments that do not shrink because they are the field's rounding noise, not a diverging iteration.
 
     scipy accepts an iterate only when the increments shrink (``rate = |dy_k| / |dy_{k-1}| < 1``). Once a run
     has settled (late epochs of Algorithm 1: every direction fitted, ``T - T*`` at ``lambda/2``) the field is
-    float64 rounding noise, ~1e-16 per O(1) term, fresh at every evaluation: Newton's increments are that noise
-    times ``c = h/alpha`` and do not shrink, so ``rate ~ 1`` and scipy declares failure, halves ``h`` and
-    refreshes the Jacobian, over and over. Measured at d = 30, m = 150 (spread spectrum, t = 4.0e9): increments
-    5.8e-11, 6.1e-11, 6.2e-11 of the tolerance scale, 4e-8 of Newton's own tolerance, and the step stuck near
-    h = 1 where the epoch is 2e9 long (BENCHMARKS.md). Accepting them costs nothing in accuracy: the iterate is
-    within Newton's tolerance of the solution up to the rounding of the field itself, which every integrator of
-    this field carries.
+    float64 rounding noise, ~1e-16 per O(1) term (:func:`solver.kernels.flow_rounding`), fresh at every
+    evaluation: Newton's increments are that noise, passed through the linear solve of ``I - c J``, and do not
+    shrink, so ``rate ~ 1``; scipy declares failure, halves ``h`` and refreshes the Jacobian, over and over.
+
+    1. An increment whose scaled norm is already below ``tol`` is converged, whatever its rate. (Measured at
+       d = 30, m = 150, t = 4.0e9: increments 6e-11 of the tolerance scale and the step stuck near h = 1 where
+       the epoch is 2e9 long.)
+    2. When the iteration would fail, an increment no larger than twice the *noise floor* is converged: the
+       scaled norm of ``(I - c J)^{-1} c nu``, ``nu`` the field's rounding level (``fun.field_noise(y)``, set by
+       :class:`NoiseFloorBDF`) with fixed pseudo-random signs, provided that floor is below the error tolerance
+       (1; above it the step is too long to resolve anything and fails as in scipy). Twice, because every
+       increment after the first is the difference of two independent noise draws (sqrt(2) times one). At t = 1.7e10 of that run
+       the increments plateaued at 0.3-0.5x this estimate over five decades of ``c`` (0.8 to 8e7), and scipy's
+       ``tol = 1e-3`` capped the step where the floor reached it (``c ~ 3e6``), for an epoch of 1.7e10.
+
+    Accepting them costs nothing in accuracy: the iterate is then as close to the solution as the rounding of
+    the field itself allows, which every integrator of this field carries, and the step's error test still
+    judges the result.
     """
     d = 0
     y = y_predict.copy()
@@ -108,12 +121,13 @@ def newton_with_noise_floor(fun, t_new, y_predict, c, psi, LU, solve_lu, scale, 
         dy = solve_lu(LU, c * f - psi - d)
         dy_norm = _scipy_bdf.norm(dy / scale)
         rate = None if dy_norm_old is None else dy_norm / dy_norm_old
-        if dy_norm < tol:  # the added rule: below tolerance, shrinking or not
+        fails = rate is not None and (rate >= 1 or rate ** (_scipy_bdf.NEWTON_MAXITER - k) / (1 - rate) * dy_norm > tol)
+        if dy_norm < tol or (fails and dy_norm <= NOISE_INCREMENTS * _noise_floor(fun, y, c, LU, solve_lu, scale)):
             y += dy
             d += dy
             converged = True
             break
-        if rate is not None and (rate >= 1 or rate ** (_scipy_bdf.NEWTON_MAXITER - k) / (1 - rate) * dy_norm > tol):
+        if fails:
             break
         y += dy
         d += dy
@@ -124,18 +138,54 @@ def newton_with_noise_floor(fun, t_new, y_predict, c, psi, LU, solve_lu, scale, 
     return converged, k + 1, y, d
 
 
+def _noise_floor(fun, y, c, LU, solve_lu, scale) -> float:
+    """Scaled norm of Newton's increment for a field that is pure rounding noise (rule 2 of
+    :func:`newton_with_noise_floor`); 0 when the field's noise is unknown or the floor is not below 1."""
+    field_noise = getattr(fun, "field_noise", None)
+    if field_noise is None:
+        return 0.0
+    signs = np.random.default_rng(0).choice([-1.0, 1.0], size=y.size)  # fixed: the same y gives the same floor
+    floor = float(_scipy_bdf.norm(solve_lu(LU, c * field_noise(y) * signs) / scale))
+    return floor if floor < 1.0 else 0.0
+
+
 class NoiseFloorBDF(BDF):
     """scipy's BDF (same formulas, order and step control) whose Newton iteration is
     :func:`newton_with_noise_floor`.
 
     scipy's ``_step_impl`` calls the module-level ``solve_bdf_system``; this class runs scipy's own
     ``_step_impl`` code with that one name bound to :func:`newton_with_noise_floor` (rather than copying the
-    100-line method, which would then drift from scipy's).
+    100-line method, which would then drift from scipy's). ``field_noise(y)`` (optional) is the field's
+    rounding level at ``y`` (:func:`solver.kernels.flow_rounding` in state layout); it travels to the Newton
+    iteration as an attribute of the field function scipy hands it.
     """
 
     _step_impl = types.FunctionType(BDF._step_impl.__code__,
                                     {**vars(_scipy_bdf), "solve_bdf_system": newton_with_noise_floor},
                                     "_step_impl", BDF._step_impl.__defaults__, BDF._step_impl.__closure__)
+
+    def __init__(self, fun, t0, y0, t_bound, *, field_noise: Callable[[np.ndarray], np.ndarray] | None = None,
+                 **options):
+        super().__init__(fun, t0, y0, t_bound, **options)
+        self.fun.field_noise = field_noise
+        self.jac = self._at_accepted_state(self.jac)
+
+    def _at_accepted_state(self, jac):
+        """``jac`` evaluated at the last accepted state, whatever point scipy asks for.
+
+        scipy refreshes a failing Newton iteration's Jacobian at the step's *prediction* and keeps it for every
+        retry with a smaller step. In log-norm coordinates a prediction can be absurd: a component being
+        discovered grows its log-norm linearly, the predictor extrapolates that growth past the saturation
+        (rho = 27.9 where the solution levels off below 0), and there ``d rho/d rho = -4 exp(2 rho) ~ -1e24``.
+        With that Jacobian Newton's increments vanish and a retry "converges" in one iteration to a state with
+        rho = 5.6, which the run then carries until the step size underflows ("Required step size is less
+        than spacing between numbers": 6% of the quick sweep's Algorithm 1 runs, e.g. ``deflation run --d 6
+        --r 3 --ratio 10.0 --basis random --algorithm modified --m 6 --eps 0.005``). An accepted state is always
+        a point of the trajectory.
+        """
+        if jac is None:
+            return None
+        return lambda _t, _y: jac(self.t, self.y)
 
 
 class _NewtonMatrix:
@@ -178,39 +228,47 @@ class KrylovBDF(NoiseFloorBDF):
             self.njev += 1
             return operator(t, y)
 
-        self.jac = jac
+        self.jac = self._at_accepted_state(jac)
         self.J = operator(t0, self.y)
         self.I = _Identity()
         self.lu = self._factor
         self.solve_lu = self._solve
 
-    def _apply_blocks(self, inverse_blocks: np.ndarray, v: np.ndarray) -> np.ndarray:
-        """Each component's ``(d+1) x (d+1)`` block applied to its ``[rho_k, x_k]`` rows of ``v`` (n,) or (n, R)."""
-        m, d = self._m, self._d
-        tail = v.shape[1:]
-        per_component = np.concatenate([v[:m, None], v[m:].reshape(m, d, *tail)], axis=1)
-        out = np.einsum("kij,kj...->ki...", inverse_blocks, per_component)
-        return np.concatenate([out[:, 0], out[:, 1:].reshape(m * d, *tail)], axis=0)
+    def _per_component(self, v: np.ndarray) -> np.ndarray:
+        """State layout (n,) -> (m, d+1): row ``k`` is ``[rho_k, x_k]``."""
+        m = self._m
+        return np.concatenate([v[:m, None], v[m:].reshape(m, self._d)], axis=1)
+
+    def _state_layout(self, per_component: np.ndarray) -> np.ndarray:
+        return np.concatenate([per_component[:, 0], per_component[:, 1:].ravel()])
 
     def _factor(self, newton: _NewtonMatrix) -> list:
         """Preconditioner of ``I - cJ``: exact per-component blocks plus each cluster's coupling (Woodbury).
 
         With ``B`` the block-diagonal part (the cluster model's own ``i = k`` terms taken out) and
         ``cJ ~ (I - B) + Y Z^T`` (:meth:`JacobianOperator.cluster_coupling`),
-        ``M^{-1} = B^{-1} + B^{-1} Y (I - Z^T B^{-1} Y)^{-1} Z^T B^{-1}``: one ``R x R`` solve, ``R = d`` per cluster.
+        ``M^{-1} = B^{-1} + B^{-1} Y (I - Z^T B^{-1} Y)^{-1} Z^T B^{-1}``. Clusters share no member, so this is one
+        ``(d+1) x (d+1)`` capacitance solve per cluster, on its members' rows only.
         """
         self.nlu += 1
         scaled = newton.scaled_jacobian
-        Y, Z, self_terms = scaled.cluster_coupling()
+        clusters, self_terms = scaled.cluster_coupling()
         blocks = np.eye(self._d + 1)[None] - scaled.diagonal_blocks() + self_terms
         inverse_blocks = np.linalg.inv(blocks)
-        if Y.shape[1] == 0:
-            return [scaled, inverse_blocks, None, None]
-        BinvY = self._apply_blocks(inverse_blocks, Y)
-        capacitance = lu_factor(np.eye(Y.shape[1]) - Z.T @ BinvY)
-        # Y, Z and B^{-1} Y are nonzero only on each cluster's member rows: as CSR the two products per GMRES
-        # iteration cost nnz ~ m (d+1) d instead of n R (5x less with five clusters at d = 30, m = 150).
-        return [scaled, inverse_blocks, (sp.csr_matrix(BinvY), sp.csr_matrix(Z.T), capacitance), None]
+        woodbury = []
+        for members, Y, Z in clusters:
+            BinvY = inverse_blocks[members] @ Y  # (n_members, d+1, R)
+            capacitance = lu_factor(np.eye(Y.shape[2]) - np.einsum("kia,kib->ab", Z, BinvY))
+            woodbury.append((members, BinvY, Z, capacitance))
+        return [scaled, inverse_blocks, woodbury, None]
+
+    def _precondition(self, inverse_blocks: np.ndarray, woodbury: list, v: np.ndarray) -> np.ndarray:
+        """``M^{-1} v`` (:meth:`_factor`) for one vector ``v`` (n,) in state layout."""
+        u = np.einsum("kij,kj->ki", inverse_blocks, self._per_component(v))
+        for members, BinvY, Z, capacitance in woodbury:
+            correction = lu_solve(capacitance, np.einsum("kia,ki->a", Z, u[members]))
+            u[members] += BinvY @ correction
+        return self._state_layout(u)
 
     def _solve(self, factor: list, b: np.ndarray) -> np.ndarray:
         scaled_jacobian, inverse_blocks, woodbury, direct = factor
@@ -221,11 +279,7 @@ class KrylovBDF(NoiseFloorBDF):
             return v - scaled_jacobian.matvec(v)
 
         def precondition(v: np.ndarray) -> np.ndarray:
-            u = self._apply_blocks(inverse_blocks, v)
-            if woodbury is None:
-                return u
-            BinvY, Zt, capacitance = woodbury
-            return u + BinvY @ lu_solve(capacitance, Zt @ u)
+            return self._precondition(inverse_blocks, woodbury, v)
 
         x, steps, residual = gmres(apply, precondition, b, self._gmres_rtol, min(b.size, self.max_krylov))
         self.gmres_iterations += steps
@@ -321,6 +375,10 @@ def _integrate_implicit(a, U, order, lam, y0, t0, t1, save_times, on_save, *, me
             d_rho, d_X = kernels.flow(X, np.exp(2 * rho), a_b, U_b, order, lam)
             return pack_state(d_rho, d_X)
 
+        def field_noise(y: np.ndarray) -> np.ndarray:
+            rho, X = unpack_state(y, d, m)
+            return pack_state(*kernels.flow_rounding(X, np.exp(2 * rho), a_b, U_b, order, FLOAT64_ROUNDOFF))
+
         def jac(_t: float, y: np.ndarray):
             rho, X = unpack_state(y, d, m)
             if linear_solver == "dense":
@@ -334,10 +392,12 @@ def _integrate_implicit(a, U, order, lam, y0, t0, t1, save_times, on_save, *, me
         atol_vec[:m] = rtol  # log-norms: an absolute error rtol is a relative error rtol of ||w||
         if linear_solver == "krylov":
             sol = solve_ivp(fun, (t0, t1), y_start, method=KrylovBDF, t_eval=t_eval, rtol=rtol, atol=atol_vec,
-                            d=d, m=m, operator=jac, coupling_floor=floor)
+                            d=d, m=m, operator=jac, coupling_floor=floor, field_noise=field_noise)
+        elif method == "BDF":
+            sol = solve_ivp(fun, (t0, t1), y_start, method=NoiseFloorBDF, t_eval=t_eval, jac=jac, rtol=rtol,
+                            atol=atol_vec, field_noise=field_noise)
         else:
-            sol = solve_ivp(fun, (t0, t1), y_start, method=NoiseFloorBDF if method == "BDF" else method, t_eval=t_eval,
-                            jac=jac, rtol=rtol, atol=atol_vec)
+            sol = solve_ivp(fun, (t0, t1), y_start, method=method, t_eval=t_eval, jac=jac, rtol=rtol, atol=atol_vec)
         if sol.status != 0:
             raise RuntimeError(f"{method} failed for run {b} at t={sol.t[-1] if sol.t.size else t0:.6g}: {sol.message}")
         stats.rhs_evals += int(sol.nfev)
