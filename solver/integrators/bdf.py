@@ -264,9 +264,10 @@ class KrylovBDF(NoiseFloorBDF):
 
     def _precondition(self, inverse_blocks: np.ndarray, woodbury: list, v: np.ndarray) -> np.ndarray:
         """``M^{-1} v`` (:meth:`_factor`) for one vector ``v`` (n,) in state layout."""
-        u = np.einsum("kij,kj->ki", inverse_blocks, self._per_component(v))
+        u = (inverse_blocks @ self._per_component(v)[:, :, None])[:, :, 0]
         for members, BinvY, Z, capacitance in woodbury:
-            correction = lu_solve(capacitance, np.einsum("kia,ki->a", Z, u[members]))
+            rank = Z.shape[2]
+            correction = lu_solve(capacitance, Z.reshape(-1, rank).T @ u[members].ravel(), check_finite=False)
             u[members] += BinvY @ correction
         return self._state_layout(u)
 
