@@ -214,7 +214,7 @@ class JacobianOperator:
         S = X.T @ Q
         # Batched matmuls, not einsums, for the per-component blocks: 2x faster at d = 30, m = 150.
         out_rho = self.Mrr @ d_rho + (self.self_rx * dX.T).sum(1) - 2 * l * (self.M1 * S).sum(1)
-        Z = Q @ self.M1.T + (l - 1) * X @ (self.M2 * S).T + 2 * X @ (self.M1 * d_rho[None, :]).T
+        Z = Q @ self.M1.T + X @ ((l - 1) * (self.M2 * S) + 2 * (self.M1 * d_rho[None, :])).T
         out_x = (self.self_xx @ dX.T[:, :, None])[:, :, 0].T - l * (Z - X * (X * Z).sum(0))
         return self.scale * pack_state(out_rho, out_x)
 

@@ -257,7 +257,7 @@ def test_cluster_preconditioner_is_the_inverse_of_its_model_and_cuts_gmres_itera
 
     with_clusters, residual = iterations(lambda v: integrator._precondition(inverse_blocks, woodbury, v))
     blocks_only = np.linalg.inv(np.eye(d + 1)[None] - scaled.diagonal_blocks())
-    without, residual_without = iterations(lambda v: integrator._precondition(blocks_only, [], v))
+    without, residual_without = iterations(lambda v: integrator._precondition(blocks_only, None, v))
     assert residual <= 1e-9 and with_clusters <= 6
     assert residual_without > 1e-9 or without > 3 * with_clusters
 

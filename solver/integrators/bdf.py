@@ -255,20 +255,28 @@ class KrylovBDF(NoiseFloorBDF):
         clusters, self_terms = scaled.cluster_coupling()
         blocks = np.eye(self._d + 1)[None] - scaled.diagonal_blocks() + self_terms
         inverse_blocks = np.linalg.inv(blocks)
-        woodbury = []
-        for members, Y, Z in clusters:
-            BinvY = inverse_blocks[members] @ Y  # (n_members, d+1, R)
-            capacitance = lu_factor(np.eye(Y.shape[2]) - np.einsum("kia,kib->ab", Z, BinvY))
-            woodbury.append((members, BinvY, Z, capacitance))
-        return [scaled, inverse_blocks, woodbury, None]
+        if not clusters:
+            return [scaled, inverse_blocks, None, None]
+        # Every cluster has rank d+1: their members are stacked and each cluster's sums taken with reduceat, so one
+        # preconditioner application is a few numpy calls however many clusters there are.
+        sizes = [members.size for members, _Y, _Z in clusters]
+        members = np.concatenate([members for members, _Y, _Z in clusters])
+        label = np.repeat(np.arange(len(clusters)), sizes)
+        starts = np.cumsum([0] + sizes[:-1])
+        Y = np.concatenate([Y for _members, Y, _Z in clusters])
+        Z = np.concatenate([Z for _members, _Y, Z in clusters])
+        BinvY = inverse_blocks[members] @ Y  # (members, d+1, R)
+        capacitance = np.eye(Y.shape[2]) - np.add.reduceat(Z.transpose(0, 2, 1) @ BinvY, starts)  # (clusters, R, R)
+        return [scaled, inverse_blocks, (members, label, starts, BinvY, Z, capacitance), None]
 
-    def _precondition(self, inverse_blocks: np.ndarray, woodbury: list, v: np.ndarray) -> np.ndarray:
+    def _precondition(self, inverse_blocks: np.ndarray, woodbury: tuple | None, v: np.ndarray) -> np.ndarray:
         """``M^{-1} v`` (:meth:`_factor`) for one vector ``v`` (n,) in state layout."""
         u = (inverse_blocks @ self._per_component(v)[:, :, None])[:, :, 0]
-        for members, BinvY, Z, capacitance in woodbury:
-            rank = Z.shape[2]
-            correction = lu_solve(capacitance, Z.reshape(-1, rank).T @ u[members].ravel(), check_finite=False)
-            u[members] += BinvY @ correction
+        if woodbury is not None:
+            members, label, starts, BinvY, Z, capacitance = woodbury
+            projected = np.add.reduceat((Z * u[members][:, :, None]).sum(1), starts)  # Z^T u per cluster
+            correction = np.linalg.solve(capacitance, projected[:, :, None])  # (clusters, R, 1)
+            u[members] += (BinvY @ correction[label])[:, :, 0]
         return self._state_layout(u)
 
     def _solve(self, factor: list, b: np.ndarray) -> np.ndarray:
