@@ -226,7 +226,7 @@ class JacobianOperator:
 
     def cluster_coupling(self, min_overlap: float = 0.9, min_strength: float = 1e-3
                          ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], np.ndarray]:
-        """The couplings inside clusters of nearly parallel components, as a rank-``(d+1)``-per-cluster product ``Y Z^T``.
+        """The couplings inside clusters of nearly parallel components: a rank-``(d+1)`` product ``Y Z^T`` per cluster.
 
         Components are grouped greedily, largest ``c`` first: a seed takes every free component with
         ``<wbar_i, wbar_seed>^2 >= min_overlap``. With ``sigma_i`` the sign of ``wbar_i`` against the cluster's

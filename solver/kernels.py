@@ -164,7 +164,8 @@ def flow_rounding(X: Array, c: Array, a: Array, U: Array, order: int, unit_round
 
     :func:`flow`'s ``V = U (H.^(l-1) diag a)^T - Wbar (G.^(l-1) diag c)^T`` subtracts terms whose sizes are
 
-        |V|[:, k] = |U| (|H|.^(l-1) diag a)^T + |Wbar| (|G|.^(l-1) diag c)^T,    |s|_k = sum_j a_j |H_kj|^l + sum_i c_i |G_ki|^l
+        |V| = |U| (|H|.^(l-1) diag a)^T + |Wbar| (|G|.^(l-1) diag c)^T,
+        |s|_k = sum_j a_j |H_kj|^l + sum_i c_i |G_ki|^l
 
     (entrywise absolute values), so once a run has fitted its target (``V`` and ``s`` near 0 while those sums
     stay O(a_1)) the field is rounding noise of size ``unit_roundoff`` times them. Returns that level for

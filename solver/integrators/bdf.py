@@ -46,9 +46,10 @@ def gmres(apply: Callable[[np.ndarray], np.ndarray], precondition: Callable[[np.
     """Right-preconditioned GMRES for ``A x = b``: minimize ``||b - A M^{-1} u||`` over a Krylov space, ``x = M^{-1} u``.
 
     Arnoldi with classical Gram-Schmidt applied twice (as accurate as modified Gram-Schmidt, in two
-    matrix products) and Givens rotations for the running residual; the preconditioned basis vectors are kept,
-    so the solution costs no further application of ``M^{-1}`` (most solves here take one or two iterations). scipy's gmres does the same work
-    with more Python per iteration, which dominated the solves here. Returns ``(x, iterations,
+    matrix products) and Givens rotations for the running residual; the preconditioned basis vectors are
+    kept, so the solution costs no further application of ``M^{-1}`` (most solves here take one or two
+    iterations). scipy's gmres does the same work with more Python per iteration, which dominated the solves
+    here. Returns ``(x, iterations,
     relative residual)``; stops when the residual is below ``rtol ||b||`` or after ``max_iter`` steps.
     """
     beta = float(np.linalg.norm(b))
@@ -104,9 +105,10 @@ def newton_with_noise_floor(fun, t_new, y_predict, c, psi, LU, solve_lu, scale, 
        scaled norm of ``(I - c J)^{-1} c nu``, ``nu`` the field's rounding level (``fun.field_noise(y)``, set by
        :class:`NoiseFloorBDF`) with fixed pseudo-random signs, provided that floor is below the error tolerance
        (1; above it the step is too long to resolve anything and fails as in scipy). Twice, because every
-       increment after the first is the difference of two independent noise draws (sqrt(2) times one). At t = 1.7e10 of that run
-       the increments plateaued at 0.3-0.5x this estimate over five decades of ``c`` (0.8 to 8e7), and scipy's
-       ``tol = 1e-3`` capped the step where the floor reached it (``c ~ 3e6``), for an epoch of 1.7e10.
+       increment after the first is the difference of two independent noise draws (sqrt(2) times one). At
+       t = 1.7e10 of that run the increments plateaued at 0.3-0.5x this estimate over five decades of ``c``
+       (0.8 to 8e7), and scipy's ``tol = 1e-3`` capped the step where the floor reached it (``c ~ 3e6``), for
+       an epoch of 1.7e10.
 
     Accepting them costs nothing in accuracy: the iterate is then as close to the solution as the rounding of
     the field itself allows, which every integrator of this field carries, and the step's error test still
