@@ -23,6 +23,7 @@ from verify.audit.stages.derivations import DerivationsResult
 from verify.audit.stages.figure1 import Figure1Result
 from verify.audit.stages.invariants import InvariantsResult, SourcedVerdict
 from verify.audit.stages.probe import ProbeResult, ProbeRow
+from verify.audit.stages.scale import ScaleResult, ScaleRow
 from verify.audit.stages.spread import FlowOutcome, SpreadResult
 from verify.experiments import figure1_spec
 from verify.invariants import Status, Verdict
@@ -69,8 +70,8 @@ def test_report_json_is_valid_and_has_every_claim(audit):
         assert entry["evidence"]["summary"]
         if entry["status"] == "refuted":
             assert entry["counterexample"], entry["id"]
-    assert [s["name"] for s in on_disk["stages"]] == ["derivations", "figure1", "spread", "invariants", "precision",
-                                                       "probe", "phase", "baselines", "beyond"]
+    assert [s["name"] for s in on_disk["stages"]] == ["derivations", "figure1", "spread", "scale", "invariants",
+                                                       "precision", "probe", "phase", "baselines", "beyond"]
     assert on_disk["versions"]["numpy"] and on_disk["versions"]["git_commit"]
     # Every run is recorded with its configuration and seeds.
     runs = [r for s in on_disk["stages"] for r in s["runs"]]
@@ -318,6 +319,12 @@ def _probe_row(recovered_all: bool) -> ProbeRow:
                     error=None)
 
 
+def _scale_row(d: int, recovered_all: bool) -> ScaleRow:
+    return ScaleRow(d=d, m=5 * d, command="deflation run", recovered=[True, recovered_all], recovered_all=recovered_all,
+                    in_order=True, discovery_times=[20.0, 2000.0 if recovered_all else None], final_loss=1e-12,
+                    loss_floor=1e-15, epochs=30, rhs_evals=1000, seconds=1.0)
+
+
 def test_ledger_rules():
     derivations = _derivations(*[_claim(f"C{i}") for i in range(1, 14)])
     invariants = StageResult("invariants", "i", results=InvariantsResult(verdicts=[
@@ -351,6 +358,12 @@ def test_ledger_rules():
                                                           seconds=1.0))
     s = _statuses([spread, probe])
     assert s["P7"] == "supported" and s["P11"] == "supported"
+    scale = StageResult("scale", "a", results=ScaleResult(coefficients=[1.0, 1e-2], eps=1e-9, m_per_d=5,
+                                                          rows=[_scale_row(20, True), _scale_row(30, True)]))
+    assert _statuses([spread, probe, scale])["P7"] == "supported"
+    scale.results.rows[1] = _scale_row(30, False)
+    entries = {e.id: e for e in decide_ledger({s.name: s for s in (spread, probe, scale)})}
+    assert entries["P7"].status == "open" and "d = 30" in entries["P7"].evidence.summary  # a miss at scale
     probe.results.rows[0] = _probe_row(False)
     s = _statuses([spread, probe])
     assert s["P11"] == "open"                                   # a miss below the bound is not a refutation

@@ -27,6 +27,8 @@ class Profile:
         spread_plain_seeds, spread_modified_seeds: runs of each flow on it.
         spread_plain_t_max: end time of the plain flow (its smallest scale needs ``t ~ 1/a_r``).
         spread_modified_eps: target accuracy of Algorithm 1 there.
+        scale_dims, scale_m_per_d, scale_r, scale_eps: Algorithm 1 on the spread spectrum (random basis) at each
+            d of ``scale_dims`` with m = ``scale_m_per_d`` d, r directions, target accuracy ``scale_eps``.
         precision_dps, precision_t_max, precision_m: the float64 vs high-precision cross-check.
         probe_grid: the accuracy-regime probe's ``(d, eps)`` points; None: the library's quick default grid
             (:data:`verify.precision.QUICK_GRID`, under 10 minutes on 2 cores).
@@ -56,6 +58,10 @@ class Profile:
     spread_modified_seeds: int = 1
     spread_plain_t_max: float = 1e11
     spread_modified_eps: float = 1e-9
+    scale_dims: tuple[int, ...] = (20,)
+    scale_m_per_d: int = 5
+    scale_r: int = 5
+    scale_eps: float = 1e-9
     precision_dps: int = 30
     precision_t_max: float = 20.0
     precision_m: int = 50
@@ -82,7 +88,7 @@ QUICK = Profile(
     name="quick",
     description="make audit: every stage at the paper's sizes where it is cheap, one seed of each spread-spectrum "
                 "flow, the cross-check to t = 20 (past the first discovery) at 30 digits, a three-point probe grid "
-                "(two below exp(-d/ln d) at d = 4, one above it at d = 12) "
+                "(two below exp(-d/ln d) at d = 4, one above it at d = 12), Algorithm 1 at d = 20, m = 100 "
                 "(under 5 minutes on 2 cores)",
 )
 
@@ -93,6 +99,7 @@ FULL = Profile(
     sweep_n=32,
     spread_plain_seeds=3,
     spread_modified_seeds=3,
+    scale_dims=(30, 60),
     precision_dps=30,
     precision_t_max=60.0,
     probe_grid=None,
@@ -109,6 +116,7 @@ FULL = Profile(
     adds=(
         "spread spectrum: 3 seeds of the plain and of the modified flow instead of 1 (seed luck matters there, "
         "SPEC section 2)",
+        "Algorithm 1 at larger d: d = 30 and 60 (m = 150, 300; about 11 minutes on one core) instead of d = 20",
         "property sweep: 32 random instances instead of 4",
         "float64 vs high precision: to t = 60 (every discovery) instead of t = 20",
         "accuracy probe: the probe's default grid (d in {4, 6} down to eps = 1e-40, and d = 12 at 1e-2) instead of "
@@ -137,6 +145,10 @@ TEST = Profile(
     spread_r=2,
     spread_plain_t_max=1e4,
     spread_modified_eps=1e-3,
+    scale_dims=(5,),
+    scale_m_per_d=2,
+    scale_r=2,
+    scale_eps=1e-3,
     precision_dps=30,
     precision_t_max=3.0,
     precision_m=6,

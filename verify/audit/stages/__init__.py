@@ -7,12 +7,13 @@ Each module imports its library (``proofs_check``, ``verify.invariants``, ``veri
 from __future__ import annotations
 
 from .._types import Stage
-from . import baselines, beyond, derivations, figure1, invariants, phase, precision, probe, spread
+from . import baselines, beyond, derivations, figure1, invariants, phase, precision, probe, scale, spread
 
 STAGES: tuple[Stage, ...] = (
     derivations.STAGE,
     figure1.STAGE,
     spread.STAGE,
+    scale.STAGE,
     invariants.STAGE,
     precision.STAGE,
     probe.STAGE,
