@@ -1,6 +1,6 @@
 """Audit profiles: the sizes of every stage, in one place.
 
-``quick`` is ``make audit`` (under 5 minutes on a 2-core CPU), ``full`` is for a GPU or a long afternoon,
+``quick`` is ``make audit`` (about 8 minutes on a 2-core CPU), ``full`` is for a GPU or a long afternoon,
 ``test`` is the reduced instance the test suite runs (hidden from ``--help``). A profile only chooses
 sizes; what the stages compute and how the ledger is decided do not depend on it.
 """
@@ -89,7 +89,7 @@ QUICK = Profile(
     description="make audit: every stage at the paper's sizes where it is cheap, one seed of each spread-spectrum "
                 "flow, the cross-check to t = 20 (past the first discovery) at 30 digits, a three-point probe grid "
                 "(two below exp(-d/ln d) at d = 4, one above it at d = 12), Algorithm 1 at d = 20, m = 100 "
-                "(under 5 minutes on 2 cores)",
+                "(about 8 minutes on 2 cores)",
 )
 
 FULL = Profile(
