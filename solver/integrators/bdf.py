@@ -240,12 +240,13 @@ class KrylovBDF(NoiseFloorBDF):
         self.solve_lu = self._solve
 
     def _per_component(self, v: np.ndarray) -> np.ndarray:
-        """State layout (n,) -> (m, d+1): row ``k`` is ``[rho_k, x_k]``."""
+        """State layout (n,) (:func:`solver.jacobian.pack_state`) -> (m, d+1): row ``k`` is ``[rho_k, x_k]``."""
         m = self._m
         return np.concatenate([v[:m, None], v[m:].reshape(m, self._d)], axis=1)
 
     def _state_layout(self, per_component: np.ndarray) -> np.ndarray:
-        return np.concatenate([per_component[:, 0], per_component[:, 1:].ravel()])
+        """Inverse of :meth:`_per_component`."""
+        return pack_state(per_component[:, 0], per_component[:, 1:].T)
 
     def _factor(self, newton: _NewtonMatrix) -> list:
         """Preconditioner of ``I - cJ``: exact per-component blocks plus each cluster's coupling (Woodbury).

@@ -109,7 +109,7 @@ def run(ctx: StageContext, result: StageResult) -> None:
             path="figures/frontier.svg", claims=["P11", "P7"]))
     if summary.n_errors:
         result.notes.append(f"{summary.n_errors} sweep run(s) raised in the integrator (counted apart, not as "
-                            "failures; README: the BDF step-size failure with lambda > 0)")
+                            "failures; each row's `error` column in the dataset says why)")
 
 
 STAGE = Stage(NAME, "Phase diagram (how large must m be) and the accuracy frontier", run)

@@ -58,14 +58,14 @@ class ScaleResult:
 
 def run(ctx: StageContext, result: StageResult) -> None:
     p = ctx.profile
-    stage_result = ScaleResult(coefficients=[], eps=p.scale_eps, m_per_d=p.scale_m_per_d)
+    coefficients = InstanceSpec(r=p.scale_r, ratio=RATIO).coefficients().tolist()  # the same at every d
+    stage_result = ScaleResult(coefficients=coefficients, eps=p.scale_eps, m_per_d=p.scale_m_per_d)
     result.results = stage_result
     panels = []
     for d in p.scale_dims:
         m = p.scale_m_per_d * d
         spec = RunSpec(InstanceSpec(d=d, r=p.scale_r, ratio=RATIO, order=4, basis="random", basis_seed=0),
                        FlowConfig(algorithm="modified", m=m, eps=p.scale_eps, device="cpu", record_components=False))
-        stage_result.coefficients = spec.instance.coefficients().tolist()
         ctx.progress.message(f"scale: Algorithm 1 at d = {d}, m = {m}")
         start = time.perf_counter()
         trajectory = spec.solve(progress=ctx.progress)
@@ -74,9 +74,10 @@ def run(ctx: StageContext, result: StageResult) -> None:
         command = spec.command(extra=["--out", f"results/scale-d{d}"])
         t_disc = trajectory.discovery()[0][0]
         found = [float(t) for t in t_disc if not math.isnan(t)]
+        recovered = [bool(v) for v in trajectory.recovered()[0]]
         stage_result.rows.append(ScaleRow(
-            d=d, m=m, command=command, recovered=[bool(v) for v in trajectory.recovered()[0]],
-            recovered_all=bool(trajectory.recovered()[0].all()), in_order=found == sorted(found),
+            d=d, m=m, command=command, recovered=recovered, recovered_all=all(recovered),
+            in_order=found == sorted(found),
             discovery_times=[None if math.isnan(t) else float(t) for t in t_disc],
             final_loss=float(trajectory.loss[0, -1]), loss_floor=float(trajectory.loss_floor[0, -1]),
             epochs=len(trajectory.config.get("epochs", [])), rhs_evals=int(trajectory.meta["rhs_evals"]),
