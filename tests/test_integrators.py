@@ -262,14 +262,16 @@ def test_cluster_preconditioner_is_the_inverse_of_its_model_and_cuts_gmres_itera
     assert residual_without > 1e-9 or without > 3 * with_clusters
 
 
-def _pure_noise_field(level: float, amplitude: float, n: int = 40):
-    """A field that is fresh noise of size ``amplitude`` at every call; ``field_noise`` reports ``level``."""
+def _pure_noise_field(level: float, amplitude: float, solve_lu, n: int = 40):
+    """A field that is fresh noise of size ``amplitude`` at every call; its ``noise`` reports ``level``."""
+    from solver.integrators import bdf
+
     draws = np.random.default_rng(7)
 
     def fun(_t, y):
         return amplitude * draws.standard_normal(y.size)
 
-    fun.field_noise = lambda y: np.full(y.size, level)
+    fun.noise = bdf.FieldNoise(lambda y: np.full(y.size, level), solve_lu)
     return fun, np.zeros(n)
 
 
@@ -281,15 +283,17 @@ def test_newton_accepts_increments_at_the_noise_floor_and_nothing_above(amplitud
     from scipy.integrate._ivp import bdf as scipy_bdf
     from solver.integrators import bdf
 
-    fun, y = _pure_noise_field(1e-16, amplitude)
+    solve_lu = lambda lu, b: lu[0] @ b
+    fun, y = _pure_noise_field(1e-16, amplitude, solve_lu)
     c = 1e8  # late epochs of Algorithm 1: the noise times c reaches 1e-2 of the tolerance scale
     scale = np.full(y.size, 1e-6)
     identity = (np.eye(y.size), None)
-    solve_lu = lambda lu, b: lu[0] @ b
     args = (fun, 0.0, y, c, np.zeros_like(y), identity, solve_lu, scale, 1e-3)
     assert not scipy_bdf.solve_bdf_system(*args)[0]
     assert bdf.newton_with_noise_floor(*args)[0] is accepted
-    fun.field_noise = None  # unknown noise: scipy's rule, and its verdict
+    fun.noise.limit = 1e-3  # a floor above the limit (a step too long to resolve the noise): scipy's verdict
+    assert not bdf.newton_with_noise_floor(*args)[0]
+    fun.noise = None  # unknown noise: scipy's rule, and its verdict
     assert not bdf.newton_with_noise_floor(*args)[0]
 
 

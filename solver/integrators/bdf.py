@@ -102,13 +102,12 @@ def newton_with_noise_floor(fun, t_new, y_predict, c, psi, LU, solve_lu, scale, 
        d = 30, m = 150, t = 4.0e9: increments 6e-11 of the tolerance scale and the step stuck near h = 1 where
        the epoch is 2e9 long.)
     2. When the iteration would fail, an increment no larger than twice the *noise floor* is converged: the
-       scaled norm of ``(I - c J)^{-1} c nu``, ``nu`` the field's rounding level (``fun.field_noise(y)``, set by
-       :class:`NoiseFloorBDF`) with fixed pseudo-random signs, provided that floor is below the error tolerance
-       (1; above it the step is too long to resolve anything and fails as in scipy). Twice, because every
-       increment after the first is the difference of two independent noise draws (sqrt(2) times one). At
-       t = 1.7e10 of that run the increments plateaued at 0.3-0.5x this estimate over five decades of ``c``
-       (0.8 to 8e7), and scipy's ``tol = 1e-3`` capped the step where the floor reached it (``c ~ 3e6``), for
-       an epoch of 1.7e10.
+       scaled norm of ``(I - c J)^{-1} c nu``, ``nu`` the field's rounding level with fixed pseudo-random signs
+       (``fun.noise``, a :class:`FieldNoise` set by :class:`NoiseFloorBDF`), provided that floor is below
+       ``fun.noise.limit``. Twice, because every increment after the first is the difference of two independent
+       noise draws (sqrt(2) times one). At t = 1.7e10 of that run the increments plateaued at 0.3-0.5x this
+       estimate over five decades of ``c`` (0.8 to 8e7), and scipy's ``tol = 1e-3`` capped the step where the
+       floor reached it (``c ~ 3e6``), for an epoch of 1.7e10.
 
     Accepting them costs nothing in accuracy: the iterate is then as close to the solution as the rounding of
     the field itself allows, which every integrator of this field carries, and the step's error test still
@@ -127,7 +126,7 @@ def newton_with_noise_floor(fun, t_new, y_predict, c, psi, LU, solve_lu, scale, 
         dy_norm = _scipy_bdf.norm(dy / scale)
         rate = None if dy_norm_old is None else dy_norm / dy_norm_old
         fails = rate is not None and (rate >= 1 or rate ** (_scipy_bdf.NEWTON_MAXITER - k) / (1 - rate) * dy_norm > tol)
-        if dy_norm < tol or (fails and dy_norm <= NOISE_INCREMENTS * _noise_floor(fun, y, c, LU, solve_lu, scale)):
+        if dy_norm < tol or (fails and dy_norm <= NOISE_INCREMENTS * _noise_floor(fun, y, c, LU, scale)):
             y += dy
             d += dy
             converged = True
@@ -143,15 +142,30 @@ def newton_with_noise_floor(fun, t_new, y_predict, c, psi, LU, solve_lu, scale, 
     return converged, k + 1, y, d
 
 
-def _noise_floor(fun, y, c, LU, solve_lu, scale) -> float:
+class FieldNoise:
+    """What :func:`newton_with_noise_floor` needs to know of the field's rounding (rule 2).
+
+    ``level(y)``: the field's rounding level at ``y`` in state layout (:func:`solver.kernels.flow_rounding`).
+    ``solve(LU, b)``: a solve with Newton's matrix, as accurate as a floor estimate needs (a factor of two
+    decides; :class:`KrylovBDF` uses a loose GMRES tolerance here). ``limit``: floors at or above it are
+    not accepted; :class:`NoiseFloorBDF` sets it before every step to ``1 / error_const[order]``, where the
+    noise alone would fail the step's error test (``error = error_const[order] * (y_new - y_predict)``,
+    judged against 1 in the same scaled norm), so Newton accepts exactly the noise the error test accepts.
+    """
+
+    def __init__(self, level: Callable[[np.ndarray], np.ndarray], solve: Callable, limit: float = 1.0):
+        self.level, self.solve, self.limit = level, solve, limit
+
+
+def _noise_floor(fun, y, c, LU, scale) -> float:
     """Scaled norm of Newton's increment for a field that is pure rounding noise (rule 2 of
-    :func:`newton_with_noise_floor`); 0 when the field's noise is unknown or the floor is not below 1."""
-    field_noise = getattr(fun, "field_noise", None)
-    if field_noise is None:
+    :func:`newton_with_noise_floor`); 0 when the field's noise is unknown or the floor is not below its limit."""
+    noise = getattr(fun, "noise", None)
+    if noise is None:
         return 0.0
     signs = np.random.default_rng(0).choice([-1.0, 1.0], size=y.size)  # fixed: the same y gives the same floor
-    floor = float(_scipy_bdf.norm(solve_lu(LU, c * field_noise(y) * signs) / scale))
-    return floor if floor < 1.0 else 0.0
+    floor = float(_scipy_bdf.norm(noise.solve(LU, c * noise.level(y) * signs) / scale))
+    return floor if floor < noise.limit else 0.0
 
 
 class NoiseFloorBDF(BDF):
@@ -162,18 +176,27 @@ class NoiseFloorBDF(BDF):
     ``_step_impl`` code with that one name bound to :func:`newton_with_noise_floor` (rather than copying the
     100-line method, which would then drift from scipy's). ``field_noise(y)`` (optional) is the field's
     rounding level at ``y`` (:func:`solver.kernels.flow_rounding` in state layout); it travels to the Newton
-    iteration as an attribute of the field function scipy hands it.
+    iteration as a :class:`FieldNoise` attribute ``noise`` of the field function scipy hands it.
     """
 
-    _step_impl = types.FunctionType(BDF._step_impl.__code__,
-                                    {**vars(_scipy_bdf), "solve_bdf_system": newton_with_noise_floor},
-                                    "_step_impl", BDF._step_impl.__defaults__, BDF._step_impl.__closure__)
+    _scipy_step_impl = types.FunctionType(BDF._step_impl.__code__,
+                                          {**vars(_scipy_bdf), "solve_bdf_system": newton_with_noise_floor},
+                                          "_step_impl", BDF._step_impl.__defaults__, BDF._step_impl.__closure__)
 
     def __init__(self, fun, t0, y0, t_bound, *, field_noise: Callable[[np.ndarray], np.ndarray] | None = None,
                  **options):
         super().__init__(fun, t0, y0, t_bound, **options)
-        self.fun.field_noise = field_noise
+        self.fun.noise = None if field_noise is None else FieldNoise(field_noise, self._noise_solve)
         self.jac = self._at_accepted_state(self.jac)
+
+    def _noise_solve(self, LU, b: np.ndarray) -> np.ndarray:
+        return self.solve_lu(LU, b)
+
+    def _step_impl(self):
+        if self.fun.noise is not None:
+            # The noise part of the error estimate is error_const[order] times the floor (FieldNoise).
+            self.fun.noise.limit = 1.0 / self.error_const[self.order]
+        return self._scipy_step_impl()
 
     def _at_accepted_state(self, jac):
         """``jac`` evaluated at the last accepted state, whatever point scipy asks for.
@@ -221,10 +244,22 @@ class KrylovBDF(NoiseFloorBDF):
     # took 107 steps in 249 s on a loaded machine, against a quarter of it in 400 s (issue 13, BENCHMARKS.md).
     max_krylov = 200
 
-    def __init__(self, fun, t0, y0, t_bound, *, d: int, m: int, operator, gmres_rtol: float = 1e-9,
+    # GMRES's relative residual for the noise floor (FieldNoise.solve): the floor only decides within a factor of 2.
+    noise_gmres_rtol = 1e-2
+
+    def __init__(self, fun, t0, y0, t_bound, *, d: int, m: int, operator, gmres_rtol: float | None = None,
                  coupling_floor: float | None = None, **options):
+        """``gmres_rtol``: GMRES's relative residual for Newton's systems; default ``newton_tol / 10``.
+
+        Newton stops when an increment's scaled norm falls below ``newton_tol`` (scipy: 1e-3 at ``rtol = 1e-6``),
+        and an inexact increment is another Newton iterate (inexact Newton), so the solves need not be more
+        accurate than a tenth of that. At d = 30, m = 150 a late epoch took 6,127 GMRES iterations at 1e-9 and
+        2,429 at 1e-4, for the same number of steps (BENCHMARKS.md, issue 13).
+        """
         n = np.asarray(y0).size
         super().__init__(fun, t0, y0, t_bound, jac=lambda _t, _y: sp.identity(n, format="csc"), **options)
+        if gmres_rtol is None:
+            gmres_rtol = 0.1 * self.newton_tol
         self._d, self._m, self._gmres_rtol, self._coupling_floor = d, m, gmres_rtol, coupling_floor
         self.gmres_iterations = 0
         self.direct_fallbacks = 0
@@ -272,20 +307,29 @@ class KrylovBDF(NoiseFloorBDF):
         Y = np.concatenate([Y for _members, Y, _Z in clusters])
         Z = np.concatenate([Z for _members, _Y, Z in clusters])
         BinvY = inverse_blocks[members] @ Y  # (members, d+1, R)
-        capacitance = np.eye(Y.shape[2]) - np.add.reduceat(Z.transpose(0, 2, 1) @ BinvY, starts)  # (clusters, R, R)
-        return [scaled, inverse_blocks, (members, label, starts, BinvY, Z, capacitance), None]
+        Zt = np.ascontiguousarray(Z.transpose(0, 2, 1))  # (members, R, d+1): Z^T u as one batched matmul
+        # Solved at every application, not inverted once: late in Algorithm 1 the capacitance is nearly singular
+        # on a fitted cluster's neutral modes, and an explicit inverse raised the preconditioner's backward error
+        # from 1e-16 to 1e-10 and a late d = 30 epoch's GMRES iterations 13-fold.
+        capacitance = np.eye(Y.shape[2]) - np.add.reduceat(Zt @ BinvY, starts)  # (clusters, R, R)
+        return [scaled, inverse_blocks, (members, label, starts, BinvY, Zt, capacitance), None]
 
     def _precondition(self, inverse_blocks: np.ndarray, woodbury: tuple | None, v: np.ndarray) -> np.ndarray:
         """``M^{-1} v`` (:meth:`_factor`) for one vector ``v`` (n,) in state layout."""
         u = (inverse_blocks @ self._per_component(v)[:, :, None])[:, :, 0]
         if woodbury is not None:
-            members, label, starts, BinvY, Z, capacitance = woodbury
-            projected = np.add.reduceat((Z * u[members][:, :, None]).sum(1), starts)  # Z^T u per cluster
-            correction = np.linalg.solve(capacitance, projected[:, :, None])  # (clusters, R, 1)
-            u[members] += (BinvY @ correction[label])[:, :, 0]
+            members, label, starts, BinvY, Zt, capacitance = woodbury
+            projected = np.add.reduceat(Zt @ u[members][:, :, None], starts)  # Z^T u per cluster: (clusters, R, 1)
+            u[members] += (BinvY @ np.linalg.solve(capacitance, projected)[label])[:, :, 0]
         return self._state_layout(u)
 
-    def _solve(self, factor: list, b: np.ndarray) -> np.ndarray:
+    def _noise_solve(self, factor: list, b: np.ndarray) -> np.ndarray:
+        return self._solve(factor, b, self.noise_gmres_rtol)
+
+    def _solve(self, factor: list, b: np.ndarray, rtol: float | None = None) -> np.ndarray:
+        """Newton's system ``(I - cJ) x = b`` by GMRES to ``rtol`` (default ``gmres_rtol``); a direct LU when GMRES
+        stalls."""
+        rtol = self._gmres_rtol if rtol is None else rtol
         scaled_jacobian, inverse_blocks, woodbury, direct = factor
         if direct is not None:
             return direct(b)
@@ -296,9 +340,9 @@ class KrylovBDF(NoiseFloorBDF):
         def precondition(v: np.ndarray) -> np.ndarray:
             return self._precondition(inverse_blocks, woodbury, v)
 
-        x, steps, residual = gmres(apply, precondition, b, self._gmres_rtol, min(b.size, self.max_krylov))
+        x, steps, residual = gmres(apply, precondition, b, rtol, min(b.size, self.max_krylov))
         self.gmres_iterations += steps
-        if residual <= self._gmres_rtol:
+        if residual <= rtol:
             return x
         # A coupling neither the blocks nor the cluster model capture: an unconverged solve would stall Newton,
         # so this Newton matrix is factored directly. With a coupling floor, sparsely: the couplings *from*
