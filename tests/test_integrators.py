@@ -297,6 +297,27 @@ def test_newton_accepts_increments_at_the_noise_floor_and_nothing_above(amplitud
     assert not bdf.newton_with_noise_floor(*args)[0]
 
 
+def test_noise_floor_limit_follows_the_error_test_of_the_current_order():
+    """Newton accepts a noise floor only while the noise alone would pass the step's error test: the limit is
+    1 / error_const[order], set before every step, for whatever order the step control has chosen."""
+    from solver.integrators import bdf
+
+    limits = []
+
+    def fun(_t, y):
+        return -y
+
+    solver = bdf.NoiseFloorBDF(fun, 0.0, np.ones(3), 10.0, field_noise=lambda y: np.full(y.size, 1e-16),
+                               rtol=1e-6, atol=1e-6)
+    while solver.status == "running" and len(limits) < 40:
+        order = solver.order
+        solver.step()
+        limits.append((order, solver.fun.noise.limit))
+    assert len({order for order, _ in limits}) > 1  # the order changed along the way
+    for order, limit in limits:
+        assert limit == pytest.approx(1.0 / solver.error_const[order])
+
+
 def test_modified_flow_survives_an_overshooting_prediction():
     """Regression: a quickly discovered component's log-norm was extrapolated past its saturation, scipy's
     Jacobian was refreshed at that prediction (d rho/d rho ~ -1e24), a retry 'converged' to rho = 5.6 and the
