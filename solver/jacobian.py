@@ -45,8 +45,12 @@ def unpack_state(y: np.ndarray, d: int, m: int) -> tuple[np.ndarray, np.ndarray]
     return rho, X / np.linalg.norm(X, axis=0)
 
 
-def _self_blocks(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order: int):
-    """Quantities shared by every form of the Jacobian, and its per-component diagonal blocks."""
+def _self_blocks(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order: int,
+                 coupled: np.ndarray | None = None):
+    """Quantities shared by every form of the Jacobian, and its per-component diagonal blocks.
+
+    ``coupled`` (m,) bool: the components ``i`` whose terms ``c_i G_ki^{l-2} x_i x_i^T`` enter ``A_k``
+    (default all); the others are couplings below the floor (:func:`flow_jacobian_sparse`)."""
     d, m = X.shape
     l = order
     c = np.exp(2 * rho)
@@ -66,7 +70,9 @@ def _self_blocks(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, o
     # flattened outer products.
     Ut = U.T
     truth_part = ((a * kernels.ipow(H, l - 2)) @ (Ut[:, :, None] * Ut[:, None, :]).reshape(-1, d * d)).reshape(m, d, d)
-    model_part = ((c[None, :] * kernels.ipow(Gd, l - 2)) @ outer.reshape(m, d * d)).reshape(m, d, d)
+    kept = np.arange(m) if coupled is None else np.nonzero(coupled)[0]
+    model_part = ((c[None, kept] * kernels.ipow(Gd[:, kept], l - 2)) @ outer[kept].reshape(kept.size, d * d)
+                  ).reshape(m, d, d)
     A = (l - 1) * (truth_part - model_part) - c[:, None, None] * eye[None]
     # Products with P_k = I - x_k x_k^T as rank-one corrections (no d x d x d products).
     # (Two-operand einsums for the batched mat-vecs: numpy's batched matmul is slower at these shapes.)
@@ -80,7 +86,7 @@ def _self_blocks(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, o
 
 def _blocks(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order: int, coupled: np.ndarray):
     l = order
-    c, G, P, self_xx, self_rx = _self_blocks(X, rho, a, U, order)
+    c, G, P, self_xx, self_rx = _self_blocks(X, rho, a, U, order, coupled)
     idx = np.nonzero(coupled)[0]
     Gc = G[:, idx]  # (m, n)
     cc = c[idx]
@@ -180,21 +186,37 @@ class JacobianOperator:
     rank-``(d+1)``-per-cluster model of the couplings inside clusters of parallel components (together: the
     preconditioner of :class:`solver.integrators.bdf.KrylovBDF`).
     ``__array_ufunc__ = None`` makes ``c * J`` with a numpy scalar call :meth:`__rmul__`.
+
+    With ``coupling_floor``, every sum over ``i`` above (and the ``c_i G_ki^{l-2} x_i x_i^T`` terms of the
+    diagonal blocks' ``A_k``) runs over the components with ``c_i >= coupling_floor`` only, as in
+    :func:`flow_jacobian_sparse`: Newton's matrix changes by less than ``l (l-1) c_i h`` (below 1e-3 with
+    :func:`solver.integrators.bdf.coupling_floor_for`), which leaves Newton's iteration convergent, and the three
+    ``O(m^2 d)`` products of ``J v`` shrink to the coupled columns. Late in Algorithm 1 about half of the
+    components are re-initialized searchers with ``c ~ 1e-30`` (d = 60, m = 300: 138).
     """
 
     __array_ufunc__ = None
 
-    def __init__(self, X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order: int):
+    def __init__(self, X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order: int,
+                 coupling_floor: float | None = None):
         self.X, self.order = X, order
         self._inputs = (X, rho, a, U, order)
         self.d, self.m = X.shape
         self.shape = (self.m * (self.d + 1),) * 2
-        c, G, _, self.self_xx, self.self_rx = _self_blocks(X, rho, a, U, order)
+        c = np.exp(2 * rho)
+        coupled = None if coupling_floor is None else c >= coupling_floor
+        c, G, _, self.self_xx, self.self_rx = _self_blocks(X, rho, a, U, order, coupled)
         l = order
-        off = 1.0 - np.eye(self.m)
-        self.M1 = c[None, :] * kernels.ipow(G, l - 1) * off
-        self.M2 = c[None, :] * kernels.ipow(G, l - 2) * off
-        self.Mrr = -4 * c[None, :] * kernels.ipow(G, l)
+        self.coupled = np.arange(self.m) if coupled is None else np.nonzero(coupled)[0]
+        Gc = G[:, self.coupled]
+        off = np.ones_like(Gc)
+        off[self.coupled, np.arange(self.coupled.size)] = 0.0  # i = k: in the diagonal blocks
+        cc = c[None, self.coupled]
+        self.M1 = cc * kernels.ipow(Gc, l - 1) * off  # (m, coupled)
+        self.M2 = cc * kernels.ipow(Gc, l - 2) * off
+        self.Mrr = -4 * cc * kernels.ipow(Gc, l) * off
+        self.rr_self = -4 * c  # d rho_k / d rho_k (G_kk = 1)
+        self.X_coupled = X[:, self.coupled]
         self.scale = 1.0
         self._cache: dict = {}  # shared by the scaled copies: the unscaled dense matrix, formed at most once
 
@@ -211,10 +233,13 @@ class JacobianOperator:
         d_rho = v[:m]
         dX = v[m:].reshape(m, d).T
         Q = dX - X * (X * dX).sum(0)
-        S = X.T @ Q
+        kept = self.coupled
+        Qc = Q[:, kept]
+        S = X.T @ Qc  # (m, coupled)
         # Batched matmuls, not einsums, for the per-component blocks: 2x faster at d = 30, m = 150.
-        out_rho = self.Mrr @ d_rho + (self.self_rx * dX.T).sum(1) - 2 * l * (self.M1 * S).sum(1)
-        Z = Q @ self.M1.T + X @ ((l - 1) * (self.M2 * S) + 2 * (self.M1 * d_rho[None, :])).T
+        out_rho = (self.Mrr @ d_rho[kept] + self.rr_self * d_rho + (self.self_rx * dX.T).sum(1)
+                   - 2 * l * (self.M1 * S).sum(1))
+        Z = Qc @ self.M1.T + self.X_coupled @ ((l - 1) * (self.M2 * S) + 2 * (self.M1 * d_rho[None, kept])).T
         out_x = (self.self_xx @ dX.T[:, :, None])[:, :, 0].T - l * (Z - X * (X * Z).sum(0))
         return self.scale * pack_state(out_rho, out_x)
 
@@ -305,7 +330,7 @@ class JacobianOperator:
         """(m, d+1, d+1): row/column 0 is ``rho_k``, then ``x_k``; ``d x_k/d rho_k = 0``."""
         d, m = self.d, self.m
         B = np.zeros((m, d + 1, d + 1))
-        B[:, 0, 0] = np.diagonal(self.Mrr)
+        B[:, 0, 0] = self.rr_self
         B[:, 0, 1:] = self.self_rx
         B[:, 1:, 1:] = self.self_xx
         return self.scale * B

@@ -113,6 +113,31 @@ def test_matrix_free_jacobian_operator_equals_the_dense_jacobian(rng):
         np.testing.assert_allclose(scaled.matvec(np.ones(J.shape[0])), 0.5 * J @ np.ones(J.shape[0]), atol=1e-13)
 
 
+def test_jacobian_operator_with_a_coupling_floor_is_the_sparse_jacobian(rng):
+    """With a coupling floor the operator drops exactly what the sparse Jacobian drops (the couplings of the
+    components below it, their terms in the others' diagonal blocks included), and its diagonal blocks are
+    those of that matrix."""
+    from solver.jacobian import JacobianOperator, flow_jacobian_sparse
+
+    d, m, order = 5, 7, 4
+    X, rho, a, U = random_state(rng, d, m, 3, order)
+    rho[[1, 4, 5]] = 0.5 * np.log(1e-3)  # three components with c = 1e-3, below the floor: their couplings are
+    floor = 1e-2  # large enough that an operator that kept them would fail the comparison
+    op = JacobianOperator(X, rho, a, U, order, coupling_floor=floor)
+    sparse = flow_jacobian_sparse(X, rho, a, U, order, floor).toarray()
+    assert op.coupled.tolist() == [0, 2, 3, 6]
+    for k in (1, 4, 5):  # the sparse matrix drops an uncoupled component's d rho_k/d rho_k with its couplings; the
+        sparse[k, k] = -4 * np.exp(2 * rho[k])  # operator keeps every component's own block whole
+    applied = np.stack([op.matvec(e) for e in np.eye(sparse.shape[0])], axis=1)
+    np.testing.assert_allclose(applied, sparse, atol=1e-13)
+    exact = flow_jacobian(X, rho, a, U, order)
+    assert np.abs(exact - sparse).max() > 1e-4  # what was dropped is far above the comparison's tolerance
+    blocks = op.diagonal_blocks()
+    for k in range(m):
+        rows = np.r_[k, m + k * d + np.arange(d)]
+        np.testing.assert_allclose(blocks[k], sparse[np.ix_(rows, rows)], atol=1e-13)
+
+
 def test_gmres_solves_a_preconditioned_system(rng):
     from solver.integrators.bdf import gmres
 
@@ -153,7 +178,10 @@ def test_krylov_falls_back_to_a_direct_solve_when_gmres_stalls(monkeypatch):
         original_init(self, *args, **kwargs)
         created.append(self)
 
-    monkeypatch.setattr(bdf.KrylovBDF, "max_krylov", 1)
+    def stalled_gmres(apply, precondition, b, rtol, max_iter):  # every solve stalls: only the fallback answers
+        return np.zeros_like(b), max_iter, 1.0
+
+    monkeypatch.setattr(bdf, "gmres", stalled_gmres)
     monkeypatch.setattr(bdf.KrylovBDF, "__init__", init)
     common = dict(t_max=1e4, m=8, integrator="bdf", n_save=30)
     truth = spread_truth(d=5, r=3)
@@ -240,8 +268,8 @@ def test_cluster_preconditioner_is_the_inverse_of_its_model_and_cuts_gmres_itera
     scaled = np.float64(step) * op
     n = m * (d + 1)
     integrator = object.__new__(bdf.KrylovBDF)  # only the preconditioner's state is needed
-    integrator._d, integrator._m, integrator.nlu = d, m, 0
-    _scaled, inverse_blocks, woodbury, _ = integrator._factor(bdf._NewtonMatrix(scaled))
+    integrator._d, integrator._m = d, m
+    _scaled, inverse_blocks, woodbury, _ = integrator._build_preconditioner(scaled)
     clusters, self_terms = scaled.cluster_coupling()
     model = np.eye(n) - block_diagonal(scaled.diagonal_blocks() - self_terms, d) - cluster_model(clusters, m, d)
     b = rng.standard_normal(n)

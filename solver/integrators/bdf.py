@@ -298,7 +298,9 @@ class KrylovBDF(NoiseFloorBDF):
         ``(d+1) x (d+1)`` capacitance solve per cluster, on its members' rows only.
         """
         self.nlu += 1
-        scaled = newton.scaled_jacobian
+        return self._build_preconditioner(newton.scaled_jacobian)
+
+    def _build_preconditioner(self, scaled: JacobianOperator) -> list:
         clusters, self_terms = scaled.cluster_coupling()
         blocks = np.eye(self._d + 1)[None] - scaled.diagonal_blocks() + self_terms
         inverse_blocks = np.linalg.inv(blocks)
@@ -449,7 +451,7 @@ def _integrate_implicit(a, U, order, lam, y0, t0, t1, save_times, on_save, *, me
             if linear_solver == "dense":
                 return flow_jacobian(X, rho, a_b, U_b, order)
             if linear_solver == "krylov":
-                return JacobianOperator(X, rho, a_b, U_b, order)
+                return JacobianOperator(X, rho, a_b, U_b, order, coupling_floor=floor)
             return flow_jacobian_sparse(X, rho, a_b, U_b, order, floor)
 
         y_start = pack_state(y0_np[b, 0], y0_np[b, 1:])
