@@ -120,18 +120,24 @@ def stiff_spread(m: int) -> dict:
             key.replace("seconds", "fitted"): int(traj.recovered().sum())}
 
 
-def _spin(seconds: float) -> None:
-    """A CPU-bound sibling process (the 'one other process' of a shared machine)."""
-    end = time.perf_counter() + seconds
+def _spin(running, stop) -> None:
+    """A CPU-bound sibling process (the 'one other process' of a shared machine): spins while ``running`` is set,
+    sleeps while it is clear, exits when ``stop`` is set."""
     x = 0
-    while time.perf_counter() < end:
-        x += 1
+    while not stop.is_set():
+        if running.wait(0.05):
+            for _ in range(100_000):
+                x += 1
 
 
 def flow_eval_loaded_over_idle(repeat: int) -> dict:
     """One numpy field evaluation at d = 30, m = 150 under solver.threads.limit_threads, idle vs with one busy sibling
-    process, side by side (median of 400); the same without the limit (BLAS at its default thread count) for
-    contrast."""
+    process, side by side; the same without the limit (BLAS at its default thread count) for contrast.
+
+    Idle and loaded samples alternate in 10 rounds of 40 evaluations (the sibling paused and resumed between
+    them), and each figure is the median over all its rounds' samples: a shared machine's speed drifts by tens of
+    percent over a minute, and timing all idle samples before all loaded ones put that drift into the ratio
+    (1.66, 0.95, 1.51, 0.94 in four runs of the sequential version, issue 13)."""
     import multiprocessing
 
     from threadpoolctl import threadpool_limits
@@ -148,34 +154,40 @@ def flow_eval_loaded_over_idle(repeat: int) -> dict:
     def evaluate() -> None:
         kernels.flow(X, c, a, U, 4)
 
-    def median_of(fn, repeat: int) -> float:
-        # The median, not the best: oversubscription shows as stalls (a thread waiting for a core), which the
-        # best of many repeats hides.
-        times = []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return float(np.median(times))
-
-    def timed(limited: bool) -> float:
-        if limited:
-            with limit_threads(field_flops(1, d, m)):
-                return median_of(evaluate, 400)
+    def samples(limited: bool, count: int) -> list[float]:
+        # Every sample kept for a median, not the best: oversubscription shows as stalls (a thread waiting for a
+        # core), which the best of many repeats hides.
         cores = multiprocessing.cpu_count()
-        with threadpool_limits(limits=cores):  # the default of a process started without OMP_NUM_THREADS
-            return median_of(evaluate, 400)
+        limit = limit_threads(field_flops(1, d, m)) if limited else threadpool_limits(limits=cores)
+        times = []
+        with limit:  # unlimited: the default of a process started without OMP_NUM_THREADS
+            for _ in range(count):
+                t0 = time.perf_counter()
+                evaluate()
+                times.append(time.perf_counter() - t0)
+        return times
 
-    out = {}
-    idle = {mode: timed(mode) for mode in (True, False)}
-    sibling = multiprocessing.get_context("spawn").Process(target=_spin, args=(60.0,))
+    context = multiprocessing.get_context("spawn")
+    running, stop = context.Event(), context.Event()
+    sibling = context.Process(target=_spin, args=(running, stop))
     sibling.start()
+    times = {(load, mode): [] for load in ("idle", "loaded") for mode in (True, False)}
     try:
-        time.sleep(0.5)
-        loaded = {mode: timed(mode) for mode in (True, False)}
+        for _round in range(10):
+            for load in ("idle", "loaded"):
+                (running.set if load == "loaded" else running.clear)()
+                time.sleep(0.2)  # the sibling reaches (or leaves) its loop
+                for mode in (True, False):
+                    times[load, mode] += samples(mode, 40)
     finally:
-        sibling.terminate()
-        sibling.join()
+        stop.set()
+        running.set()
+        sibling.join(timeout=5)
+        if sibling.is_alive():
+            sibling.terminate()
+    idle = {mode: float(np.median(times["idle", mode])) for mode in (True, False)}
+    loaded = {mode: float(np.median(times["loaded", mode])) for mode in (True, False)}
+    out = {}
     out["flow_eval_loaded_over_idle_d30_m150"] = loaded[True] / idle[True]
     out["flow_eval_idle_seconds_d30_m150"] = idle[True]
     out["flow_eval_loaded_over_idle_unlimited_d30_m150"] = loaded[False] / idle[False]
