@@ -62,9 +62,9 @@ class FlowConfig:
         integrator: ``auto`` (dopri5 for plain flows of a moderate spectrum on any device; otherwise rosenbrock on a
             CUDA device, bdf on the CPU), ``rosenbrock`` (batched torch Rodas3, any device),
             ``dopri5``, ``rk4``, ``euler``, ``bdf`` or ``radau``.
-        linear_solver: Newton's linear systems in implicit methods (:mod:`solver.integrators.bdf`): ``auto``
-            (dense LU up to 400 unknowns; above, matrix-free GMRES for BDF and sparse LU for Radau),
-            ``dense``, ``sparse`` or ``krylov``.
+        linear_solver: the linear systems of implicit methods: ``auto`` (bdf: dense LU up to 400 unknowns, above
+            matrix-free GMRES; radau: sparse LU above 400; rosenbrock: dense batched LU up to 2,000 unknowns,
+            above matrix-free batched GMRES), ``dense``, ``sparse`` (bdf, radau) or ``krylov`` (bdf, rosenbrock).
         rtol, atol: tolerances of adaptive and implicit integrators (rtol None: 1e-8 explicit, 1e-6 implicit;
             atol None: 1e-10 explicit, ``rtol`` implicit). The rows are log-norms and unit-vector coordinates, so
             an absolute error ``rtol`` is a relative one. Implicit methods need it: a fitted direction's field is
@@ -97,7 +97,7 @@ class FlowConfig:
     drop_small: bool = _param(False, "after the last epoch, drop components with ||w|| < delta1")
     integrator: str = _param("auto", "auto: dopri5 for moderate plain runs, else rosenbrock on cuda, bdf on cpu",
                              choices=("auto",) + INTEGRATORS)
-    linear_solver: str = _param("auto", "Newton systems of bdf/radau (auto: dense LU up to 400 unknowns)",
+    linear_solver: str = _param("auto", "linear systems of bdf/radau/rosenbrock (auto: dense LU for small systems)",
                                 choices=LINEAR_SOLVERS)
     rtol: float | None = _param(None, "relative tolerance (default 1e-8 explicit, 1e-6 implicit)")
     atol: float | None = _param(None, "absolute tolerance (default 1e-10 explicit, rtol implicit)")
@@ -139,8 +139,11 @@ class FlowConfig:
             _positive_finite("atol", self.atol)
         require(self.linear_solver in LINEAR_SOLVERS, "linear_solver", f"one of {LINEAR_SOLVERS}", self.linear_solver)
         if self.linear_solver == "krylov":
-            require(self.integrator in ("auto", "bdf"), "linear_solver", "krylov only with the bdf integrator",
-                    self.integrator)
+            require(self.integrator in ("auto", "bdf", "rosenbrock"), "linear_solver",
+                    "krylov only with the bdf or rosenbrock integrator", self.integrator)
+        if self.linear_solver == "sparse":
+            require(self.integrator != "rosenbrock", "linear_solver", "dense, krylov or auto with the rosenbrock "
+                    "integrator", self.linear_solver)
         if self.step is not None:
             _positive_finite("step", self.step)
         require(is_int(self.n_save) and self.n_save >= 2, "n_save", "an integer >= 2", self.n_save)

@@ -27,7 +27,7 @@ from .errors import ValidationError, require
 from .ground_truth import GroundTruth
 from .integrators import (EXPLICIT, IMPLICIT, TORCH_STIFF, StepStats, integrate_explicit, integrate_implicit,
                           integrate_rosenbrock)
-from .jacobian import flow_jacobian_batched
+from .jacobian import flow_jacobian_batched, flow_krylov_linearization
 from .threads import field_flops, limit_threads
 from .trajectory import Trajectory, package_versions
 
@@ -249,8 +249,9 @@ def _observer(state: dict, a: torch.Tensor, U: torch.Tensor, order: int, unit_ro
     return on_save
 
 
-# Above this many unknowns m (d+1) the torch Rosenbrock method's dense (n x n) LU per step is not offered by
-# ``auto`` on a GPU (memory B n^2, time B n^3 per step); scipy's BDF with matrix-free Krylov takes such runs.
+# Above this many unknowns m (d+1) the torch Rosenbrock method does not form the dense (n x n) Jacobian (memory
+# B n^2, time B n^3 per step): ``linear_solver="auto"`` switches it to matrix-free batched GMRES
+# (solver.jacobian.flow_krylov_linearization).
 ROSENBROCK_AUTO_MAX_UNKNOWNS = 2000
 
 
@@ -266,14 +267,7 @@ def _choose_integrator(config: FlowConfig, truths: Sequence[GroundTruth], device
         return "dopri5"
     if device.type != "cuda":
         return "bdf"
-    unknowns = config.m * (truths[0].d + 1)
-    if unknowns > ROSENBROCK_AUTO_MAX_UNKNOWNS:
-        if config.device == "auto":
-            return "bdf"  # the device was ours to choose: the CPU's Krylov path
-        # No silent move to the CPU: the torch stiff path factors dense (n x n) matrices.
-        raise ValidationError("device", f"cpu or auto for a stiff run with m (d+1) = {unknowns} unknowns (the torch "
-                              f"stiff path on {device} is dense, at most {ROSENBROCK_AUTO_MAX_UNKNOWNS})", config.device)
-    return "rosenbrock"
+    return "rosenbrock"  # dense LU or matrix-free GMRES by size (linear_solver, ROSENBROCK_AUTO_MAX_UNKNOWNS)
 
 
 def solve(
@@ -381,12 +375,17 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
     stiff_atol = torch.full((m * (d + 1),), atol, dtype=dtype, device=device)
     stiff_atol[:m] = rtol  # log-norms: an absolute error rtol is a relative error rtol of ||w|| (as the scipy path)
 
+    matrix_free = config.linear_solver == "krylov" or (
+        config.linear_solver == "auto" and m * (d + 1) > ROSENBROCK_AUTO_MAX_UNKNOWNS)
+    linearize = flow_krylov_linearization(a_t, U_t, order, m, d) if matrix_free else None
+
     def integrate(Yb: torch.Tensor, t0: float, t1: float, report):
         if integrator in TORCH_STIFF:
             y, step_stats = integrate_rosenbrock(
                 packed_field, packed_jacobian, pack(Yb), t0, t1, times,
                 lambda k, y, runs: on_save(k, unpack(y), runs), rtol=rtol, atol=stiff_atol, step=config.step,
-                project=lambda y: pack(project(unpack(y))), max_steps=config.max_steps, progress=report)
+                project=lambda y: pack(project(unpack(y))), max_steps=config.max_steps, progress=report,
+                linearize=linearize)
             return unpack(y), step_stats
         if integrator in EXPLICIT:
             return integrate_explicit(

@@ -56,6 +56,8 @@ def test_out_that_cannot_be_created_is_refused(command, capsys):
     (["run", "--gamma", "-1"], "--gamma: must be a finite number > 0"),
     (["run", "--cluster-cos2", "2"], "--cluster-cos2: must be in (0, 1]"),
     (["run", "--linear-solver", "krylov", "--integrator", "radau"], "--linear-solver: must be krylov only"),
+    (["run", "--linear-solver", "sparse", "--integrator", "rosenbrock"],
+     "--linear-solver: must be dense, krylov or auto with the rosenbrock integrator"),
     (["run", "--device", "tpu"], "--device: must be auto, cpu, cuda or cuda:N"),
     (["figure1", "--seeds", "-1"], "argument --seeds: must be an integer >= 1"),
     (["derive", "--claim", "C99"], "--claim: must be one of C1..C13"),

@@ -20,13 +20,20 @@ Interface (any batched autonomous system ``dy/dt = f(y)``, not only the flow of 
     field(y: (b, n), runs: (b,) long) -> (b, n)        the vector field of the runs ``runs`` (batch indices)
     jacobian(y: (b, n), runs: (b,) long) -> (b, n, n)  its exact Jacobian d f / d y
 
+or, instead of ``jacobian``, a ``linearize`` callable for systems too large for a dense ``n x n`` matrix::
+
+    linearize(y: (b, n), runs: (b,) long, shift: (b,)) -> solve        solve(rhs: (b, n)) -> (b, n)
+
+where ``solve`` returns ``(shift I - J(y))^{-1} rhs`` to a relative accuracy well below the step tolerance
+(:func:`krylov_solver` builds one from a Jacobian-vector product and a preconditioner: batched GMRES).
+
 (``runs`` lets a problem whose runs differ, e.g. one ground truth per run, pick each row's parameters: the
 integrator evaluates only the runs still stepping.)
 
-Each run has its own time and step size and steps land exactly on the save times; the linear systems are
-solved by a dense batched LU (``torch.linalg.lu_factor``): the method is meant for ``n`` up to about a
-thousand (Figure-1-size flows; a matrix-free Krylov variant with the cluster-coupling preconditioner of
-:mod:`solver.integrators.bdf` is not implemented here).
+Each run has its own time and step size and steps land exactly on the save times. With ``jacobian`` the
+linear systems are solved by a dense batched LU (``torch.linalg.lu_factor``), for ``n`` up to a few thousand
+(Figure-1-size flows); the flow's matrix-free ``linearize`` (:func:`solver.jacobian.flow_krylov_linearization`)
+applies the exact Jacobian in ``O(m^2 d)`` per product, preconditioned by its per-component blocks.
 """
 
 from __future__ import annotations
@@ -38,10 +45,13 @@ import torch
 
 from ._explicit import OnSave, StepStats
 
-__all__ = ["integrate_rosenbrock", "RODAS3_GAMMA", "RODAS3_ORDER"]
+__all__ = ["integrate_rosenbrock", "batched_gmres", "krylov_solver", "dense_linearization", "RODAS3_GAMMA",
+           "RODAS3_ORDER"]
 
 BatchedField = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 BatchedJacobian = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+LinearSolve = Callable[[torch.Tensor], torch.Tensor]
+BatchedLinearization = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], LinearSolve]
 
 # Rodas3 in the form  (I/(h gamma) - J) K_i = f(y + sum_j a_ij K_j) + sum_j (c_ij / h) K_j,
 # y_new = y + sum_i m_i K_i, error estimate sum_i e_i K_i (= K_4).
@@ -53,17 +63,127 @@ _M = (2.0, 0.0, 1.0, 1.0)
 _SAFETY, _MIN_FACTOR, _MAX_FACTOR = 0.9, 0.2, 6.0
 
 
-def _rodas3_step(field: BatchedField, jacobian: BatchedJacobian, y: torch.Tensor, runs: torch.Tensor,
-                 h: torch.Tensor, f0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """One Rodas3 step of size ``h`` (B,) from ``y`` (B, n) with ``f0 = field(y)``: ``(y_new, error)``."""
-    n = y.shape[1]
-    J = jacobian(y, runs)
-    eye = torch.eye(n, dtype=y.dtype, device=y.device)
-    inv_hg = (1.0 / (h * RODAS3_GAMMA))[:, None, None]
-    lu, pivots = torch.linalg.lu_factor(inv_hg * eye - J)
+def dense_linearization(jacobian: BatchedJacobian) -> BatchedLinearization:
+    """``linearize`` from a dense Jacobian: one batched LU of ``shift I - J`` per step."""
+
+    def linearize(y: torch.Tensor, runs: torch.Tensor, shift: torch.Tensor) -> LinearSolve:
+        J = jacobian(y, runs)
+        eye = torch.eye(y.shape[1], dtype=y.dtype, device=y.device)
+        lu, pivots = torch.linalg.lu_factor(shift[:, None, None] * eye - J)
+        return lambda rhs: torch.linalg.lu_solve(lu, pivots, rhs[..., None])[..., 0]
+
+    return linearize
+
+
+def batched_gmres(apply: Callable[[torch.Tensor], torch.Tensor], precondition: Callable[[torch.Tensor], torch.Tensor],
+                  rhs: torch.Tensor, rtol: float, max_iter: int) -> tuple[torch.Tensor, int, torch.Tensor]:
+    """Right-preconditioned GMRES for a batch of systems ``A_b x_b = rhs_b`` (``rhs`` (B, n)), all on the device.
+
+    The batched counterpart of :func:`solver.integrators.bdf.gmres` (same method: Arnoldi with classical
+    Gram-Schmidt applied twice, Givens rotations, the preconditioned basis kept). The batch iterates until every
+    residual is below ``rtol ||rhs_b||`` or ``max_iter`` is reached (one flag crosses to the host per
+    iteration); each system's solution is built from its own iterations up to its own convergence, so it does
+    not depend on what else is in the batch. Returns ``(x, iterations of the batch, relative residuals (B,))``.
+    """
+    batch, n = rhs.shape
+    dtype, device = rhs.dtype, rhs.device
+    beta = torch.linalg.vector_norm(rhs, dim=1)
+    safe_beta = torch.where(beta > 0, beta, torch.ones_like(beta))
+    basis = torch.zeros((batch, max_iter + 1, n), dtype=dtype, device=device)
+    preconditioned = torch.zeros((batch, max_iter, n), dtype=dtype, device=device)
+    hess = torch.zeros((batch, max_iter + 1, max_iter), dtype=dtype, device=device)
+    cos = torch.zeros((batch, max_iter), dtype=dtype, device=device)
+    sin = torch.zeros((batch, max_iter), dtype=dtype, device=device)
+    g = torch.zeros((batch, max_iter + 1), dtype=dtype, device=device)
+    g[:, 0] = beta
+    basis[:, 0] = rhs / safe_beta[:, None]
+    own_steps = torch.full((batch,), max_iter, dtype=torch.long, device=device)  # each system's iterations
+    own_steps[beta == 0] = 0
+    residual = torch.zeros_like(beta)  # |g| at each system's own last iteration
+    steps = 0
+    for j in range(max_iter):
+        steps = j + 1
+        preconditioned[:, j] = precondition(basis[:, j])
+        w = apply(preconditioned[:, j])
+        V = basis[:, : j + 1]
+        # Products as multiply-and-sum: torch's batched matrix-vector product rounds differently for a batch of
+        # one (a gemv) than for several, which would make a run's solution depend on its batch.
+        h = (V * w[:, None, :]).sum(-1)
+        w = w - (V * h[:, :, None]).sum(1)
+        h2 = (V * w[:, None, :]).sum(-1)
+        w = w - (V * h2[:, :, None]).sum(1)
+        h = h + h2
+        h_next = torch.linalg.vector_norm(w, dim=1)
+        col = torch.cat([h, h_next[:, None]], dim=1)
+        for i in range(j):
+            a, b = col[:, i].clone(), col[:, i + 1].clone()
+            col[:, i], col[:, i + 1] = cos[:, i] * a + sin[:, i] * b, -sin[:, i] * a + cos[:, i] * b
+        radius = torch.hypot(col[:, j], col[:, j + 1])
+        safe_radius = torch.where(radius > 0, radius, torch.ones_like(radius))
+        cos[:, j] = torch.where(radius > 0, col[:, j] / safe_radius, torch.ones_like(radius))
+        sin[:, j] = torch.where(radius > 0, col[:, j + 1] / safe_radius, torch.zeros_like(radius))
+        col[:, j], col[:, j + 1] = radius, 0.0
+        hess[:, : j + 2, j] = col
+        g[:, j], g[:, j + 1] = cos[:, j] * g[:, j], -sin[:, j] * g[:, j]
+        converged = (g[:, j + 1].abs() <= rtol * beta) | (h_next == 0)
+        newly = converged & (own_steps > j + 1)
+        own_steps = torch.where(newly, torch.full_like(own_steps, j + 1), own_steps)
+        residual = torch.where(newly | (own_steps > j + 1), g[:, j + 1].abs(), residual)
+        if bool((own_steps <= j + 1).all()):
+            break
+        basis[:, j + 1] = w / torch.where(h_next > 0, h_next, torch.ones_like(h_next))[:, None]
+    own_steps = own_steps.clamp(max=steps)
+    # Each system's triangular system on its own first own_steps[b] columns, by column-oriented back substitution
+    # from the last column: a system's columns past its own convergence give exact zeros, which subtract nothing,
+    # so its arithmetic is the same as if it were alone (LAPACK's batched triangular solve rounds differently with
+    # the batch's composition). x is likewise summed one basis vector at a time.
+    remaining = g[:, :steps].clone()
+    y = torch.zeros((batch, steps), dtype=dtype, device=device)
+    for k in reversed(range(steps)):
+        mine = k < own_steps
+        pivot = torch.where(mine, hess[:, k, k], torch.ones_like(beta))
+        y[:, k] = torch.where(mine, remaining[:, k] / pivot, torch.zeros_like(beta))
+        remaining[:, :k] -= hess[:, :k, k] * y[:, k, None]
+    x = torch.zeros_like(rhs)
+    for i in range(steps):
+        x = x + y[:, i, None] * preconditioned[:, i]
+    return x, steps, residual / safe_beta
+
+
+def krylov_solver(apply: Callable[[torch.Tensor], torch.Tensor], precondition: Callable[[torch.Tensor], torch.Tensor],
+                  rtol: float = 1e-10, max_iter: int = 100, restarts: int = 20) -> LinearSolve:
+    """``solve(rhs)`` for ``linearize``: restarted :func:`batched_gmres` on ``apply`` (``v -> (shift I - J) v``).
+
+    Rosenbrock's stages take the linear solutions as they are (no Newton iteration corrects them), so the
+    default ``rtol`` is far below any step tolerance. A system still above ``rtol`` after ``restarts`` restarts
+    gets NaN (an inaccurate stage could corrupt the step without the error estimate noticing): the step is
+    rejected and retried shorter, where ``shift I - J`` is better conditioned (``shift = 1/(gamma h)``)."""
 
     def solve(rhs: torch.Tensor) -> torch.Tensor:
-        return torch.linalg.lu_solve(lu, pivots, rhs[..., None])[..., 0]
+        x = torch.zeros_like(rhs)
+        norm = torch.linalg.vector_norm(rhs, dim=1)
+        residual = rhs
+        for _ in range(restarts + 1):
+            correction, _steps, _ = batched_gmres(apply, precondition, residual, 0.5 * rtol, max_iter)
+            candidate = x + correction
+            candidate_residual = rhs - apply(candidate)
+            # A system is restarted only while it is above rtol: a solved one keeps its solution whatever the
+            # rest of the batch needs (batch independence).
+            open_ = (torch.linalg.vector_norm(residual, dim=1) > rtol * norm)[:, None]
+            x = torch.where(open_, candidate, x)
+            residual = torch.where(open_, candidate_residual, residual)
+            achieved = torch.linalg.vector_norm(residual, dim=1) / torch.where(norm > 0, norm, 1.0)
+            if bool((achieved <= rtol).all()):
+                return x
+        return torch.where((achieved <= rtol)[:, None], x, torch.full_like(x, float("nan")))
+
+    return solve
+
+
+def _rodas3_step(field: BatchedField, linearize: BatchedLinearization, y: torch.Tensor, runs: torch.Tensor,
+                 h: torch.Tensor, f0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One Rodas3 step of size ``h`` (B,) from ``y`` (B, n) with ``f0 = field(y)``: ``(y_new, error)``."""
+    solve = linearize(y, runs, 1.0 / (h * RODAS3_GAMMA))
 
     inv_h = (1.0 / h)[:, None]
     K1 = solve(f0)
@@ -78,7 +198,7 @@ def _rodas3_step(field: BatchedField, jacobian: BatchedJacobian, y: torch.Tensor
 
 def integrate_rosenbrock(
     field: BatchedField,
-    jacobian: BatchedJacobian,
+    jacobian: BatchedJacobian | None,
     y0: torch.Tensor,
     t0: float,
     t1: float,
@@ -91,8 +211,12 @@ def integrate_rosenbrock(
     project: Callable[[torch.Tensor], torch.Tensor] | None = None,
     max_steps: int = 10_000_000,
     progress: Callable[[float], None] | None = None,
+    linearize: BatchedLinearization | None = None,
 ) -> tuple[torch.Tensor, StepStats]:
     """Integrate ``dy/dt = field(y)`` for a batch ``y0`` (B, n) from ``t0`` to ``t1`` with Rodas3.
+
+    The stages' linear systems: ``linearize`` when given, else a dense LU of ``jacobian``
+    (:func:`dense_linearization`); see the module docstring for both signatures.
 
     Error per step: the embedded estimate ``K_4`` in the RMS norm with scale ``atol + rtol max(|y|, |y_new|)``
     (``atol`` a number or an (n,) tensor), accepted at norm <= 1; the next step is
@@ -106,6 +230,10 @@ def integrate_rosenbrock(
     """
     if y0.dim() != 2:
         raise ValueError(f"y0: must have shape (B, n) (got {tuple(y0.shape)})")
+    if linearize is None:
+        if jacobian is None:
+            raise ValueError("jacobian: required when no linearize is given")
+        linearize = dense_linearization(jacobian)
     stats = StepStats()
     batch, n = y0.shape
     device, dtype = y0.device, y0.dtype
@@ -149,7 +277,7 @@ def integrate_rosenbrock(
         lands = h_try >= goal - t[active] - time_tol
         idx = torch.as_tensor(active, device=device)
         ya, fa = y[idx], f[idx]
-        y_new, err = _rodas3_step(field, jacobian, ya, idx, torch.as_tensor(h_try, dtype=dtype, device=device), fa)
+        y_new, err = _rodas3_step(field, linearize, ya, idx, torch.as_tensor(h_try, dtype=dtype, device=device), fa)
         stats.rhs_evals += 2
         scale = atol_t + rtol * torch.maximum(ya.abs(), y_new.abs())
         err_norm = torch.sqrt(((err / scale) ** 2).mean(1)).double().cpu().numpy()
