@@ -375,8 +375,9 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
     stiff_atol = torch.full((m * (d + 1),), atol, dtype=dtype, device=device)
     stiff_atol[:m] = rtol  # log-norms: an absolute error rtol is a relative error rtol of ||w|| (as the scipy path)
 
-    matrix_free = config.linear_solver == "krylov" or (
-        config.linear_solver == "auto" and m * (d + 1) > ROSENBROCK_AUTO_MAX_UNKNOWNS)
+    # The torch stiff path's linear systems: matrix-free when asked or past the dense limit (else a dense LU).
+    matrix_free = integrator in TORCH_STIFF and (config.linear_solver == "krylov" or (
+        config.linear_solver == "auto" and m * (d + 1) > ROSENBROCK_AUTO_MAX_UNKNOWNS))
     linearize = flow_krylov_linearization(a_t, U_t, order, m, d) if matrix_free else None
 
     def integrate(Yb: torch.Tensor, t0: float, t1: float, report):

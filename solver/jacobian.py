@@ -196,6 +196,14 @@ def _jacobian_product(X, X_coupled, M1, M2, Mrr, rr_self, self_rx, self_xx, d_rh
     return out_rho, out_x
 
 
+def _coupling_weights(c_coupled, G_coupled, off, order: int):
+    """``(M1, M2, Mrr)`` of :func:`_jacobian_product` (numpy or torch): ``c_i G_ki^{l-1}``, ``c_i G_ki^{l-2}`` and
+    ``-4 c_i G_ki^l`` over the coupled columns ``i``, their ``i = k`` entries zeroed by the mask ``off``."""
+    l = order
+    return (c_coupled * kernels.ipow(G_coupled, l - 1) * off, c_coupled * kernels.ipow(G_coupled, l - 2) * off,
+            -4 * c_coupled * kernels.ipow(G_coupled, l) * off)
+
+
 class JacobianOperator:
     """The exact Jacobian as a matrix-free operator: ``J v`` in ``O(m^2 d)``, like one field evaluation.
 
@@ -229,17 +237,16 @@ class JacobianOperator:
         c = np.exp(2 * rho)
         coupled = None if coupling_floor is None else c >= coupling_floor
         c, G, _, self.self_xx, self.self_rx = _self_blocks(X, rho, a, U, order, coupled)
-        l = order
         self.coupled = np.arange(self.m) if coupled is None else np.nonzero(coupled)[0]
-        Gc = G[:, self.coupled]
+        kept = self.coupled
+        # Every component coupled (early epochs): no column selection, no copy of Q per product.
+        self._coupled_columns = (lambda A: A) if kept.size == self.m else (lambda A: A[..., kept])
+        Gc = G[:, kept]
         off = np.ones_like(Gc)
-        off[self.coupled, np.arange(self.coupled.size)] = 0.0  # i = k: in the diagonal blocks
-        cc = c[None, self.coupled]
-        self.M1 = cc * kernels.ipow(Gc, l - 1) * off  # (m, coupled)
-        self.M2 = cc * kernels.ipow(Gc, l - 2) * off
-        self.Mrr = -4 * cc * kernels.ipow(Gc, l) * off
+        off[kept, np.arange(kept.size)] = 0.0  # i = k: in the diagonal blocks
+        self.M1, self.M2, self.Mrr = _coupling_weights(c[None, kept], Gc, off, order)  # (m, coupled) each
         self.rr_self = -4 * c  # d rho_k / d rho_k (G_kk = 1)
-        self.X_coupled = X[:, self.coupled]
+        self.X_coupled = X[:, kept]
         self.scale = 1.0
         self._cache: dict = {}  # shared by the scaled copies: the unscaled dense matrix, formed at most once
 
@@ -252,10 +259,10 @@ class JacobianOperator:
     __mul__ = __rmul__
 
     def matvec(self, v: np.ndarray) -> np.ndarray:
-        d, m, kept = self.d, self.m, self.coupled
+        d, m = self.d, self.m
         out_rho, out_x = _jacobian_product(self.X, self.X_coupled, self.M1, self.M2, self.Mrr, self.rr_self,
                                            self.self_rx, self.self_xx, v[:m], v[m:].reshape(m, d).T,
-                                           lambda A: A[..., kept], self.order)
+                                           self._coupled_columns, self.order)
         return self.scale * pack_state(out_rho, out_x)
 
     def dense(self) -> np.ndarray:
@@ -395,7 +402,6 @@ def flow_krylov_linearization(a, U, order: int, m: int, d: int, rtol: float = 1e
 
     from .integrators.rosenbrock import krylov_solver
 
-    l = order
     n = m * (d + 1)
 
     def linearize(y, runs, shift):
@@ -404,9 +410,7 @@ def flow_krylov_linearization(a, U, order: int, m: int, d: int, rtol: float = 1e
         X = X / X.norm(dim=1, keepdim=True)
         c, G, _outer, self_xx, self_rx = _self_blocks_batched(X, rho, a[runs], U[runs], order)
         off = 1.0 - torch.eye(m, dtype=y.dtype, device=y.device)
-        M1 = c[:, None, :] * kernels.ipow(G, l - 1) * off
-        M2 = c[:, None, :] * kernels.ipow(G, l - 2) * off
-        Mrr = -4 * c[:, None, :] * kernels.ipow(G, l) * off
+        M1, M2, Mrr = _coupling_weights(c[:, None, :], G, off, order)
         rr_self = -4 * c
         blocks = torch.zeros((b, m, d + 1, d + 1), dtype=y.dtype, device=y.device)
         blocks[:, :, 0, 0] = rr_self
