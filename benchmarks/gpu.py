@@ -92,16 +92,16 @@ def alg1_batched(device: str, batch: int, cpu_runs: int, t_max: float | None = N
 
 def alg1_large(device: str, d: int, m: int, t_max: float) -> dict:
     """One Algorithm 1 run on the spread spectrum at (d, m), random basis, over ``t <= t_max`` (the first epochs:
-    a full run at d=200 does not fit a device session): the torch stiff path on ``device`` (matrix-free above
-    ``solver.flow.ROSENBROCK_AUTO_MAX_UNKNOWNS`` unknowns) against scipy's BDF on the CPU, and the largest
+    a full run at d=200 does not fit a device session): the torch stiff path on ``device`` (matrix-free or dense
+    as ``solver.flow.rosenbrock_matrix_free`` chooses) against scipy's BDF on the CPU, and the largest
     relative difference of the discovery times both reached."""
-    from solver.flow import ROSENBROCK_AUTO_MAX_UNKNOWNS
+    from solver.flow import resolve_device, rosenbrock_matrix_free
     from solver.ground_truth import geometric_spectrum, random_orthonormal
 
     truth = random_orthonormal(d, geometric_spectrum(5, 100.0), 4, 0)
-    unknowns = m * (d + 1)
+    matrix_free = rosenbrock_matrix_free("auto", 1, m * (d + 1), resolve_device(device))
     out: dict = {"alg1_large_d": d, "alg1_large_m": m, "alg1_large_t_max": t_max,
-                 "alg1_large_device_linear_solver": "krylov" if unknowns > ROSENBROCK_AUTO_MAX_UNKNOWNS else "dense"}
+                 "alg1_large_device_linear_solver": "krylov" if matrix_free else "dense"}
     t0 = time.perf_counter()
     on_device = solve(truth, FlowConfig(algorithm="modified", m=m, integrator="rosenbrock", device=device,
                                         t_max=t_max), seeds=[0])

@@ -253,6 +253,22 @@ def _observer(state: dict, a: torch.Tensor, U: torch.Tensor, order: int, unit_ro
 # B n^2, time B n^3 per step): ``linear_solver="auto"`` switches it to matrix-free batched GMRES
 # (solver.jacobian.flow_krylov_linearization).
 ROSENBROCK_AUTO_MAX_UNKNOWNS = 2000
+# On the CPU the dense LU's cost (B n^3 per step) loses to GMRES (a few products of O(m^2 d) per solve, plus torch's
+# per-call overhead shared by the batch) much earlier: the crossover, measured side by side on Algorithm 1 (spread
+# spectrum, BENCHMARKS.md), lies near n = 450-550 for one run and n = 140 for 16, i.e. at B n^2 ~ 2-3e5.
+# Unmeasured on a GPU (batched LU there is fast), so CUDA keeps the size limit above.
+ROSENBROCK_CPU_DENSE_MAX_WORK = 2e5
+
+
+def rosenbrock_matrix_free(linear_solver: str, batch: int, unknowns: int, device: torch.device) -> bool:
+    """Whether the torch Rosenbrock path solves its stages matrix-free: ``krylov`` always, ``dense`` never;
+    ``auto`` above ``ROSENBROCK_AUTO_MAX_UNKNOWNS`` unknowns on any device, and on the CPU also once
+    ``batch * unknowns^2 > ROSENBROCK_CPU_DENSE_MAX_WORK``."""
+    if linear_solver != "auto":
+        return linear_solver == "krylov"
+    if unknowns > ROSENBROCK_AUTO_MAX_UNKNOWNS:
+        return True
+    return device.type == "cpu" and batch * unknowns ** 2 > ROSENBROCK_CPU_DENSE_MAX_WORK
 
 
 def _choose_integrator(config: FlowConfig, truths: Sequence[GroundTruth], device: torch.device) -> str:
@@ -267,7 +283,7 @@ def _choose_integrator(config: FlowConfig, truths: Sequence[GroundTruth], device
         return "dopri5"
     if device.type != "cuda":
         return "bdf"
-    return "rosenbrock"  # dense LU or matrix-free GMRES by size (linear_solver, ROSENBROCK_AUTO_MAX_UNKNOWNS)
+    return "rosenbrock"  # dense LU or matrix-free GMRES by size (rosenbrock_matrix_free)
 
 
 def solve(
@@ -376,8 +392,8 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
     stiff_atol[:m] = rtol  # log-norms: an absolute error rtol is a relative error rtol of ||w|| (as the scipy path)
 
     # The torch stiff path's linear systems: matrix-free when asked or past the dense limit (else a dense LU).
-    matrix_free = integrator in TORCH_STIFF and (config.linear_solver == "krylov" or (
-        config.linear_solver == "auto" and m * (d + 1) > ROSENBROCK_AUTO_MAX_UNKNOWNS))
+    matrix_free = integrator in TORCH_STIFF and rosenbrock_matrix_free(config.linear_solver, batch, m * (d + 1),
+                                                                      device)
     linearize = flow_krylov_linearization(a_t, U_t, order, m, d) if matrix_free else None
 
     def integrate(Yb: torch.Tensor, t0: float, t1: float, report):

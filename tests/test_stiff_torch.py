@@ -187,6 +187,21 @@ def test_auto_integrator_on_a_cuda_device():
                                   cuda) == "rosenbrock"
 
 
+def test_rosenbrock_linear_solver_auto_follows_batch_and_size():
+    """auto: dense LU for one small run; on the CPU matrix-free once the batch's LU work B n^2 passes the measured
+    crossover (n = 140 at B = 16 already), on CUDA only past the size limit; an explicit choice is kept."""
+    from solver.flow import ROSENBROCK_AUTO_MAX_UNKNOWNS, rosenbrock_matrix_free
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert not rosenbrock_matrix_free("auto", 1, 140, cpu)
+    assert rosenbrock_matrix_free("auto", 16, 140, cpu)
+    assert rosenbrock_matrix_free("auto", 1, 550, cpu)
+    assert not rosenbrock_matrix_free("auto", 256, 550, cuda)
+    assert rosenbrock_matrix_free("auto", 1, ROSENBROCK_AUTO_MAX_UNKNOWNS + 1, cuda)
+    assert not rosenbrock_matrix_free("dense", 256, 550, cpu)
+    assert rosenbrock_matrix_free("krylov", 1, 30, cuda)
+
+
 def test_batched_gmres_solves_each_system_independently_of_its_batch():
     """Batched GMRES against a direct solve, and each system's solution bit for bit the same alone as in a batch
     whose other systems need more iterations (enough of them that the Krylov storage grows twice)."""
