@@ -254,21 +254,22 @@ def _observer(state: dict, a: torch.Tensor, U: torch.Tensor, order: int, unit_ro
 # (solver.jacobian.flow_krylov_linearization).
 ROSENBROCK_AUTO_MAX_UNKNOWNS = 2000
 # On the CPU the dense LU's cost (B n^3 per step) loses to GMRES (a few products of O(m^2 d) per solve, plus torch's
-# per-call overhead shared by the batch) much earlier: the crossover, measured side by side on Algorithm 1 (spread
-# spectrum, BENCHMARKS.md), lies near n = 450-550 for one run and n = 140 for 16, i.e. at B n^2 ~ 2-3e5.
-# Unmeasured on a GPU (batched LU there is fast), so CUDA keeps the size limit above.
+# per-call overhead shared by the batch) much earlier. Measured side by side on whole Algorithm 1 runs (spread
+# spectrum, BENCHMARKS.md): one run, n = 140 dense 2.7x faster, n = 550 GMRES 1.6x faster; 16 runs, n = 140 dense
+# 1.2x faster, n = 270 GMRES 3.2x faster (first epoch). sqrt(B) n^2 = 2e5 lies between them (n = 447 for one run,
+# 224 for 16). Unmeasured on a GPU (batched LU there is fast), so CUDA keeps the size limit above.
 ROSENBROCK_CPU_DENSE_MAX_WORK = 2e5
 
 
 def rosenbrock_matrix_free(linear_solver: str, batch: int, unknowns: int, device: torch.device) -> bool:
     """Whether the torch Rosenbrock path solves its stages matrix-free: ``krylov`` always, ``dense`` never;
     ``auto`` above ``ROSENBROCK_AUTO_MAX_UNKNOWNS`` unknowns on any device, and on the CPU also once
-    ``batch * unknowns^2 > ROSENBROCK_CPU_DENSE_MAX_WORK``."""
+    ``sqrt(batch) * unknowns^2 > ROSENBROCK_CPU_DENSE_MAX_WORK`` (a fit to the measured crossover)."""
     if linear_solver != "auto":
         return linear_solver == "krylov"
     if unknowns > ROSENBROCK_AUTO_MAX_UNKNOWNS:
         return True
-    return device.type == "cpu" and batch * unknowns ** 2 > ROSENBROCK_CPU_DENSE_MAX_WORK
+    return device.type == "cpu" and math.sqrt(batch) * unknowns ** 2 > ROSENBROCK_CPU_DENSE_MAX_WORK
 
 
 def _choose_integrator(config: FlowConfig, truths: Sequence[GroundTruth], device: torch.device) -> str:

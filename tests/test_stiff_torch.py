@@ -188,13 +188,15 @@ def test_auto_integrator_on_a_cuda_device():
 
 
 def test_rosenbrock_linear_solver_auto_follows_batch_and_size():
-    """auto: dense LU for one small run; on the CPU matrix-free once the batch's LU work B n^2 passes the measured
-    crossover (n = 140 at B = 16 already), on CUDA only past the size limit; an explicit choice is kept."""
+    """auto: dense LU for small runs in small batches; on the CPU matrix-free past the measured crossover (one run:
+    between n = 140 and 550; 16 runs: between 140 and 270), on CUDA only past the size limit; an explicit choice
+    is kept."""
     from solver.flow import ROSENBROCK_AUTO_MAX_UNKNOWNS, rosenbrock_matrix_free
 
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert not rosenbrock_matrix_free("auto", 1, 140, cpu)
-    assert rosenbrock_matrix_free("auto", 16, 140, cpu)
+    assert not rosenbrock_matrix_free("auto", 16, 140, cpu)
+    assert rosenbrock_matrix_free("auto", 16, 270, cpu)
     assert rosenbrock_matrix_free("auto", 1, 550, cpu)
     assert not rosenbrock_matrix_free("auto", 256, 550, cuda)
     assert rosenbrock_matrix_free("auto", 1, ROSENBROCK_AUTO_MAX_UNKNOWNS + 1, cuda)
