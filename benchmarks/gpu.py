@@ -13,7 +13,9 @@
    - one run on the spread spectrum at d=200, m=1000 (random basis). That is 201,000 unknowns: the torch stiff
      path runs it matrix-free (batched GMRES on the Gram-form J v, ``solver.jacobian.flow_krylov_linearization``),
      against the CPU path (scipy BDF, matrix-free Krylov), both over the first epochs (``t_max``).
-   ``--small`` shrinks both (batch 4; d=20, m=100, which is past the dense limit too) and runs them on the CPU.
+   - the torch path's dense LU against its matrix-free GMRES on 256 runs' first epoch (where ``auto``
+     switches on a GPU is otherwise a guess).
+   ``--small`` shrinks them (batch 4; d=20, m=100, which is past the dense limit too) and runs them on the CPU.
 """
 
 from __future__ import annotations
@@ -90,6 +92,26 @@ def alg1_batched(device: str, batch: int, cpu_runs: int, t_max: float | None = N
             "alg1_discovery_max_relative_deviation": float(np.nanmax(deviation))}
 
 
+def alg1_linear_solvers(device: str, batch: int, t_max: float) -> dict:
+    """The torch stiff path's two linear solvers side by side on ``device``: ``batch`` Algorithm 1 runs (spread
+    spectrum, d=10, m=50, t <= ``t_max``) with the dense batched LU and matrix-free. On the CPU the crossover is
+    measured (``solver.flow.rosenbrock_matrix_free``); on a GPU ``auto`` keeps the dense LU up to 2,000 unknowns,
+    unmeasured: this row is the measurement."""
+    dev = torch.device(device)
+    seconds = {}
+    for solver_name in ("dense", "krylov"):
+        _sync(dev)
+        t0 = time.perf_counter()
+        solve(spread_truth(), FlowConfig(algorithm="modified", m=50, integrator="rosenbrock", device=device,
+                                         linear_solver=solver_name, record_components=False, t_max=t_max),
+              seeds=range(batch))
+        _sync(dev)
+        seconds[solver_name] = time.perf_counter() - t0
+    return {"alg1_solvers_batch": batch, "alg1_solvers_t_max": t_max,
+            "alg1_dense_seconds": seconds["dense"], "alg1_krylov_seconds": seconds["krylov"],
+            "alg1_krylov_over_dense": seconds["krylov"] / seconds["dense"]}
+
+
 def alg1_large(device: str, d: int, m: int, t_max: float) -> dict:
     """One Algorithm 1 run on the spread spectrum at (d, m), random basis, over ``t <= t_max`` (the first epochs:
     a full run at d=200 does not fit a device session): the torch stiff path on ``device`` (matrix-free or dense
@@ -138,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, dtype in (("float64", torch.float64), ("float32", torch.float32)):
         out[f"field_{name}"] = field_vs_gemms(device, dtype, d, m)
     out.update(alg1_batched(str(device), 4 if args.small else 256, 2 if args.small else 4, 520.0 if args.small else None))
+    out.update(alg1_linear_solvers(str(device), 4 if args.small else 256, 60.0 if args.small else 520.0))
     out.update(alg1_large(str(device), *((20, 100, 50.0) if args.small else (200, 1000, 2e3))))
     print(json.dumps(out, indent=2) if args.json else out)
     return 0
