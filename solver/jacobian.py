@@ -512,7 +512,7 @@ def flow_shifted_system(y, a, U, order: int, m: int, d: int, shift):
     by the inverses of the per-component ``(d+1) x (d+1)`` blocks ``shift I - J_kk`` plus, by Woodbury, the
     coupling inside clusters of parallel components (:meth:`JacobianOperator.cluster_coupling`, as the scipy path's
     :class:`solver.integrators.bdf.KrylovBDF`; :func:`_clusters_batched`, :func:`_woodbury_batched`). Without the
-    clusters, a late epoch of d = 10, m = 50 took 0.4 s per Rodas3 step against 0.01 s with a dense LU: GMRES
+    clusters, a late epoch of d = 10, m = 50 took 0.4 s per Rodas3 step against 0.03 s with a dense LU: GMRES
     ran to its iteration limit on the fitted clusters' couplings.
     """
     import torch
