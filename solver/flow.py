@@ -26,7 +26,7 @@ from .config import FlowConfig
 from .errors import ValidationError, require
 from .ground_truth import GroundTruth
 from .integrators import (EXPLICIT, IMPLICIT, TORCH_STIFF, StepStats, integrate_explicit, integrate_implicit,
-                          integrate_rosenbrock)
+                          integrate_rosenbrock, resolve_linear_solver)
 from .jacobian import flow_jacobian_batched, flow_krylov_linearization
 from .threads import field_flops, limit_threads
 from .trajectory import Trajectory, package_versions
@@ -214,13 +214,16 @@ def drop_small_components(final_log_norms: np.ndarray, config: FlowConfig, event
 
 
 def record_config(config: FlowConfig, plan: RunPlan, *, d: int, r: int, order: int, integrator: str, rtol: float,
-                  atol: float, lam: float, device: str) -> dict:
+                  atol: float, lam: float, device: str, linear_solver: str | None = None) -> dict:
     """A record's ``config``: every :class:`FlowConfig` field as given, and what the run resolved from them
-    (``*_used``: integrator, tolerances, ``lambda``, ``beta0``, device; the epochs), for any backend."""
+    (``*_used``: integrator, its linear solver when it has one, tolerances, ``lambda``, ``beta0``, device; the
+    epochs), for any backend."""
     out = config.to_dict()
     out.update({"order": order, "d": d, "r": r, "integrator_used": integrator, "rtol_used": rtol, "atol_used": atol,
                 "lam_used": lam, "beta0_used": plan.beta0, "device_used": device,
                 "epochs": [{"start": s, "end": e, "beta": b} for s, e, b in plan.spans if b is not None]})
+    if linear_solver is not None:
+        out["linear_solver_used"] = linear_solver
     return out
 
 
@@ -425,8 +428,14 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
         raise RuntimeError(f"internal: {int(missing.sum())} save points were not reached")
 
     final_log_norms = drop_small_components(Y[:, 0, :].double().cpu().numpy(), config, events, t_end)
+    if integrator in TORCH_STIFF:
+        linear_solver = "krylov" if matrix_free else "dense"
+    elif integrator in IMPLICIT:
+        linear_solver = resolve_linear_solver(config.linear_solver, IMPLICIT[integrator], m * (d + 1))
+    else:
+        linear_solver = None
     config_dict = record_config(config, plan, d=d, r=r, order=order, integrator=integrator, rtol=rtol, atol=atol,
-                                lam=lam, device=str(device))
+                                lam=lam, device=str(device), linear_solver=linear_solver)
     meta = {
         "versions": package_versions(("deflation-verify", "torch", "numpy"), missing="unknown"),
         "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),

@@ -147,6 +147,8 @@ def test_flow_discovery_times_agree_with_scipy_bdf():
     assert np.all(np.isfinite(t_bdf)) and np.all(np.isfinite(t_ros))
     np.testing.assert_allclose(t_ros, t_bdf, rtol=1e-3)
     assert ros.config["integrator_used"] == "rosenbrock"
+    # What auto resolved to is on the record: 84 unknowns, one run: dense LU on both paths.
+    assert (bdf.config["linear_solver_used"], ros.config["linear_solver_used"]) == ("dense", "dense")
 
 
 def test_flow_batch_equals_single_runs():
@@ -245,6 +247,7 @@ def test_matrix_free_flow_agrees_with_the_dense_torch_path():
     np.testing.assert_allclose(t_free[found], t_dense[found], rtol=1e-6)
     alone = solve(truth, FlowConfig(linear_solver="krylov", **base), seeds=[1])
     np.testing.assert_array_equal(alone.residuals[0], free.residuals[1])
+    assert (dense.config["linear_solver_used"], free.config["linear_solver_used"]) == ("dense", "krylov")
 
 
 @pytest.mark.gpu

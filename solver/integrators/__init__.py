@@ -4,7 +4,7 @@ torch Rosenbrock method (any device)."""
 from ..config import INTEGRATORS
 from ._explicit import StepStats, integrate_explicit
 from ._tableau import ButcherTableau
-from .bdf import IMPLICIT_METHODS, integrate_implicit
+from .bdf import IMPLICIT_METHODS, integrate_implicit, resolve_linear_solver
 from .dopri5 import DOPRI5
 from .euler import EULER
 from .rk4 import RK4
@@ -17,5 +17,6 @@ NAMES = tuple(EXPLICIT) + tuple(IMPLICIT) + TORCH_STIFF
 # solver.config lists the names torch-free (for the CLI); the two must agree.
 assert set(NAMES) == set(INTEGRATORS), (NAMES, INTEGRATORS)
 
-__all__ = ["ButcherTableau", "StepStats", "integrate_explicit", "integrate_implicit", "integrate_rosenbrock", "EXPLICIT", "IMPLICIT", "TORCH_STIFF",
-           "NAMES", "IMPLICIT_METHODS", "DOPRI5", "EULER", "RK4"]
+__all__ = ["ButcherTableau", "StepStats", "integrate_explicit", "integrate_implicit", "integrate_rosenbrock",
+           "resolve_linear_solver", "EXPLICIT", "IMPLICIT", "TORCH_STIFF", "NAMES", "IMPLICIT_METHODS", "DOPRI5", "EULER",
+           "RK4"]

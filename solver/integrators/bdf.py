@@ -379,6 +379,17 @@ def coupling_floor_for(span: float, order: int) -> float:
     return 1e-4 / (order * max(span, 1.0))
 
 
+def resolve_linear_solver(linear_solver: str, method: str, unknowns: int) -> str:
+    """What ``linear_solver="auto"`` means for scipy's ``method`` at ``unknowns = m (d+1)``: a dense LU up to
+    ``DENSE_MAX_UNKNOWNS`` (Krylov's Python overhead per iteration loses below ~400 unknowns), above it no
+    ``n^3`` factorization: matrix-free Krylov for BDF, sparse LU otherwise (BENCHMARKS.md). Other choices stand."""
+    if linear_solver != "auto":
+        return linear_solver
+    if unknowns <= DENSE_MAX_UNKNOWNS:
+        return "dense"
+    return "krylov" if method == "BDF" else "sparse"
+
+
 def integrate_implicit(
     a: np.ndarray,
     U: np.ndarray,
@@ -422,14 +433,7 @@ def _integrate_implicit(a, U, order, lam, y0, t0, t1, save_times, on_save, *, me
     in_span = np.nonzero((save_times >= t0) & (save_times <= t1))[0]
     t_eval = np.unique(np.concatenate([save_times[in_span], [t1]]))
     floor = coupling_floor_for(t1 - t0, order)
-    unknowns = m * (d + 1)
-    if linear_solver == "auto":
-        # Small systems: dense LU (Krylov's Python overhead per iteration loses below ~400 unknowns); large ones:
-        # no n^3 factorization (BENCHMARKS.md).
-        if unknowns <= DENSE_MAX_UNKNOWNS:
-            linear_solver = "dense"
-        else:
-            linear_solver = "krylov" if method == "BDF" else "sparse"
+    linear_solver = resolve_linear_solver(linear_solver, method, m * (d + 1))
     if linear_solver == "krylov" and method != "BDF":
         raise ValueError("linear_solver: krylov works with BDF only")
     y0_np = y0.detach().to("cpu", torch.float64).numpy()
