@@ -219,9 +219,9 @@ def test_batched_gmres_solves_each_system_independently_of_its_batch():
     b = torch.randn(3, n, generator=generator, dtype=torch.float64)
     diagonal = torch.diagonal(A, dim1=1, dim2=2)
 
-    def run(rows):  # A v as multiply-and-sum: torch's batched mat-vec rounds differently for a batch of one
+    def run(rows, rtol=1e-12):  # A v as multiply-and-sum: torch's batched mat-vec rounds differently for one
         return batched_gmres(lambda v: (A[rows] * v[:, None, :]).sum(-1), lambda v: v / diagonal[rows], b[rows],
-                             1e-12, n)
+                             rtol, n)
 
     x, steps, residual = run(torch.arange(3))
     exact = torch.linalg.solve(A, b[:, :, None])[:, :, 0]
@@ -230,6 +230,11 @@ def test_batched_gmres_solves_each_system_independently_of_its_batch():
     alone, steps_alone, _ = run(torch.tensor([0]))
     assert steps_alone < steps  # the batch iterated on for the harder systems
     assert steps > 2 * _GMRES_FIRST_COLUMNS
+    # A tolerance per system: one asked for nothing (as krylov_solver does for a solved system) stops at once and
+    # leaves the others' solutions unchanged.
+    easy_first, steps_easy, _ = run(torch.tensor([0, 1]), torch.tensor([1e-12, torch.inf], dtype=torch.float64))
+    pair, steps_pair, _ = run(torch.tensor([0, 1]))
+    assert steps_easy == steps_alone < steps_pair and torch.equal(easy_first[0], x[0])
     assert torch.equal(alone[0], x[0])
 
 
