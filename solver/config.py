@@ -64,7 +64,8 @@ class FlowConfig:
             ``dopri5``, ``rk4``, ``euler``, ``bdf`` or ``radau``.
         linear_solver: the linear systems of implicit methods: ``auto`` (bdf: dense LU up to 400 unknowns, above
             matrix-free GMRES; radau: sparse LU above 400; rosenbrock: dense batched LU up to 2,000 unknowns
-            on CUDA and on the CPU while sqrt(batch) * unknowns^2 <= 2e5, else matrix-free batched GMRES), ``dense``, ``sparse`` (bdf, radau) or ``krylov`` (bdf, rosenbrock).
+            on CUDA and on the CPU while sqrt(batch) * unknowns^2 <= 2e5, else matrix-free batched GMRES),
+            ``dense``, ``sparse`` (bdf, radau) or ``krylov`` (bdf, rosenbrock).
         rtol, atol: tolerances of adaptive and implicit integrators (rtol None: 1e-8 explicit, 1e-6 implicit;
             atol None: 1e-10 explicit, ``rtol`` implicit). The rows are log-norms and unit-vector coordinates, so
             an absolute error ``rtol`` is a relative one. Implicit methods need it: a fitted direction's field is

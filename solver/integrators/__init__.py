@@ -18,5 +18,5 @@ NAMES = tuple(EXPLICIT) + tuple(IMPLICIT) + TORCH_STIFF
 assert set(NAMES) == set(INTEGRATORS), (NAMES, INTEGRATORS)
 
 __all__ = ["ButcherTableau", "StepStats", "integrate_explicit", "integrate_implicit", "integrate_rosenbrock",
-           "resolve_linear_solver", "EXPLICIT", "IMPLICIT", "TORCH_STIFF", "NAMES", "IMPLICIT_METHODS", "DOPRI5", "EULER",
-           "RK4"]
+           "resolve_linear_solver", "EXPLICIT", "IMPLICIT", "TORCH_STIFF", "NAMES", "IMPLICIT_METHODS", "DOPRI5",
+           "EULER", "RK4"]
