@@ -172,7 +172,8 @@ def _pad(t: torch.Tensor, dim: int, extra: int) -> torch.Tensor:
 
 def krylov_solver(apply: Callable[[torch.Tensor], torch.Tensor], precondition: Callable[[torch.Tensor], torch.Tensor],
                   rtol: float = 1e-10, max_iter: int = 100, restarts: int = 20) -> LinearSolve:
-    """``solve(rhs)`` for ``linearize``: restarted :func:`batched_gmres` on ``apply`` (``v -> (shift I - J) v``).
+    """``solve(rhs)`` for ``linearize``: restarted :func:`batched_gmres` on ``apply`` (``v -> (shift I - J) v``),
+    from the preconditioner's own solution ``precondition(rhs)`` (often already within ``rtol``).
 
     Rosenbrock's stages take the linear solutions as they are (no Newton iteration corrects them), so the
     default ``rtol`` is far below any step tolerance. A system still above ``rtol`` after ``restarts`` restarts
