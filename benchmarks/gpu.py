@@ -92,6 +92,14 @@ def alg1_batched(device: str, batch: int, cpu_runs: int, t_max: float | None = N
             "alg1_discovery_max_relative_deviation": float(np.nanmax(deviation))}
 
 
+def discovery_deviation(times_a: np.ndarray, times_b: np.ndarray) -> tuple[int, float]:
+    """How many discoveries both records reached, and the largest relative difference of their times (NaN if none)."""
+    both = np.isfinite(times_a) & np.isfinite(times_b)
+    if not both.any():
+        return 0, float("nan")
+    return int(both.sum()), float(np.max(np.abs(times_a[both] / times_b[both] - 1)))
+
+
 def alg1_linear_solvers(device: str, batch: int, t_max: float) -> dict:
     """The torch stiff path's two linear solvers side by side on ``device``: ``batch`` Algorithm 1 runs (spread
     spectrum, d=10, m=50, t <= ``t_max``) with the dense batched LU and matrix-free. On the CPU the crossover is
@@ -136,10 +144,9 @@ def alg1_large(device: str, d: int, m: int, t_max: float) -> dict:
     out.update({"alg1_large_cpu_seconds": cpu_seconds,
                 "alg1_large_cpu_found": int(np.isfinite(on_cpu.discovery()[0]).sum()),
                 "alg1_large_device_over_cpu_speed": cpu_seconds / out["alg1_large_device_seconds"]})
-    both = np.isfinite(on_device.discovery()[0]) & np.isfinite(on_cpu.discovery()[0])
-    if both.any():
-        deviation = np.abs(on_device.discovery()[0][both] / on_cpu.discovery()[0][both] - 1)
-        out["alg1_large_discovery_max_relative_deviation"] = float(deviation.max())
+    compared, deviation = discovery_deviation(on_device.discovery()[0], on_cpu.discovery()[0])
+    if compared:
+        out["alg1_large_discovery_max_relative_deviation"] = deviation
     return out
 
 

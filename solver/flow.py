@@ -395,7 +395,7 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
     stiff_atol = torch.full((m * (d + 1),), atol, dtype=dtype, device=device)
     stiff_atol[:m] = rtol  # log-norms: an absolute error rtol is a relative error rtol of ||w|| (as the scipy path)
 
-    # The torch stiff path's linear systems: matrix-free when asked or past the dense limit (else a dense LU).
+    # The torch stiff path's linear systems: matrix-free or a dense LU, by choice or by batch and size.
     matrix_free = integrator in TORCH_STIFF and rosenbrock_matrix_free(config.linear_solver, batch, m * (d + 1),
                                                                       device)
     linearize = flow_krylov_linearization(a_t, U_t, order, m, d) if matrix_free else None
