@@ -400,3 +400,45 @@ def test_modified_flow_survives_an_overshooting_prediction():
     trajectory = spec.solve()
     assert np.all(np.isfinite(trajectory.residuals))
     assert float(np.exp(2 * trajectory.final_log_norms).max()) <= 1.0 + 1e-6  # even l: c_k never exceeds a_1 = 1
+
+
+class _Saved(Exception):
+    """Raised by the observer once the first save time is reported: nothing after it is of interest."""
+
+
+def _first_save(engine: str, rate: float, t1: float, save_time: float) -> float:
+    """``y' = rate * y`` (``rate = 0``: ``y' = 1``) from ``y(0) = 1`` (``0`` for ``y' = 1``) over ``[0, t1]`` with
+    dopri5 or Rodas3: the value reported at ``save_time`` (the integration stops there)."""
+    from solver.integrators import integrate_rosenbrock
+
+    y0 = torch.full((1, 1), 0.0 if rate == 0 else 1.0, dtype=torch.float64)
+    saved = []
+
+    def on_save(k, y, runs):
+        saved.append(float(y.flatten()[0]))
+        raise _Saved
+
+    def field(y, *_runs):
+        return torch.ones_like(y) if rate == 0 else rate * y
+
+    save_times = np.array([save_time])
+    with pytest.raises(_Saved):
+        if engine == "dopri5":
+            integrate_explicit(lambda y: field(y), y0[:, :, None], 0.0, t1, save_times, on_save, tableau=DOPRI5,
+                               step=None, rtol=1e-8, atol=1e-12,
+                               norm_independent=torch.zeros((1, 1, 1), dtype=torch.bool), project=lambda y: y,
+                               max_steps=100_000)
+        else:
+            integrate_rosenbrock(field, lambda y, runs: torch.full((y.shape[0], 1, 1), float(rate), dtype=y.dtype),
+                                 y0, 0.0, t1, save_times, on_save, rtol=1e-8, atol=1e-12, max_steps=100_000)
+    return saved[0]
+
+
+@pytest.mark.parametrize("engine", ["dopri5", "rodas3"])
+def test_save_times_near_the_start_of_a_long_span_are_integrated_to(engine):
+    """A save time is reached when it is within a few float64 spacings of the *local* time: on [0, 1e13] a
+    tolerance relative to the span's end (1e-12 * 1e13 = 10) made t = 3 count as reached at t = 0 (y' = 1
+    reported y(3) = 0) or after the first short step (y' = -y reported 19 e^-3)."""
+    assert _first_save(engine, 0.0, 1e13, 3.0) == pytest.approx(3.0, rel=1e-9)
+    assert _first_save(engine, -1.0, 1e13, 3.0) == pytest.approx(np.exp(-3.0), rel=1e-4)
+    assert _first_save(engine, 0.0, 1e13, 1e13 * (1 - 1e-10)) == pytest.approx(1e13 * (1 - 1e-10), rel=1e-14)

@@ -8,7 +8,21 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-__all__ = ["StepStats", "StepController", "RUNGE_KUTTA_CONTROL", "HIGH_PRECISION_CONTROL"]
+__all__ = ["StepStats", "StepController", "RUNGE_KUTTA_CONTROL", "HIGH_PRECISION_CONTROL", "TIME_ULPS",
+           "time_tolerance"]
+
+# Two instants closer than this many float64 spacings of their own size are one instant (a save time reached):
+# relative to the local time, since a tolerance relative to a span's end (t ~ 1e11 late in Algorithm 1)
+# would merge every save time near the span's start with it.
+TIME_ULPS = 64
+_FLOAT64_EPS = 2.0 ** -52
+
+
+def time_tolerance(t):
+    """``TIME_ULPS`` float64 spacings of ``|t|`` (a float, numpy array or torch tensor, elementwise): the
+    distance below which an integrator treats a time as reached. No step is that short (its ``t + h`` would
+    round to ``t``), and at ``t = 0`` only an exact hit counts."""
+    return TIME_ULPS * _FLOAT64_EPS * abs(t)
 
 
 @dataclass

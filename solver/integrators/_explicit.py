@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ._control import RUNGE_KUTTA_CONTROL, StepStats
+from ._control import RUNGE_KUTTA_CONTROL, StepStats, time_tolerance
 from ._tableau import ButcherTableau
 
 Field = Callable[[torch.Tensor], torch.Tensor]
@@ -58,11 +58,12 @@ def integrate_explicit(
     saves = torch.as_tensor(np.asarray(save_times, dtype=np.float64), device=device)
     n_saves = saves.numel()
     t = torch.full((batch,), float(t0), dtype=torch.float64, device=device)
-    time_tol = 1e-12 * max(1.0, abs(t1))
+    save_np = np.asarray(save_times, dtype=np.float64)
+    end_tol = time_tolerance(t1)
     y = y0
-    for k in np.nonzero(np.abs(np.asarray(save_times) - t0) <= time_tol)[0]:
+    for k in np.nonzero(np.abs(save_np - t0) <= time_tolerance(np.maximum(np.abs(save_np), abs(t0))))[0]:
         on_save(int(k), y, torch.arange(batch, device=device))
-    next_k = torch.full((batch,), int(np.searchsorted(np.asarray(save_times), t0 + time_tol, side="right")),
+    next_k = torch.full((batch,), int(np.searchsorted(save_np, t0 + time_tolerance(t0), side="right")),
                         dtype=torch.long, device=device)
 
     A = [[float(x) for x in row] for row in tableau.A]
@@ -84,7 +85,7 @@ def integrate_explicit(
             raise ValueError(f"step: a fixed-step method ({tableau.name}) needs step > 0 (got {step})")
         h = torch.full((batch,), float(step), dtype=torch.float64, device=device)
 
-    active = (t1 - t) > time_tol
+    active = (t1 - t) > end_tol
     iterations = 0
     while bool(active.any()):
         iterations += 1
@@ -132,7 +133,7 @@ def integrate_explicit(
         y_new_projected = project(y_new)
         while n_saves:
             due = accept & (next_k < n_saves)
-            due = due & (saves[next_k.clamp_max(n_saves - 1)] <= t_new + time_tol)
+            due = due & (saves[next_k.clamp_max(n_saves - 1)] <= t_new + time_tolerance(t_new))
             if not bool(due.any()):
                 break
             runs = torch.nonzero(due).flatten()
@@ -153,12 +154,12 @@ def integrate_explicit(
         acc_b = _bcast(accept, y)
         y = torch.where(acc_b, y_new_projected, y)
         t = torch.where(accept, t_new, t)
-        t = torch.where(accept & ((t1 - t) <= time_tol), torch.full_like(t, t1), t)
+        t = torch.where(accept & ((t1 - t) <= end_tol), torch.full_like(t, t1), t)
         if tableau.fsal:
             k_first = torch.where(acc_b, ks[-1], k_first)
         else:
             k_first = field(y)
-        active = (t1 - t) > time_tol
+        active = (t1 - t) > end_tol
         if progress is not None and iterations % 50 == 0:
             progress(float(t.min()))
     if progress is not None:

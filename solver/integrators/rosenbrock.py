@@ -43,6 +43,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ._control import time_tolerance
 from ._explicit import OnSave, StepStats
 
 __all__ = ["integrate_rosenbrock", "batched_gmres", "krylov_solver", "dense_linearization", "RODAS3_GAMMA",
@@ -267,17 +268,18 @@ def integrate_rosenbrock(
     device, dtype = y0.device, y0.dtype
     atol_t = torch.as_tensor(atol, dtype=dtype, device=device)
     save_times = np.asarray(save_times, dtype=np.float64)
-    time_tol = 1e-12 * max(1.0, abs(t1))
-    in_span = np.nonzero((save_times >= t0 - time_tol) & (save_times <= t1 + time_tol))[0]
+    save_tol = time_tolerance(save_times)
+    in_span = np.nonzero((save_times >= t0 - save_tol) & (save_times <= t1 + save_tol))[0]
     targets = [(int(k), float(save_times[k])) for k in in_span]
-    if not targets or abs(targets[-1][1] - t1) > time_tol:
+    if not targets or abs(targets[-1][1] - t1) > time_tolerance(t1):
         targets.append((-1, float(t1)))  # the span's end, not a save time
     all_runs = torch.arange(batch, device=device)
     y = y0.clone()
-    for k, tk in targets:
-        if abs(tk - t0) <= time_tol and k >= 0:
+    at_start = [abs(tk - t0) <= time_tolerance(max(abs(tk), abs(t0))) for _k, tk in targets]
+    for (k, _tk), start in zip(targets, at_start):
+        if start and k >= 0:
             on_save(k, y, all_runs)
-    targets = [(k, tk) for k, tk in targets if tk > t0 + time_tol]
+    targets = [(k, tk) for (k, tk), start in zip(targets, at_start) if not start and tk > t0]
 
     t = np.full(batch, float(t0))
     next_target = np.zeros(batch, dtype=np.int64)  # index into targets
@@ -302,7 +304,7 @@ def integrate_rosenbrock(
             raise RuntimeError(f"rosenbrock: more than max_steps = {max_steps} steps before t = {t1:g}")
         goal = np.array([targets[next_target[b]][1] for b in active])
         h_try = np.minimum(h[active], goal - t[active])
-        lands = h_try >= goal - t[active] - time_tol
+        lands = h_try >= goal - t[active] - time_tolerance(goal)
         idx = torch.as_tensor(active, device=device)
         ya, fa = y[idx], f[idx]
         y_new, err = _rodas3_step(field, linearize, ya, idx, torch.as_tensor(h_try, dtype=dtype, device=device), fa)
