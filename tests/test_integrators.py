@@ -442,3 +442,38 @@ def test_save_times_near_the_start_of_a_long_span_are_integrated_to(engine):
     assert _first_save(engine, 0.0, 1e13, 3.0) == pytest.approx(3.0, rel=1e-9)
     assert _first_save(engine, -1.0, 1e13, 3.0) == pytest.approx(np.exp(-3.0), rel=1e-4)
     assert _first_save(engine, 0.0, 1e13, 1e13 * (1 - 1e-10)) == pytest.approx(1e13 * (1 - 1e-10), rel=1e-14)
+
+
+def test_jacobian_at_directions_off_the_unit_sphere_is_that_of_the_integrated_field(rng):
+    """BDF does not renormalize, so ``||x_k||`` drifts (to 0.42 on one component of the spread spectrum at
+    m = r = 5, seed 3): every form of the Jacobian must be that of ``y -> f(rho, x/||x||)`` there, where the
+    columns of ``x_k`` carry ``1/||x_k||``; the unit-norm Jacobian made Newton stall."""
+    from solver.jacobian import JacobianOperator, state_direction_norms
+
+    d, m, order = 4, 3, 4
+    X, rho, a, U = random_state(rng, d, m, 2, order)
+
+    def f(y):
+        r, Xh = unpack_state(y, d, m)
+        return pack_state(*kernels.flow(Xh, np.exp(2 * r), a, U, order, 0.0))
+
+    y = pack_state(rho, X * np.array([0.42, 1.0, 2.5]))
+    norms = state_direction_norms(y, d, m)
+    np.testing.assert_allclose(norms, [0.42, 1.0, 2.5])
+    J = flow_jacobian(X, rho, a, U, order, direction_norms=norms)
+    fd = np.zeros_like(J)
+    for i in range(y.size):
+        e = np.zeros_like(y)
+        e[i] = 1e-6
+        fd[:, i] = (f(y + e) - f(y - e)) / 2e-6
+    np.testing.assert_allclose(J, fd, atol=5e-8)
+    assert np.abs(flow_jacobian(X, rho, a, U, order) - fd).max() > 0.1  # the unit-norm Jacobian is wrong here
+    np.testing.assert_allclose(flow_jacobian_sparse(X, rho, a, U, order, 0.0, direction_norms=norms).toarray(), J,
+                               atol=1e-14)
+    op = JacobianOperator(X, rho, a, U, order, direction_norms=norms)
+    np.testing.assert_allclose(np.stack([op.matvec(e) for e in np.eye(y.size)], axis=1), J, atol=1e-13)
+    np.testing.assert_allclose(op.dense(), J, atol=1e-14)
+    np.testing.assert_allclose(op.sparse(0.0).toarray(), J, atol=1e-14)
+    for k, block in enumerate(op.diagonal_blocks()):
+        rows = np.r_[k, m + k * d + np.arange(d)]
+        np.testing.assert_allclose(block, J[np.ix_(rows, rows)], atol=1e-13)

@@ -32,7 +32,8 @@ from scipy.sparse.linalg import splu
 from .. import kernels
 from ..config import LINEAR_SOLVERS
 from ..threads import field_flops, limit_threads
-from ..jacobian import JacobianOperator, flow_jacobian, flow_jacobian_sparse, pack_state, unpack_state
+from ..jacobian import (JacobianOperator, flow_jacobian, flow_jacobian_sparse, pack_state, state_direction_norms,
+                        unpack_state)
 from ._explicit import OnSave, StepStats
 
 IMPLICIT_METHODS = ("BDF", "Radau")
@@ -365,8 +366,7 @@ class KrylovBDF(NoiseFloorBDF):
             dense = lu_factor(np.eye(b.size) - scaled_jacobian.dense())
             factor[3] = lambda rhs: lu_solve(dense, rhs)
         else:
-            jac = flow_jacobian_sparse(*scaled_jacobian._inputs, self._coupling_floor)
-            factor[3] = splu((sp.identity(b.size, format="csc") - scaled_jacobian.scale * jac).tocsc()).solve
+            factor[3] = splu((sp.identity(b.size, format="csc") - scaled_jacobian.sparse(self._coupling_floor)).tocsc()).solve
         return factor[3](b)
 
 
@@ -452,11 +452,12 @@ def _integrate_implicit(a, U, order, lam, y0, t0, t1, save_times, on_save, *, me
 
         def jac(_t: float, y: np.ndarray):
             rho, X = unpack_state(y, d, m)
+            norms = state_direction_norms(y, d, m)  # not 1 after BDF's steps: the Jacobian must know them
             if linear_solver == "dense":
-                return flow_jacobian(X, rho, a_b, U_b, order)
+                return flow_jacobian(X, rho, a_b, U_b, order, direction_norms=norms)
             if linear_solver == "krylov":
-                return JacobianOperator(X, rho, a_b, U_b, order, coupling_floor=floor)
-            return flow_jacobian_sparse(X, rho, a_b, U_b, order, floor)
+                return JacobianOperator(X, rho, a_b, U_b, order, coupling_floor=floor, direction_norms=norms)
+            return flow_jacobian_sparse(X, rho, a_b, U_b, order, floor, direction_norms=norms)
 
         y_start = pack_state(y0_np[b, 0], y0_np[b, 1:])
         atol_vec = np.full(y_start.size, atol)
