@@ -477,3 +477,37 @@ def test_jacobian_at_directions_off_the_unit_sphere_is_that_of_the_integrated_fi
     for k, block in enumerate(op.diagonal_blocks()):
         rows = np.r_[k, m + k * d + np.arange(d)]
         np.testing.assert_allclose(block, J[np.ix_(rows, rows)], atol=1e-13)
+
+
+def test_exact_rank_flow_on_the_spread_spectrum_finishes_with_few_field_evaluations():
+    """m = r = 5 on the spread spectrum, seed 3 (``deflation run --r 5 --ratio 100.0 --m 5 --t-max 1e11
+    --first-seed 3``): BDF once crawled at h ~ 30 near t = 2.47e10 (over 1e5 field evaluations in 30 s, 7.5e10 to
+    go) and, when it got through, reported a_2 found at t = 2.4e10. Here it takes under 2,000 evaluations (841
+    measured), and, as BDF at rtol 1e-9 and Radau at 1e-8 do, fits a_1 only: the fifth component sits in the
+    a_1 cluster 2e-6 off e_1 toward e_2, whose escape time ~1 / (8 a_2 x_2^2) ~ 3e12 is past t_max."""
+    from solver import FlowConfig, solve
+    from solver.instances import spread_truth
+
+    run = solve(spread_truth(d=10, r=5), FlowConfig(m=5, t_max=1e11, record_components=False), seeds=[3])
+    assert run.meta["rhs_evals"] < 2_000
+    found = np.isfinite(run.discovery()[0][0])
+    assert found.tolist() == [True, False, False, False, False]
+
+
+def test_a_run_whose_steps_collapse_stops_with_a_clear_error():
+    """A fast undamped oscillation (omega = 1e4) forces BDF to steps ~1e-5 at t ~ 1: with a guard of 200 steps
+    that must advance t by 1% of itself, the run stops with IntegrationStalled naming the time, instead of
+    crawling; the same run on a slow oscillation passes the same guard."""
+    from scipy.integrate import BDF
+
+    from solver.integrators.bdf import drive
+    from solver.integrators._control import IntegrationStalled, StallGuard
+
+    def oscillator(omega):
+        return BDF(lambda t, y: omega * np.array([y[1], -y[0]]), 1.0, np.array([1.0, 0.0]), 1e3, rtol=1e-6,
+                   atol=1e-9, jac=lambda t, y: omega * np.array([[0.0, 1.0], [-1.0, 0.0]]))
+
+    with pytest.raises(IntegrationStalled, match="step size collapsed at t = 1.0"):
+        drive(oscillator(1e4), np.array([1e3]), guard=StallGuard(window=200, min_advance=1e-2))
+    result = drive(oscillator(1e-3), np.array([1e3]), guard=StallGuard(window=200, min_advance=1e-2))
+    assert result.status == 0 and result.t.tolist() == [1e3]

@@ -8,8 +8,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-__all__ = ["StepStats", "StepController", "RUNGE_KUTTA_CONTROL", "HIGH_PRECISION_CONTROL", "TIME_ULPS",
-           "time_tolerance"]
+__all__ = ["StepStats", "StepController", "RUNGE_KUTTA_CONTROL", "HIGH_PRECISION_CONTROL", "TIME_ULPS", "StallGuard",
+           "IntegrationStalled", "time_tolerance"]
 
 # Two instants closer than this many float64 spacings of their own size are one instant (a save time reached):
 # relative to the local time, since a tolerance relative to a span's end (t ~ 1e11 late in Algorithm 1)
@@ -70,3 +70,38 @@ class StepController:
 # complex LU) costs more than a shorter accepted one (ODEX's default bound is also 4).
 RUNGE_KUTTA_CONTROL = StepController(safety=0.9, min_factor=0.2, max_factor=10.0)
 HIGH_PRECISION_CONTROL = StepController(safety=0.9, min_factor=0.2, max_factor=4.0)
+
+
+class IntegrationStalled(RuntimeError):
+    """An adaptive integrator's steps collapsed: it would take practically forever to reach the span's end."""
+
+
+@dataclass
+class StallGuard:
+    """Stops a run whose steps have collapsed relative to its time, instead of letting it crawl for hours.
+
+    Every ``window`` steps, the time reached is compared with the time ``window`` steps before: an advance below
+    ``min_advance * |t|`` raises :class:`IntegrationStalled`. The window is far longer than any fast transient
+    of the flow (a late discovery takes a few hundred steps at ``h ~ 1`` near ``t ~ 1e10``), and a stalled run
+    is one that needs ``1 / min_advance`` windows to double its time.
+    """
+
+    window: int = 10_000
+    min_advance: float = 1e-4
+    _steps: int = 0
+    _t_checkpoint: float | None = None
+
+    def observe(self, t: float) -> None:
+        """Record one accepted step ending at ``t``."""
+        if self._t_checkpoint is None:
+            self._t_checkpoint = t
+        self._steps += 1
+        if self._steps % self.window:
+            return
+        advance = t - self._t_checkpoint
+        if abs(advance) < self.min_advance * abs(t):
+            raise IntegrationStalled(
+                f"step size collapsed at t = {t:.6g}: the last {self.window} steps advanced t by {advance:.3g} "
+                f"(mean step {advance / self.window:.3g}, below {self.min_advance:g} |t| per {self.window} steps); "
+                "try a tighter rtol or another integrator")
+        self._t_checkpoint = t

@@ -14,17 +14,26 @@ Newton's linear systems ``(I - c J) dy = b`` are solved one of three ways (``lin
   nearly parallel components (:meth:`JacobianOperator.cluster_coupling`). A dense ``n x n`` LU costs
   ``O(n^3)``; at ``m = 200``, ``d = 10`` that is 1e10 flops per factorization against ~1e6 per GMRES
   iteration. ``auto`` for BDF above 400 unknowns (the crossover measured in BENCHMARKS.md).
+
+With ``dense`` and ``sparse`` the integrator is scipy's own ``BDF`` or ``Radau`` through its public interface,
+stepped by :func:`drive` (save times from the dense output, Jacobians at the last accepted state, a
+:class:`solver.integrators._control.StallGuard` against collapsed steps). ``krylov`` needs two things scipy's
+public interface does not offer, a matrix-free Newton solve and :func:`newton_with_noise_floor` (without it
+the late epochs of Algorithm 1 at d = 30 crawl on the float64 noise floor), and so still runs scipy's BDF
+internals (:class:`NoiseFloorBDF`); the dense path does not use the noise-floor rules, which once turned an
+escape time of ~3e12 into a discovery at 2.4e10 (m = r = 5 on the spread spectrum, seed 3).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import types
 from typing import Callable
 
 import numpy as np
 import torch
 import scipy.sparse as sp
-from scipy.integrate import BDF, solve_ivp
+from scipy.integrate import BDF, Radau
 from scipy.integrate._ivp import bdf as _scipy_bdf
 from scipy.linalg import lu_factor, lu_solve
 from scipy.sparse.linalg import splu
@@ -34,6 +43,7 @@ from ..config import LINEAR_SOLVERS
 from ..threads import field_flops, limit_threads
 from ..jacobian import (JacobianOperator, flow_jacobian, flow_jacobian_sparse, pack_state, state_direction_norms,
                         unpack_state)
+from ._control import IntegrationStalled, StallGuard, time_tolerance
 from ._explicit import OnSave, StepStats
 
 IMPLICIT_METHODS = ("BDF", "Radau")
@@ -177,7 +187,7 @@ def _noise_floor(fun, y, c, LU, scale) -> float:
 
 class NoiseFloorBDF(BDF):
     """scipy's BDF (same formulas, order and step control) whose Newton iteration is
-    :func:`newton_with_noise_floor`.
+    :func:`newton_with_noise_floor`: the base of :class:`KrylovBDF` only.
 
     scipy's ``_step_impl`` calls the module-level ``solve_bdf_system``; this class runs scipy's own
     ``_step_impl`` code with that one name bound to :func:`newton_with_noise_floor` (rather than copying the
@@ -206,18 +216,7 @@ class NoiseFloorBDF(BDF):
         return self._scipy_step_impl()
 
     def _at_accepted_state(self, jac):
-        """``jac`` evaluated at the last accepted state, whatever point scipy asks for.
-
-        scipy refreshes a failing Newton iteration's Jacobian at the step's *prediction* and keeps it for every
-        retry with a smaller step. In log-norm coordinates a prediction can be absurd: a component being
-        discovered grows its log-norm linearly, the predictor extrapolates that growth past the saturation
-        (rho = 27.9 where the solution levels off below 0), and there ``d rho/d rho = -4 exp(2 rho) ~ -1e24``.
-        With that Jacobian Newton's increments vanish and a retry "converges" in one iteration to a state with
-        rho = 5.6, which the run then carries until the step size underflows ("Required step size is less
-        than spacing between numbers": 6% of the quick sweep's Algorithm 1 runs, e.g. ``deflation run --d 6
-        --r 3 --ratio 10.0 --basis random --algorithm modified --m 6 --eps 0.005``). An accepted state is always
-        a point of the trajectory.
-        """
+        """``jac`` evaluated at the last accepted state, whatever point scipy asks for (why: :class:`AcceptedState`)."""
         if jac is None:
             return None
         return lambda _t, _y: jac(self.t, self.y)
@@ -248,7 +247,7 @@ class KrylovBDF(NoiseFloorBDF):
 
     # Late epochs of Algorithm 1 at d = 30, m = 150 (h ~ 1e7-1e8) need 100-200 iterations with this preconditioner:
     # at 60 every such system fell back to a direct LU (seconds each at n = 4650); at 200 none did and the epoch
-    # took 107 steps in 249 s on a loaded machine, against a quarter of it in 400 s (issue 13, BENCHMARKS.md).
+    # took 107 steps in 249 s on a loaded machine, against a quarter of it in 400 s (BENCHMARKS.md).
     max_krylov = 200
 
     # GMRES's relative residual for the noise floor (FieldNoise.solve): the floor only decides within a factor of 2.
@@ -261,7 +260,7 @@ class KrylovBDF(NoiseFloorBDF):
         Newton stops when an increment's scaled norm falls below ``newton_tol`` (scipy: 1e-3 at ``rtol = 1e-6``),
         and an inexact increment is another Newton iterate (inexact Newton), so the solves need not be more
         accurate than a tenth of that. At d = 30, m = 150 a late epoch took 6,127 GMRES iterations at 1e-9 and
-        2,429 at 1e-4, for the same number of steps (BENCHMARKS.md, issue 13).
+        2,429 at 1e-4, for the same number of steps (BENCHMARKS.md).
         """
         n = np.asarray(y0).size
         super().__init__(fun, t0, y0, t_bound, jac=lambda _t, _y: sp.identity(n, format="csc"), **options)
@@ -356,7 +355,7 @@ class KrylovBDF(NoiseFloorBDF):
         # A coupling neither the blocks nor the cluster model capture: an unconverged solve would stall Newton,
         # so this Newton matrix is factored directly. With a coupling floor, sparsely: the couplings *from*
         # negligible components (every one carries their c_i) are dropped and SuperLU factors the rest. A dense
-        # n^3 LU at d = 30, m = 150 (n = 4650) cost seconds per fallback and dominated late epochs (issue 13).
+        # n^3 LU at d = 30, m = 150 (n = 4650) cost seconds per fallback and dominated late epochs.
         self.direct_fallbacks += 1
         rho = scaled_jacobian._inputs[1]
         coupled = 0 if self._coupling_floor is None else int((np.exp(2 * rho) >= self._coupling_floor).sum())
@@ -368,6 +367,83 @@ class KrylovBDF(NoiseFloorBDF):
         else:
             factor[3] = splu((sp.identity(b.size, format="csc") - scaled_jacobian.sparse(self._coupling_floor)).tocsc()).solve
         return factor[3](b)
+
+
+class AcceptedState:
+    """The last accepted ``(t, y)`` of a run, kept by :func:`drive`; :meth:`jacobian` evaluates a Jacobian there
+    whatever point the integrator asks for.
+
+    scipy's BDF refreshes a failing Newton iteration's Jacobian at the step's *prediction* and keeps it for every
+    retry with a smaller step. In log-norm coordinates a prediction can be absurd: a component being discovered
+    grows its log-norm linearly, the predictor extrapolates that growth past the saturation (rho = 27.9 where
+    the solution levels off below 0), and there ``d rho/d rho = -4 exp(2 rho) ~ -1e24``; Newton then
+    "converged" in one iteration to a state with rho = 5.6 and the step size underflowed (``deflation run --d 6
+    --r 3 --ratio 10.0 --basis random --algorithm modified --m 6 --eps 0.005``). An accepted state is always a
+    point of the trajectory.
+    """
+
+    def __init__(self, t: float, y: np.ndarray):
+        self.t, self.y = t, y
+
+    def update(self, t: float, y: np.ndarray) -> None:
+        self.t, self.y = t, y
+
+    def jacobian(self, jac: Callable) -> Callable:
+        return lambda _t, _y: jac(self.t, self.y)
+
+
+@dataclasses.dataclass
+class DriveResult:
+    """What :func:`drive` returns: the states ``y`` (n, K) at the times ``t`` (K,) of ``t_eval`` reached, the
+    solver's final status (0 reached the end, -1 failed) and message, and its work counters."""
+
+    t: np.ndarray
+    y: np.ndarray
+    status: int
+    message: str | None
+    nfev: int
+    njev: int
+    nlu: int
+    steps: int
+
+
+def drive(solver, t_eval: np.ndarray, accepted: AcceptedState | None = None,
+          guard: StallGuard | None = None) -> DriveResult:
+    """Step a scipy ``OdeSolver`` (public interface: ``step``, ``status``, ``t``, ``y``, ``dense_output``) to its
+    ``t_bound``, reporting the dense-output states at the increasing times ``t_eval`` (what ``solve_ivp`` does),
+    updating ``accepted`` after every step, and raising :class:`IntegrationStalled` when ``guard`` (default
+    :class:`StallGuard`) finds the steps collapsed."""
+    guard = StallGuard() if guard is None else guard
+    t_eval = np.asarray(t_eval, dtype=np.float64)
+    ts, ys = [], []
+    i = int(np.searchsorted(t_eval, solver.t, side="right"))
+    for k in range(i):
+        if t_eval[k] == solver.t:
+            ts.append(t_eval[k])
+            ys.append(solver.y.copy())
+    steps = 0
+    status, message = None, None
+    while status is None:
+        message = solver.step()
+        steps += 1
+        if solver.status == "failed":
+            status = -1
+            break
+        if solver.status == "finished":
+            status = 0
+        if accepted is not None:
+            accepted.update(solver.t, solver.y.copy())
+        j = int(np.searchsorted(t_eval, solver.t, side="right"))
+        if j > i:
+            dense = solver.dense_output()
+            ts.extend(t_eval[i:j])
+            ys.extend(dense(t_eval[i:j]).T)
+            i = j
+        if status is None:
+            guard.observe(solver.t)
+    y = np.stack(ys, axis=1) if ys else np.zeros((solver.y.size, 0))
+    return DriveResult(t=np.asarray(ts), y=y, status=status, message=message, nfev=int(solver.nfev),
+                       njev=int(solver.njev), nlu=int(solver.nlu), steps=steps)
 
 
 def coupling_floor_for(span: float, order: int) -> float:
@@ -462,18 +538,22 @@ def _integrate_implicit(a, U, order, lam, y0, t0, t1, save_times, on_save, *, me
         y_start = pack_state(y0_np[b, 0], y0_np[b, 1:])
         atol_vec = np.full(y_start.size, atol)
         atol_vec[:m] = rtol  # log-norms: an absolute error rtol is a relative error rtol of ||w||
+        accepted = AcceptedState(t0, y_start)
         if linear_solver == "krylov":
-            sol = solve_ivp(fun, (t0, t1), y_start, method=KrylovBDF, t_eval=t_eval, rtol=rtol, atol=atol_vec,
-                            d=d, m=m, operator=jac, coupling_floor=floor, field_noise=field_noise)
-        elif method == "BDF":
-            sol = solve_ivp(fun, (t0, t1), y_start, method=NoiseFloorBDF, t_eval=t_eval, jac=jac, rtol=rtol,
-                            atol=atol_vec, field_noise=field_noise)
+            solver = KrylovBDF(fun, t0, y_start, t1, rtol=rtol, atol=atol_vec, d=d, m=m,
+                               operator=jac, coupling_floor=floor, field_noise=field_noise)
         else:
-            sol = solve_ivp(fun, (t0, t1), y_start, method=method, t_eval=t_eval, jac=jac, rtol=rtol, atol=atol_vec)
+            solver = (BDF if method == "BDF" else Radau)(fun, t0, y_start, t1, rtol=rtol, atol=atol_vec,
+                                                         jac=accepted.jacobian(jac))
+        try:
+            sol = drive(solver, t_eval, accepted)
+        except IntegrationStalled as err:
+            raise IntegrationStalled(f"{method} ({linear_solver} linear solver), run {b}: {err}") from None
         if sol.status != 0:
-            raise RuntimeError(f"{method} failed for run {b} at t={sol.t[-1] if sol.t.size else t0:.6g}: {sol.message}")
+            raise RuntimeError(f"{method} failed for run {b} at t={solver.t:.6g}: {sol.message}")
         stats.rhs_evals += int(sol.nfev)
-        stats.accepted += int(sol.nfev)  # scipy reports no step counts; nfev stands in
+        stats.accepted += sol.steps
+        stats.jacobians += sol.njev
         states = []
         for col in range(sol.y.shape[1]):
             rho, X = unpack_state(sol.y[:, col], d, m)
@@ -481,7 +561,7 @@ def _integrate_implicit(a, U, order, lam, y0, t0, t1, save_times, on_save, *, me
         states_t = torch.as_tensor(np.stack(states), dtype=y0.dtype, device=y0.device)
         run = torch.tensor([b], device=y0.device)
         for col, t in enumerate(sol.t):
-            hits = np.nonzero(np.abs(save_times - t) <= 1e-12 * max(1.0, abs(t)))[0]
+            hits = np.nonzero(np.abs(save_times - t) <= time_tolerance(t))[0]
             for k in hits:
                 on_save(int(k), states_t[col:col + 1], run)
         finals.append(states_t[-1])
