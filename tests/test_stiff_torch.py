@@ -32,7 +32,7 @@ def _matrix_free(jacobian):
 
     def linearize(y, runs, shift):
         J = jacobian(y, runs)
-        diagonal = shift - torch.diagonal(J, dim1=1, dim2=2)
+        diagonal = shift[:, None] - torch.diagonal(J, dim1=1, dim2=2)
         return krylov_solver(lambda v: shift[:, None] * v - (J * v[:, None, :]).sum(-1), lambda v: v / diagonal)
 
     return linearize
@@ -264,3 +264,69 @@ def test_modified_flow_on_cuda_matches_cpu():
     gpu = solve(truth, FlowConfig(device="cuda", **base), seeds=[0, 1])
     assert gpu.meta["device"].startswith("cuda")
     np.testing.assert_allclose(gpu.discovery()[0], cpu.discovery()[0], rtol=1e-3)  # the issue's agreement criterion
+
+
+def _linear(rate):
+    def field(y, runs):
+        return rate * y
+
+    def jacobian(y, runs):
+        return torch.full((y.shape[0], 1, 1), float(rate), dtype=y.dtype)
+
+    return field, jacobian
+
+
+def test_a_singular_stage_system_rejects_the_step_instead_of_raising():
+    """y' = 4 y with a first step of 0.5: Rodas3's shift 1/(gamma h) = 4 makes shift I - J exactly singular.
+    The step is rejected and retried shorter (lu_factor's RuntimeError once ended the run)."""
+    field, jacobian = _linear(4.0)
+    _, saved, stats = _run(field, jacobian, [[1.0]], 1.0, [1.0], rtol=1e-8, atol=1e-10, step=0.5)
+    assert saved[(0, 0)].item() == pytest.approx(np.exp(4.0), rel=1e-5)
+    assert stats.rejected >= 1
+
+
+def test_a_run_that_blows_up_stops_with_a_clear_error():
+    """y' = exp(y) from y(0) = 0 blows up at t = 1 (y = -ln(1 - t), no continuation past it): the run must end in
+    IntegrationStalled naming the run, not crawl towards t = 1 (the step shrinks to nothing while exp overflows)."""
+    from solver.integrators._control import IntegrationStalled
+
+    def field(y, runs):
+        return torch.exp(y)
+
+    def jacobian(y, runs):
+        return torch.exp(y)[:, :, None]
+
+    with pytest.raises(IntegrationStalled, match="run 0: 50 consecutive steps rejected at t = 0.99"):
+        _run(field, jacobian, [[0.0]], 2.0, [2.0], rtol=1e-6, atol=1e-9)
+
+
+def test_a_stalled_matrix_free_solve_falls_back_to_the_dense_jacobian_or_stops_clearly():
+    """A linearization whose solves never converge (NaN, as krylov_solver returns for a stalled GMRES) makes every
+    step fail: with a Jacobian the run falls back to its dense LU and is right; without one it stops with
+    IntegrationStalled. The batch of two checks the fallback's shapes."""
+    from solver.integrators._control import IntegrationStalled
+
+    field, jacobian = _linear(-1.0)
+
+    def never_converges(y, runs, shift):
+        return lambda rhs: torch.full_like(rhs, float("nan"))
+
+    _, saved, _ = _run(field, jacobian, [[1.0], [2.0]], 1.0, [1.0], rtol=1e-8, atol=1e-10,
+                       linearize=never_converges)
+    assert saved[(0, 0)].item() == pytest.approx(np.exp(-1.0), rel=1e-6)
+    assert saved[(0, 1)].item() == pytest.approx(2 * np.exp(-1.0), rel=1e-6)
+    with pytest.raises(IntegrationStalled, match="consecutive steps rejected"):
+        _run(field, None, [[1.0]], 1.0, [1.0], rtol=1e-8, atol=1e-10, linearize=never_converges)
+
+
+def test_matrix_free_helper_is_right_for_a_batch():
+    """``_matrix_free`` on a batch of three Robertson states equals the dense solve run by run (its shift is one
+    per run, not one per unknown)."""
+    from solver.integrators.rosenbrock import dense_linearization
+
+    y = torch.tensor([[1.0, 0.0, 0.0], [0.9, 1e-5, 0.1], [0.5, 2e-6, 0.5]], dtype=torch.float64)
+    shift = torch.tensor([1e3, 10.0, 0.5], dtype=torch.float64)
+    rhs = torch.tensor([[1.0, 2.0, 3.0], [0.1, -1.0, 4.0], [2.0, 0.0, -1.0]], dtype=torch.float64)
+    dense = dense_linearization(robertson_jacobian)(y, None, shift)(rhs)
+    free = _matrix_free(robertson_jacobian)(y, None, shift)(rhs)
+    torch.testing.assert_close(free, dense, rtol=1e-8, atol=1e-12)

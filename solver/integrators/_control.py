@@ -88,20 +88,26 @@ class StallGuard:
 
     window: int = 10_000
     min_advance: float = 1e-4
+    stalled: str | None = None  # the reason, once a collapse is found
     _steps: int = 0
     _t_checkpoint: float | None = None
 
-    def observe(self, t: float) -> None:
-        """Record one accepted step ending at ``t``."""
+    def observe(self, t: float) -> str | None:
+        """Record one accepted step ending at ``t``; the reason (also kept in ``stalled``) once collapsed."""
         if self._t_checkpoint is None:
             self._t_checkpoint = t
         self._steps += 1
         if self._steps % self.window:
-            return
+            return None
         advance = t - self._t_checkpoint
-        if abs(advance) < self.min_advance * abs(t):
-            raise IntegrationStalled(
-                f"step size collapsed at t = {t:.6g}: the last {self.window} steps advanced t by {advance:.3g} "
-                f"(mean step {advance / self.window:.3g}, below {self.min_advance:g} |t| per {self.window} steps); "
-                "try a tighter rtol or another integrator")
         self._t_checkpoint = t
+        if abs(advance) < self.min_advance * abs(t):
+            self.stalled = (f"step size collapsed at t = {t:.6g}: the last {self.window} steps advanced t by "
+                            f"{advance:.3g} (mean step {advance / self.window:.3g}, below {self.min_advance:g} |t| "
+                            f"per {self.window} steps); try a tighter rtol or another integrator")
+        return self.stalled
+
+    def check(self, t: float) -> None:
+        """:meth:`observe`, raising :class:`IntegrationStalled` on a collapse."""
+        if self.observe(t) is not None:
+            raise IntegrationStalled(self.stalled)

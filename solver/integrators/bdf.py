@@ -440,7 +440,7 @@ def drive(solver, t_eval: np.ndarray, accepted: AcceptedState | None = None,
             ys.extend(dense(t_eval[i:j]).T)
             i = j
         if status is None:
-            guard.observe(solver.t)
+            guard.check(solver.t)
     y = np.stack(ys, axis=1) if ys else np.zeros((solver.y.size, 0))
     return DriveResult(t=np.asarray(ts), y=y, status=status, message=message, nfev=int(solver.nfev),
                        njev=int(solver.njev), nlu=int(solver.nlu), steps=steps)

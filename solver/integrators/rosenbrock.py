@@ -43,7 +43,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ._control import time_tolerance
+from ._control import IntegrationStalled, StallGuard, time_tolerance
 from ._explicit import OnSave, StepStats
 
 __all__ = ["integrate_rosenbrock", "batched_gmres", "krylov_solver", "dense_linearization", "RODAS3_GAMMA",
@@ -62,6 +62,13 @@ _A = {(2, 1): 0.0, (3, 1): 2.0, (3, 2): 0.0, (4, 1): 2.0, (4, 2): 0.0, (4, 3): 1
 _C = {(2, 1): 4.0, (3, 1): 1.0, (3, 2): -1.0, (4, 1): 1.0, (4, 2): -1.0, (4, 3): -8.0 / 3.0}
 _M = (2.0, 0.0, 1.0, 1.0)
 _SAFETY, _MIN_FACTOR, _MAX_FACTOR = 0.9, 0.2, 6.0
+# A run whose steps are rejected this many times in a row (its step shrunk 0.2^50 ~ 1e-35-fold) has stalled.
+MAX_CONSECUTIVE_REJECTIONS = 50
+# Matrix-free runs that stall fall back to a dense LU of ``jacobian`` up to this many unknowns (n^2 per run).
+DENSE_FALLBACK_MAX_UNKNOWNS = 2000
+# Steps per StallGuard window: 5,000 accepted steps advancing t by under 1e-4 |t| is a collapse (Van der Pol at
+# mu = 1e6 needs 1,069 consecutive steps below 1e-12 t through its relaxation jump, 3,771 in all, with a dense LU).
+STALL_WINDOW = 5_000
 
 
 def dense_linearization(jacobian: BatchedJacobian) -> BatchedLinearization:
@@ -70,8 +77,16 @@ def dense_linearization(jacobian: BatchedJacobian) -> BatchedLinearization:
     def linearize(y: torch.Tensor, runs: torch.Tensor, shift: torch.Tensor) -> LinearSolve:
         J = jacobian(y, runs)
         eye = torch.eye(y.shape[1], dtype=y.dtype, device=y.device)
-        lu, pivots = torch.linalg.lu_factor(shift[:, None, None] * eye - J)
-        return lambda rhs: torch.linalg.lu_solve(lu, pivots, rhs[..., None])[..., 0]
+        lu, pivots, info = torch.linalg.lu_factor_ex(shift[:, None, None] * eye - J)
+        # A singular system (a run blowing up, or a step so long that shift I - J loses rank) gets NaN: its step
+        # is rejected and retried shorter, instead of the whole integration ending in lu_factor's error.
+        singular = (info != 0)[:, None]
+
+        def solve(rhs: torch.Tensor) -> torch.Tensor:
+            x = torch.linalg.lu_solve(lu, pivots, rhs[..., None])[..., 0]
+            return torch.where(singular, torch.full_like(x, float("nan")), x)
+
+        return solve
 
     return linearize
 
@@ -263,6 +278,9 @@ def integrate_rosenbrock(
         if jacobian is None:
             raise ValueError("jacobian: required when no linearize is given")
         linearize = dense_linearization(jacobian)
+        can_fall_back = False
+    else:
+        can_fall_back = jacobian is not None and y0.shape[1] <= DENSE_FALLBACK_MAX_UNKNOWNS
     stats = StepStats()
     batch, n = y0.shape
     device, dtype = y0.device, y0.dtype
@@ -294,8 +312,19 @@ def integrate_rosenbrock(
         with np.errstate(divide="ignore", invalid="ignore"):
             h = np.where((d0 > 1e-5) & (d1 > 1e-5), 0.01 * d0 / d1, 1e-6)
     h = np.minimum(h, t1 - t0)
+    guards = [StallGuard(window=STALL_WINDOW) for _ in range(batch)]
+    rejections = np.zeros(batch, dtype=np.int64)  # consecutive, per run
     steps = 0
     while True:
+        stalled = _stalled_run(guards, rejections, t, h)
+        if stalled is not None:
+            if not can_fall_back:
+                raise IntegrationStalled(f"rosenbrock: run {stalled[0]}: {stalled[1]}")
+            # Matrix-free solves can meet their residual tolerance and still be inaccurate on an ill-conditioned
+            # system (Van der Pol at mu = 1e6: steps of 1e-8 at t = 1.6e6); a dense LU of the Jacobian is not.
+            linearize, can_fall_back = dense_linearization(jacobian), False
+            guards = [StallGuard(window=STALL_WINDOW) for _ in range(batch)]
+            rejections[:] = 0
         active = np.nonzero(next_target < len(targets))[0]
         if active.size == 0:
             break
@@ -319,6 +348,7 @@ def integrate_rosenbrock(
         h[active] = np.where(ok & lands, np.maximum(h[active], h_try * factor), h_try * np.where(ok, factor, np.minimum(factor, 0.9)))
         stats.accepted += int(ok.sum())
         stats.rejected += int((~ok).sum())
+        rejections[active] = np.where(ok, 0, rejections[active] + 1)
         if not ok.any():
             continue
         acc = active[ok]
@@ -335,6 +365,8 @@ def integrate_rosenbrock(
             k, tk = targets[next_target[b]]
             t[b] = tk
             next_target[b] += 1
+        for b in acc:
+            guards[b].observe(float(t[b]))
         # Report the saves run by run (the runs landing now may wait at different save indices).
         for k_target in sorted({int(next_target[b]) - 1 for b in landed}):
             k, _tk = targets[k_target]
@@ -345,3 +377,16 @@ def integrate_rosenbrock(
         if progress is not None:
             progress(float(t.min()))
     return y, stats
+
+
+def _stalled_run(guards: list[StallGuard], rejections: np.ndarray, t: np.ndarray, h: np.ndarray
+                 ) -> tuple[int, str] | None:
+    """The first run whose steps collapsed (its :class:`StallGuard`) or were rejected
+    ``MAX_CONSECUTIVE_REJECTIONS`` times in a row, with the reason; None when every run progresses."""
+    for b, guard in enumerate(guards):
+        if guard.stalled is not None:
+            return b, guard.stalled
+        if rejections[b] >= MAX_CONSECUTIVE_REJECTIONS:
+            return b, (f"{rejections[b]} consecutive steps rejected at t = {t[b]:.6g} (step now {h[b]:.3g}): the state, "
+                       "its field or the stage solutions are not finite, or the error estimate cannot be met")
+    return None
