@@ -84,7 +84,7 @@ def _self_blocks(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, o
     eye = np.eye(d)
     Xt = X.T  # (m, d): row k is x_k
     # No three-operand or batched-matmul einsums: they run as unblocked C loops (57 ms per call at d = 30,
-    # m = 150, issue 13); GEMMs on flattened outer products and rank-one corrections instead.
+    # m = 150); GEMMs on flattened outer products and rank-one corrections instead.
     outer = Xt[:, :, None] * Xt[:, None, :]  # (m, d, d): x_k x_k^T
     P = eye[None] - outer
     # A_k, excluding the i = k term of the sum, which the self-term -c_k I replaces.
@@ -338,7 +338,7 @@ class JacobianOperator:
         an earlier model that put every member on the mean direction (``P_k ~ P_ubar``) erred by ``O(delta)``
         on exactly the neutral relative modes of a fitted cluster (C11), where ``l c_i h delta`` reaches 1e2
         late in Algorithm 1 (``h ~ 1e8``, ``delta ~ 1e-6``), and GMRES then needed 100-200 iterations
-        (issue 13, BENCHMARKS.md). Clusters whose coupling is weak against the identity of Newton's matrix
+        (BENCHMARKS.md). Clusters whose coupling is weak against the identity of Newton's matrix
         (``scale l sum_i c_i < min_strength``) are left out.
 
         Returns ``(clusters, self_terms)``: one ``(members, Y, Z)`` per cluster kept, ``Y`` and ``Z``

@@ -2,9 +2,9 @@
 
 Why a Rosenbrock method (and why Rodas3):
 
-- No Newton iteration. Each step solves four linear systems with one matrix ``I/(h gamma) - J``. The scipy
-  BDF path's late-epoch stall (issue 13) came from Newton's convergence test meeting float64 rounding noise
-  in the field; a linearly implicit method has no such test, and its cost per step is fixed: one Jacobian,
+- No Newton iteration. Each step solves four linear systems with one matrix ``I/(h gamma) - J``. Newton's
+  convergence test can mistake the field's float64 rounding noise for divergence (the scipy BDF path's
+  late-epoch stall); a linearly implicit method has no such test, and its cost per step is fixed: one Jacobian,
   one LU, three field evaluations, four triangular solves. That regularity is what batches well on a GPU
   (every run of the batch does the same work per step, with its own ``h``).
 - Rodas3 (Sandu, Verwer, Blom, Spee, Carmichael, Potra 1997, "Benchmarking stiff ODE solvers for atmospheric
