@@ -271,6 +271,11 @@ def integrate_rosenbrock(
     accepted state back onto the constraint manifold. ``step`` is the initial step (None: from the field,
     ``0.01 ||y|| / ||f(y)||`` in the error norm). Returns the final states and the work counters
     (``rhs_evals`` counts batched evaluations; ``accepted``/``rejected`` count steps summed over runs).
+
+    A run whose steps collapse (:class:`solver.integrators._control.StallGuard`, ``STALL_WINDOW`` steps) or are
+    rejected ``MAX_CONSECUTIVE_REJECTIONS`` times in a row switches a matrix-free ``linearize`` to the dense LU of
+    ``jacobian`` when one is given (up to ``DENSE_FALLBACK_MAX_UNKNOWNS`` unknowns); otherwise the integration
+    stops with :class:`solver.integrators._control.IntegrationStalled`.
     """
     if y0.dim() != 2:
         raise ValueError(f"y0: must have shape (B, n) (got {tuple(y0.shape)})")
@@ -320,8 +325,8 @@ def integrate_rosenbrock(
         if stalled is not None:
             if not can_fall_back:
                 raise IntegrationStalled(f"rosenbrock: run {stalled[0]}: {stalled[1]}")
-            # Matrix-free solves can meet their residual tolerance and still be inaccurate on an ill-conditioned
-            # system (Van der Pol at mu = 1e6: steps of 1e-8 at t = 1.6e6); a dense LU of the Jacobian is not.
+            # A matrix-free solve can meet its residual tolerance and still be inaccurate on an ill-conditioned
+            # system, or never meet it (NaN stages); a dense LU of the Jacobian is backward stable.
             linearize, can_fall_back = dense_linearization(jacobian), False
             guards = [StallGuard(window=STALL_WINDOW) for _ in range(batch)]
             rejections[:] = 0
