@@ -2,6 +2,7 @@
 torch Rosenbrock method (any device)."""
 
 from ..config import INTEGRATORS
+from ._control import IntegrationStalled
 from ._explicit import StepStats, integrate_explicit
 from ._tableau import ButcherTableau
 from .bdf import IMPLICIT_METHODS, integrate_implicit, resolve_linear_solver
@@ -19,4 +20,4 @@ assert set(NAMES) == set(INTEGRATORS), (NAMES, INTEGRATORS)
 
 __all__ = ["ButcherTableau", "StepStats", "integrate_explicit", "integrate_implicit", "integrate_rosenbrock",
            "resolve_linear_solver", "EXPLICIT", "IMPLICIT", "TORCH_STIFF", "NAMES", "IMPLICIT_METHODS", "DOPRI5",
-           "EULER", "RK4"]
+           "EULER", "RK4", "IntegrationStalled"]
