@@ -85,6 +85,7 @@ class Derivation:
     covered: dict[str, list]
     code_check: Callable[[random.Random], bool] | None = None
     extra_checks: list[tuple[str, bool]] = field(default_factory=list)
+    facts: dict = field(default_factory=dict)  # measured numbers a code check fills in (C14's trajectory)
 
 
 @dataclass(frozen=True)
@@ -96,11 +97,21 @@ class Claim:
     statement_tex: str
     build: Callable[[str | None], Derivation]
     mutants: tuple[str, ...] = ()
+    title_tex: str = ""
+
+
+STATUSES = ("proven", "verified", "fail")
 
 
 @dataclass
 class ClaimResult:
-    """Outcome of one claim run; :meth:`to_dict` is the JSON entry of ``deflation derive``."""
+    """Outcome of one claim run; :meth:`to_dict` is the JSON entry of ``deflation derive``.
+
+    ``status``: ``proven`` (the all-``d`` proof of :mod:`proofs_check._proofs` holds and every instance check
+    passes; ``scope`` says for which ``d`` and ``l``), ``verified`` (instance checks only: ``scope`` lists the
+    instances) or ``fail`` (an instance, 50-digit or code check failed). ``lemmas`` names the stated lemmas
+    (:data:`proofs_check.LEMMAS`) the proof rests on. ``covered`` keeps the explicit instances.
+    """
 
     id: str
     title: str
@@ -112,16 +123,36 @@ class ClaimResult:
     seconds: float
     failures: list[str] = field(default_factory=list)
     mutant: str | None = None
+    scope: dict = field(default_factory=dict)
+    lemmas: tuple[str, ...] = ()
+    title_tex: str = ""
+    details: list[tuple[str, str]] = field(default_factory=list)
+    proof_checks: list[tuple[str, bool]] = field(default_factory=list)
+    facts: dict = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        """Every check that ran holds (``proven`` or ``verified``)."""
+        return self.status in ("proven", "verified")
 
     def to_dict(self) -> dict:
+        covered = {"d": list(self.covered.get("d", [])), "l": list(self.covered.get("l", []))}
+        covered["pairs"] = [list(p) for p in self.covered.get("pairs", [])]
         return {
             "id": self.id,
             "title": self.title,
+            "title_tex": self.title_tex,
             "status": self.status,
+            "passed": self.passed,
+            "scope": dict(self.scope),
+            "lemmas": list(self.lemmas),
             "statement_tex": self.statement_tex,
             "steps": list(self.steps),
-            "covered": {"d": list(self.covered.get("d", [])), "l": list(self.covered.get("l", []))},
+            "details": [{"label": label, "tex": tex_} for label, tex_ in self.details],
+            "covered": covered,
             "checks": dict(self.checks),
+            "proof_checks": [{"label": label, "ok": ok} for label, ok in self.proof_checks],
+            "facts": dict(self.facts),
             "seconds": self.seconds,
         }
 
@@ -289,16 +320,32 @@ def _seed(claim_id: str, mutant: str | None) -> int:
     return sum(ord(ch) * 131**i for i, ch in enumerate(f"{claim_id}/{mutant}")) % (2**31)
 
 
+def _pairs(covered: dict) -> list[tuple[int, int]]:
+    if "pairs" in covered:
+        return [tuple(p) for p in covered["pairs"]]
+    ls = [v for v in covered.get("l", []) if isinstance(v, int)]
+    return [(d, l) for d in covered.get("d", []) for l in ls]
+
+
+def instances_tex(pairs: list[tuple[int, int]]) -> str:
+    """``(d, l) in {(2,3), ...}`` as LaTeX."""
+    return r"(d,l)\in\{" + ",".join(f"({d},{l})" for d, l in pairs) + r"\}"
+
+
 def run_claim(claim: Claim, mutant: str | None = None, fail_fast: bool = False) -> ClaimResult:
-    """Derive ``claim`` (or its named wrong ``mutant``) and run the symbolic, mpmath and code checks.
+    """Derive ``claim`` (or its named wrong ``mutant``): the all-``d`` proof, then the instance checks
+    (symbolic, 50-digit mpmath, and the solver's code).
 
     ``fail_fast`` stops at the first failing identity (the mutation tests only need to see a failure).
     """
+    from ._proofs import PROOFS
+
     if mutant is not None and mutant not in claim.mutants:
         raise KeyError(f"{claim.id} has no mutant {mutant!r} (has {claim.mutants})")
     start = time.perf_counter()
     rng = random.Random(_seed(claim.id, mutant))
     failures: list[str] = []
+    proof = PROOFS[claim.id](mutant) if claim.id in PROOFS else None
     derivation = claim.build(mutant)
     symbolic = True
     numeric = True
@@ -320,16 +367,38 @@ def run_claim(claim: Claim, mutant: str | None = None, fail_fast: bool = False) 
         code = bool(derivation.code_check(rng))
         if not code:
             failures.append("code cross-check")
-    passed = symbolic and numeric and code is not False
+    proven = proof is not None and proof.proven
+    if proof is not None:
+        failures += [f"proof: {label}" for label, ok in proof.checks if not ok]
+    instance_ok = symbolic and numeric and code is not False
+    status = "fail" if not instance_ok else ("proven" if proven else "verified")
+    pairs = _pairs(derivation.covered)
+    covered = {"d": sorted({d for d, _ in pairs}), "l": sorted({l for _, l in pairs}), "pairs": pairs}
+    if proven:
+        scope = dict(proof.scope)
+    else:
+        scope = {"d": covered["d"], "l": covered["l"]}
+        if len(pairs) != len(covered["d"]) * len(covered["l"]):
+            scope["pairs"] = [list(p) for p in pairs]
+    steps = list(proof.steps) if proof is not None else []
+    steps.append(r"\text{instances, exact and at 50 digits, tied to the solver's code: }" + instances_tex(pairs))
+    details = list(proof.details) if proof is not None else []
+    details += [("instance step", s_) for s_ in derivation.steps]
     return ClaimResult(
         id=claim.id,
         title=claim.title,
-        status="pass" if passed else "fail",
+        status=status,
         statement_tex=claim.statement_tex,
-        steps=derivation.steps,
-        covered=derivation.covered,
-        checks={"symbolic": symbolic, "mpmath": numeric, "code": code},
+        steps=steps,
+        covered=covered,
+        checks={"symbolic": symbolic, "mpmath": numeric, "code": code, "proof": proven if proof is not None else None},
         seconds=round(time.perf_counter() - start, 3),
         failures=failures,
         mutant=mutant,
+        scope=scope,
+        lemmas=tuple(proof.lemmas) if proven else (),
+        title_tex=claim.title_tex,
+        details=details,
+        proof_checks=list(proof.checks) if proof is not None else [],
+        facts=dict(derivation.facts),
     )
