@@ -252,8 +252,18 @@ def contract(entry: Callable[[tuple[int, ...]], sp.Expr], d: int, order: int, x:
     return sp.Matrix(result)
 
 
-def tex(expr: sp.Basic) -> str:
-    return sp.latex(expr)
+def tex(expr: sp.Basic, names: dict | None = None) -> str:
+    """LaTeX for the report: matrices as ``pmatrix``; ``names`` renames symbols (``n`` -> ``\\|w\\|``)."""
+    return sp.latex(expr, mat_str="pmatrix", mat_delim="", symbol_names=names or {})
+
+
+def norm_names(norms) -> dict:
+    """``{n: \\|w\\|, n1: \\|w_1\\|, ...}``: the norm symbols as the norms they stand for."""
+    out = {}
+    for n in norms:
+        name = n.symbol.name
+        out[n.symbol] = r"\|w\|" if name == "n" else r"\|w_{" + name[1:] + r"}\|"
+    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -383,7 +393,7 @@ def run_claim(claim: Claim, mutant: str | None = None, fail_fast: bool = False) 
     steps = list(proof.steps) if proof is not None else []
     steps.append(r"\text{instances, exact and at 50 digits, tied to the solver's code: }" + instances_tex(pairs))
     details = list(proof.details) if proof is not None else []
-    details += [("instance step", s_) for s_ in derivation.steps]
+    details += [(r"\text{instance step " + str(i + 1) + "}", s_) for i, s_ in enumerate(derivation.steps)]
     return ClaimResult(
         id=claim.id,
         title=claim.title,

@@ -20,6 +20,7 @@ from ._core import (
     Identity,
     close,
     contract,
+    norm_names,
     grad,
     norm_of,
     reference_values,
@@ -64,9 +65,9 @@ def _build_c2(mutant: str | None) -> Derivation:
     w, n, R, f, derived, claimed = _c2_pieces(2, 3, mutant)
     steps = [
         r"f(w) = \frac{R(w^{\otimes l})}{\|w\|^{l-2}},\quad \frac{\partial \|w\|}{\partial w} = \frac{w}{\|w\|}",
-        r"d=2,\ l=3,\ R \text{ general symmetric}:\quad f = " + tex(f),
+        r"d=2,\ l=3,\ R \text{ general symmetric (entries } R_{ijk}\text{)}:\quad f = " + tex(f, norm_names([n])),
         r"\nabla_w f = \frac{l\,R(w^{\otimes(l-1)},I)}{\|w\|^{l-2}} - (l-2)\frac{R(w^{\otimes l})}{\|w\|^{l}}\,w",
-        r"(\nabla_w f)_1 = " + tex(sp.simplify(derived[0])),
+        r"(\nabla_w f)_1 = " + tex(sp.simplify(derived[0]), norm_names([n])),
         r"\nabla_w f - \|w\|\big(l R(\bar w^{\otimes(l-1)},I) - (l-2) R(\bar w^{\otimes l})\bar w\big) = 0"
         r"\quad (d\in\{2,3\},\ l\in\{3,4\})",
     ]

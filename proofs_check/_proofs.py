@@ -49,7 +49,7 @@ class Proof:
     steps: list[str]
     scope: dict
     lemmas: tuple[str, ...] = ()
-    details: list[tuple[str, str]] = field(default_factory=list)
+    details: list[tuple[str, str]] = field(default_factory=list)  # (label, full form), both LaTeX
     note: str = ""
 
     @property
@@ -103,7 +103,7 @@ class Model:
 
 def model(m: int, r: int, orthonormal: bool = False) -> Model:
     g = Gram()
-    n = [sp.Symbol(f"n_{k + 1}", positive=True) for k in range(m)]
+    n = [sp.Symbol(rf"\|w_{{{k + 1}}}\|", positive=True) for k in range(m)]
     names = [f"w_{{{k + 1}}}" for k in range(m)]
     w = [g.vector(name, norm=nk) for name, nk in zip(names, n)]
     u = [g.vector(f"u_{{{j + 1}}}", unit=True) for j in range(r)]
@@ -115,16 +115,21 @@ def model(m: int, r: int, orthonormal: bool = False) -> Model:
     return Model(g, w, names, n, a, u, sp.Symbol("lambda", positive=True))
 
 
+def tex(expr) -> str:
+    """LaTeX with matrices as ``pmatrix`` (stretched delimiters in MathML)."""
+    return sp.latex(expr, mat_str="pmatrix", mat_delim="")
+
+
 def _vec_tex(v: Vec) -> str:
-    return " + ".join(rf"\left({sp.latex(sp.factor(c))}\right) {p}" for p, c in v.items() if c != 0) or "0"
+    return " + ".join(rf"\left({tex(sp.factor(c))}\right) {p}" for p, c in v.items() if c != 0) or "0"
 
 
 def _summary(label: str, expr_or_vec) -> tuple[str, str]:
     """A one-line summary ("expands to 0 (N terms)") and the full form for the collapsible details."""
     if isinstance(expr_or_vec, Vec):
         terms = sum(term_count(c) for c in expr_or_vec.values())
-        return label, _vec_tex(expr_or_vec) + rf"\quad ({terms}\ \text{{terms}})"
-    return label, sp.latex(expr_or_vec) + rf"\quad ({term_count(expr_or_vec)}\ \text{{terms}})"
+        return rf"{label}\ ({terms}\ \text{{terms}})", _vec_tex(expr_or_vec)
+    return rf"{label}\ ({term_count(expr_or_vec)}\ \text{{terms}})", tex(expr_or_vec)
 
 
 # ---------------------------------------------------------------------------------------------- C1
@@ -272,7 +277,7 @@ def prove_c4(mutant: str | None = None) -> Proof:
     steps = [
         r"\frac{d\log\|w\|}{dt} = \frac{\langle w,\dot w\rangle}{\|w\|^2},\ \ \dot w = l\|w\|R(\bar w^{\otimes(l-1)},I) - (l-2)\|w\|R(\bar w^{\otimes l})\bar w - \lambda w"
         r",\ R = v^{\otimes l}",
-        r"\frac{\langle w,\dot w\rangle}{\|w\|^2} = " + sp.latex(sp.simplify(derived)) + r" = 2R(\bar w^{\otimes l}) - \lambda"
+        r"\frac{\langle w,\dot w\rangle}{\|w\|^2} = " + tex(sp.simplify(derived)) + r" = 2R(\bar w^{\otimes l}) - \lambda"
         r"\quad(\text{symbolic } l,\ \text{every } d)",
     ]
     return Proof(checks, steps, ALL_L, ("gram-chain-rule", "power-span"))
@@ -552,8 +557,8 @@ def prove_c10(mutant: str | None = None) -> Proof:
         r"\ \text{radial law } 2(a h^l - c) = \lambda \Rightarrow c = a h^l - \lambda/2",
         r"\text{fitted } (c>0):\ \bar w = u \ (\text{or } -u,\ l \text{ even}),\ \|w\|^2 = c = a - \lambda/2;\ h = 0 \text{ gives } c = -\lambda/2 \le 0",
         r"J = \frac{\partial F}{\partial w}\Big|_{w^*}:\ Jz = \frac{d}{d\varepsilon}F(w^*+\varepsilon z) \text{ by the Gram chain rule; at } w^*=\sqrt{c}\,u:",
-        r"J u = " + sp.latex(sp.factor(Br[0, 0].subs(c, sp.Symbol("a") - lam / 2))) + r"\,u,\qquad J z = "
-        + sp.latex(sp.factor(Bt[0, 0].subs(c, sp.Symbol("a") - lam / 2))) + r"\,z\ \ (z\perp u,\ \|z\|=1)",
+        r"J u = " + tex(sp.factor(Br[0, 0].subs(c, sp.Symbol("a") - lam / 2))) + r"\,u,\qquad J z = "
+        + tex(sp.factor(Bt[0, 0].subs(c, sp.Symbol("a") - lam / 2))) + r"\,z\ \ (z\perp u,\ \|z\|=1)",
         r"\text{eigenvalues } -4(a-\lambda/2)\ (\times 1),\ -l\,a\ (\times (d-1))\ \ (\text{invariant-blocks})",
     ]
     return Proof(checks, steps, ALL_L, ("gram-chain-rule", "invariant-blocks"))
@@ -582,8 +587,8 @@ def prove_c11(mutant: str | None = None) -> Proof:
     steps = [
         r"w_k = \sqrt{c_k}\,u,\ a = c_1+c_2+\lambda/2:\ F = 0 \text{ for every split (Gram form, symbolic } l)",
         r"\text{perturbations } (\alpha_1 z, \alpha_2 z),\ z\perp u:\ J \text{ keeps span}(z);\ \text{block in } \delta_k = \alpha_k/\sqrt{c_k}:\ "
-        + sp.latex(Mdelta),
-        r"\text{radial } (\alpha_1 u,\alpha_2 u):\ \text{block } " + sp.latex(Br.subs(c2, sp.Symbol("a") - c1 - lam / 2).applyfunc(sp.factor))
+        + tex(Mdelta),
+        r"\text{radial } (\alpha_1 u,\alpha_2 u):\ \text{block } " + tex(Br.applyfunc(sp.factor))
         + r",\ \text{eigenvalues } 0,\ -4(a-\lambda/2)",
         r"\text{co-rotation } \delta_1=\delta_2:\ -l\,a;\quad\text{merging } c_1\delta_1+c_2\delta_2=0:\ -l\lambda/2\ (\times(d-1)\text{ each, invariant-blocks})",
     ]

@@ -123,11 +123,12 @@ def _build_c10(mutant: str | None) -> Derivation:
             if d == 2 and order == 4:
                 steps += [
                     r"\text{equilibria on the sphere } (d=2,\ l=4):\ l(I-xx^\top)(a x_1^{l-1}e_1 - c x) = 0,\ \|x\|=1 \Rightarrow x \in "
-                    + tex([tuple(sol[xi] for xi in x) for sol in sols if all(xi in sol for xi in x)]),
+                    + r"\{" + ",\ ".join(tex(sp.Matrix([sol[xi] for xi in x]).T) for sol in sols if all(xi in sol for xi in x)) + r"\}",
                     r"\text{radial law } 2(a x_1^l - c) - \lambda = 0:\ x=\pm e_1 \Rightarrow c = a - \lambda/2 > 0;\ "
                     r"x_1 = 0 \Rightarrow c = -\lambda/2 \le 0\ (\text{no fitted equilibrium})",
                     r"w^* = \sqrt{a-\lambda/2}\,e_1,\quad \frac{\partial F}{\partial w}\Big|_{w^*} = " + tex(J.xreplace({c: a - lam / 2})),
-                    r"\text{eigenvalues } " + tex({sp.factor(k.xreplace({c: a - lam / 2})): v for k, v in J.eigenvals().items()}),
+                    r"\text{eigenvalues } " + r",\ ".join(
+                        tex(sp.factor(k.xreplace({c: a - lam / 2}))) + rf"\ (\times {v})" for k, v in J.eigenvals().items()),
                 ]
     steps += [
         r"\text{radial } -4(a-\lambda/2) \text{ (independent of } l),\ \text{tangential } -l\,a \text{ with multiplicity } d-1;"
@@ -211,7 +212,8 @@ def _build_c11(mutant: str | None) -> Derivation:
         if d == 2 and order == 4:
             steps += [
                 r"w_k = \sqrt{c_k}\,e_1:\ F = 0 \iff a = " + tex(a_sol[0]) + r"\ \text{(a one-parameter family: every split is stationary)}",
-                r"\text{radial block } " + tex(radial) + r",\ \text{eigenvalues } " + tex(radial.eigenvals()),
+                r"\text{radial block } " + tex(radial) + r",\ \text{eigenvalues } "
+                + r",\ ".join(tex(sp.factor(k)) + rf"\ (\times {v})" for k, v in radial.eigenvals().items()),
                 r"\text{tangential block in } \delta_k \text{ (direction perturbations): } " + tex(M)
                 + r" = -l\begin{pmatrix} c_1+\lambda/2 & c_2\\ c_1 & c_2+\lambda/2\end{pmatrix}",
                 r"\text{co-rotation } \delta_1=\delta_2:\ -l\,a;\quad \text{merging } c_1\delta_1 + c_2\delta_2 = 0:\ -l\lambda/2\ "
