@@ -123,7 +123,7 @@ def _build_c10(mutant: str | None) -> Derivation:
             if d == 2 and order == 4:
                 steps += [
                     r"\text{equilibria on the sphere } (d=2,\ l=4):\ l(I-xx^\top)(a x_1^{l-1}e_1 - c x) = 0,\ \|x\|=1 \Rightarrow x \in "
-                    + r"\{" + ",\ ".join(tex(sp.Matrix([sol[xi] for xi in x]).T) for sol in sols if all(xi in sol for xi in x)) + r"\}",
+                    + r"\{" + r",\ ".join(tex(sp.Matrix([sol[xi] for xi in x]).T) for sol in sols if all(xi in sol for xi in x)) + r"\}",
                     r"\text{radial law } 2(a x_1^l - c) - \lambda = 0:\ x=\pm e_1 \Rightarrow c = a - \lambda/2 > 0;\ "
                     r"x_1 = 0 \Rightarrow c = -\lambda/2 \le 0\ (\text{no fitted equilibrium})",
                     r"w^* = \sqrt{a-\lambda/2}\,e_1,\quad \frac{\partial F}{\partial w}\Big|_{w^*} = " + tex(J.xreplace({c: a - lam / 2})),
