@@ -72,15 +72,46 @@ def test_covered_says_where_the_instances_were(all_claims_json: dict) -> None:
     assert sorted(map(tuple, by_id["C11"]["covered"]["pairs"])) == [(2, 3), (2, 4), (3, 3)]
 
 
+def _shown(entry: dict) -> list[str]:
+    """Every LaTeX string the report shows for a claim."""
+    return [entry["statement_tex"], entry["title_tex"], *entry["steps"], *(d["tex"] for d in entry["details"]),
+            *(d["label"] for d in entry["details"])]
+
+
 def test_no_raw_sympy_or_python_repr_in_what_the_report_shows(all_claims_json: dict) -> None:
     for e in all_claims_json["data"]["claims"]:
-        texts = [e["statement_tex"], e["title_tex"], *e["steps"], *(d["tex"] for d in e["details"]), *(d["label"] for d in e["details"])]
-        for text in texts:
-            assert not re.search(r"\bn_?\{?\d*\}?\b", text.replace(r"\neq", "")) or r"\|" in text, (e["id"], text[:120])
+        for text in _shown(e):
+            bare = re.sub(r"\\[a-zA-Z]+", "", re.sub(r"\\text\{[^}]*\}", "", text))  # commands and prose out
+            assert not re.search(r"(?<![a-zA-Z])n(?![a-zA-Z])", bare), (e["id"], "undefined symbol n", text[:120])
             assert r"\left[\begin{matrix}" not in text  # unstretched brackets
             assert not re.search(r":\s*1[,}]|\{\s*'|True|False|None", text), (e["id"], text[:120])
         for step in e["steps"]:
             assert len(step) < 1200, (e["id"], "long expression not summarized", len(step))
+
+
+def test_every_formula_renders_as_mathml(all_claims_json: dict) -> None:
+    from verify.audit.mathml import latex_to_html
+
+    for e in all_claims_json["data"]["claims"]:
+        for text in _shown(e):
+            markup = latex_to_html(text)
+            body = re.sub(r'title="[^"]*"', "", re.sub(r"<annotation.*?</annotation>", "", markup, flags=re.S))
+            assert "<math" in markup and not re.findall(r">[^<]*\\[A-Za-z|{}][^<]*<", body), (e["id"], text[:120])
+
+
+def test_derivations_stage_template_shows_status_scope_and_full_forms(all_claims_json: dict) -> None:
+    from proofs_check import run_claims
+    from verify.audit._types import StageResult
+    from verify.audit.render import _environment
+    from verify.audit.stages.derivations import DerivationsResult
+
+    claims = run_claims(["C2", "C8"])
+    stage = StageResult("derivations", "d", results=DerivationsResult(claims, {k: LEMMAS[k] for k in ("power-span",)}))
+    html = _environment(True).get_template("stages/derivations.html.j2").render(stage=stage)
+    assert "<details" in html and "power-span" in html and "every d" in html and "proven" in html
+    assert "{'" not in html and "[2, 3]" not in html
+    md = _environment(False).get_template("stages/derivations.md.j2").render(stage=stage)
+    assert "| C2 " in md and "every d" in md
 
 
 def test_a_wrong_identity_is_not_proven() -> None:
