@@ -103,6 +103,12 @@ class Claim:
 STATUSES = ("proven", "verified", "fail")
 
 
+def _lemma_text(name: str) -> str:
+    from ._proofs import LEMMAS
+
+    return LEMMAS[name]
+
+
 @dataclass
 class ClaimResult:
     """Outcome of one claim run; :meth:`to_dict` is the JSON entry of ``deflation derive``.
@@ -146,6 +152,7 @@ class ClaimResult:
             "passed": self.passed,
             "scope": dict(self.scope),
             "lemmas": list(self.lemmas),
+            "lemma_statements": {name: _lemma_text(name) for name in self.lemmas},
             "statement_tex": self.statement_tex,
             "steps": list(self.steps),
             "details": [{"label": label, "tex": tex_} for label, tex_ in self.details],

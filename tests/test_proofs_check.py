@@ -55,7 +55,7 @@ def test_every_claim_is_proven_for_every_d(all_claims_json: dict) -> None:
 def test_json_schema(all_claims_json: dict) -> None:
     assert set(all_claims_json["data"]) == {"claims", "lemmas"}
     for entry in all_claims_json["data"]["claims"]:
-        assert set(entry) == {"id", "title", "title_tex", "status", "passed", "scope", "lemmas", "statement_tex", "steps",
+        assert set(entry) == {"id", "title", "title_tex", "status", "passed", "scope", "lemmas", "lemma_statements", "statement_tex", "steps",
                               "details", "covered", "checks", "proof_checks", "facts", "seconds"}
         assert isinstance(entry["statement_tex"], str) and entry["statement_tex"] and entry["title_tex"]
         assert entry["steps"] and all(isinstance(s, str) for s in entry["steps"])
@@ -181,3 +181,28 @@ def test_cli_exits_1_when_a_claim_fails(monkeypatch: pytest.MonkeyPatch, capsys:
     assert cli.main(["derive", "--claim", "C4"]) == 1
     out = capsys.readouterr().out
     assert "fail" in out and "0/1 pass" in out
+
+
+def test_wrong_rates_and_exponents_are_not_proven() -> None:
+    """The all-d machinery of C10/C11/C12 distinguishes the true law from a near miss."""
+    from proofs_check._proofs import _linearized, model
+
+    c, lam = sp.Symbol("c", positive=True), sp.Symbol("lambda", positive=True)
+    a_eq = c + lam / 2
+    Bt, _, _, _ = _linearized(1, [c], a_eq, tangential=True)
+    assert simplify_zero(Bt[0, 0] + L * a_eq) and not simplify_zero(Bt[0, 0] + (L - 1) * a_eq)
+    Br, _, _, _ = _linearized(1, [c], a_eq, tangential=False)
+    assert simplify_zero(Br[0, 0] + 4 * c) and not simplify_zero(Br[0, 0] + L * c)
+    M = model(2, 2)
+    F = M.flow(0)
+    s = sp.Symbol("s", positive=True)
+    sub = {M.lam: s * M.lam, **{aj: s * aj for aj in M.a}}
+    for p, nk in zip(M.names, M.n):
+        sub[nk] = sp.sqrt(s) * nk
+        for j in range(2):
+            sub[M.g.G(p, f"u_{{{j + 1}}}")] = sp.sqrt(s) * M.g.G(p, f"u_{{{j + 1}}}")
+    sub[M.g.G(M.names[0], M.names[1])] = s * M.g.G(M.names[0], M.names[1])
+    scaled = F.subs(sub)
+    scaled = type(F)({p: cf * (sp.sqrt(s) if p.startswith("w") else 1) for p, cf in scaled.items()})
+    assert is_zero_vec(scaled - F * s ** sp.Rational(3, 2))
+    assert not is_zero_vec(scaled - F * s)
