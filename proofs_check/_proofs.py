@@ -243,8 +243,7 @@ def prove_c13(mutant: str | None = None) -> Proof:
         r"R = \sum_j a_j u_j^{\otimes l} - \sum_i c_i\bar w_i^{\otimes l}:\ \text{contract term by term with C1 } "
         r"(v^{\otimes l}(x^{\otimes(l-1)},I) = (v\cdot x)^{l-1}v,\ \langle v^{\otimes l},y^{\otimes l}\rangle = (v\cdot y)^l)",
         r"\text{bilinearity: } \|R\|_F^2 = \sum_{s,t}\beta_s\beta_t(v_s\cdot v_t)^l = c^\top G^{\circ l}c - 2c^\top H^{\circ l}a + a^\top K^{\circ l}a",
-        r"\text{each identity: coefficients (and scalars) agree in the independent symbols } \langle \bar w_i, u_j\rangle,\dots"
-        r"\ (m = r = 2,\ \text{symbolic } l;\ u_j \text{ unit, not orthogonal})",
+        r"\text{coefficients agree in independent } \langle \bar w_i, u_j\rangle,\dots\ (m = r = 2,\ \text{symbolic } l,\ u_j \text{ not orthogonal})",
     ]
     return Proof(checks, steps, {"d": "all", "l": "all"}, ("pair-terms",))
 
@@ -445,8 +444,8 @@ def prove_c14(mutant: str | None = None) -> Proof:
     D_dot = const * y * (y - f) - const * yk * (yk - fk)
     c2 = simplify_zero(sp.expand(D_dot - const * (y - yk) * (y + yk - f)))
     steps = [
-        r"y_j = a_j x_j^{l-2}:\ \dot y_j = (l-2)a_j x_j^{l-3}\dot x_j = (l-2)a_j x_j^{l-3}\cdot l x_j\big(a_j x_j^{l-2} - f\big)"
-        r" = l(l-2)\,y_j\,(y_j - f),\ \ f = \sum_{i=1}^{r}a_i x_i^l\ (\text{C7};\ \text{one } f \text{ for every } j)",
+        r"y_j = a_j x_j^{l-2}:\ \dot y_j = (l-2)a_j x_j^{l-3}\dot x_j = (l-2)a_j x_j^{l-3}\cdot l x_j\big(a_j x_j^{l-2} - f\big)\ (\text{C7})",
+        r"\dot y_j = l(l-2)\,y_j\,(y_j - f),\ \ f = \sum_{i=1}^{r}a_i x_i^l\ (\text{one } f \text{ for every } j;\ \text{symbolic } r, l)",
         r"D = y_j - y_k:\ \dot D = l(l-2)\,(y_j + y_k - f)\,D\ \Rightarrow\ \operatorname{sign}D(t) = \operatorname{sign}D(0)"
         r"\ (\text{scalar-linear-ode}):\ \text{the order of the } y_j \text{ never changes}",
         r"j^* = \operatorname{argmax}_j a_j\langle\bar w(0),u_j\rangle^{l-2}:\ \frac{d}{dt}\log\frac{x_{j^*}^2}{x_k^2} = 2l(y_{j^*} - y_k) > 0"
@@ -617,8 +616,8 @@ def prove_c12(mutant: str | None = None) -> Proof:
     steps = [
         r"W\to\sqrt{s}W:\ \langle w_k,w_i\rangle\to s\langle w_k,w_i\rangle,\ \langle w_k,u_j\rangle\to\sqrt{s}\langle w_k,u_j\rangle,\ "
         r"\|w_k\|\to\sqrt{s}\|w_k\|,\ w_k\to\sqrt{s}w_k;\ (a,\lambda)\to(sa,s\lambda)",
-        r"F(\sqrt{s}W; sa, s\lambda) = s^{3/2}F(W; a,\lambda) \text{ coefficient by coefficient (symbolic } l)"
-        r"\ \Rightarrow\ \frac{d}{dt}\sqrt{s}W(st) = s^{3/2}F(W(st)) = F(\sqrt{s}W(st); sa, s\lambda)",
+        r"F(\sqrt{s}W; sa, s\lambda) = s^{3/2}F(W; a,\lambda) \text{ coefficient by coefficient (symbolic } l)",
+        r"\Rightarrow\ \frac{d}{dt}\sqrt{s}W(st) = s^{3/2}F(W(st)) = F(\sqrt{s}W(st); sa, s\lambda)",
     ]
     return Proof(checks, steps, ALL_L, ("pair-terms",))
 

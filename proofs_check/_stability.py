@@ -243,8 +243,8 @@ def _build_c11(mutant: str | None) -> Derivation:
 C11 = Claim(
     "C11",
     "A fitted cluster of two components: linearized rates",
-    r"w_k = \sqrt{c_k}\,e_1,\ c_1+c_2 = a-\lambda/2:\quad \frac{d}{dt}\begin{pmatrix}\delta_1\\ \delta_2\end{pmatrix} = "
-    r"-l\begin{pmatrix} c_1+\lambda/2 & c_2\\ c_1 & c_2+\lambda/2\end{pmatrix}\begin{pmatrix}\delta_1\\ \delta_2\end{pmatrix};"
-    r"\ \text{co-rotation } -l\,a,\ \text{merging } (c_1\delta_1 + c_2\delta_2 = 0)\ -l\lambda/2,\ \text{radial } \{0, -4(a-\lambda/2)\}",
+    r"w_k = \sqrt{c_k}\,u,\ c_1+c_2 = a-\lambda/2,\quad \frac{d}{dt}\begin{pmatrix}\delta_1\\ \delta_2\end{pmatrix} = "
+    r"-l\begin{pmatrix} c_1+\lambda/2 & c_2\\ c_1 & c_2+\lambda/2\end{pmatrix}\begin{pmatrix}\delta_1\\ \delta_2\end{pmatrix},\quad"
+    r"\text{co-rotation } -l\,a,\ \text{merging } (c_1\delta_1 + c_2\delta_2 = 0)\ -l\lambda/2,\quad \text{radial } \{0, -4(a-\lambda/2)\}",
     _build_c11,
 )
