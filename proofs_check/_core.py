@@ -1,11 +1,15 @@
-"""The machinery shared by every claim: identities, the three checks, and the result record.
+"""The machinery shared by every claim: identities, the instance checks, and the result record.
+
+:func:`run_claim` first runs the claim's proof for every ``d`` (:mod:`proofs_check._proofs`), then the
+instance checks below; the result's ``status`` is ``proven`` (proof and instances hold), ``verified``
+(instances only) or ``fail``.
 
 A claim (SPEC section 3, C1–C13) is data: an id, a title, a LaTeX statement, and a ``build`` function
 that *derives* the claim's content with sympy and returns a :class:`Derivation` — a list of
 :class:`Identity` objects (``claimed`` versus ``derived``, each an explicit small instance), the LaTeX
 steps a reader wants to see, and an optional code cross-check against :mod:`solver.kernels`.
 
-Three independent checks decide the status:
+Three independent instance checks:
 
 - symbolic: ``claimed - derived`` reduces to exactly zero (:func:`is_zero`);
 - mpmath: the two sides agree to ``1e-40`` (relative, norm-wise) at random points at 50 digits, so that
@@ -135,6 +139,7 @@ class ClaimResult:
     details: list[tuple[str, str]] = field(default_factory=list)
     proof_checks: list[tuple[str, bool]] = field(default_factory=list)
     facts: dict = field(default_factory=dict)
+    rests_on: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -153,6 +158,7 @@ class ClaimResult:
             "scope": dict(self.scope),
             "lemmas": list(self.lemmas),
             "lemma_statements": {name: _lemma_text(name) for name in self.lemmas},
+            "rests_on": list(self.rests_on),
             "statement_tex": self.statement_tex,
             "steps": list(self.steps),
             "details": [{"label": label, "tex": tex_} for label, tex_ in self.details],
@@ -418,4 +424,5 @@ def run_claim(claim: Claim, mutant: str | None = None, fail_fast: bool = False) 
         details=details,
         proof_checks=list(proof.checks) if proof is not None else [],
         facts=dict(derivation.facts),
+        rests_on=tuple(proof.rests_on) if proven else (),
     )

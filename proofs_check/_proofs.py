@@ -51,6 +51,7 @@ class Proof:
     lemmas: tuple[str, ...] = ()
     details: list[tuple[str, str]] = field(default_factory=list)  # (label, full form), both LaTeX
     note: str = ""
+    rests_on: tuple[str, ...] = ()  # other claims the proof uses (a ledger inherits their weakest status)
 
     @property
     def proven(self) -> bool:
@@ -622,8 +623,25 @@ def prove_c12(mutant: str | None = None) -> Proof:
     return Proof(checks, steps, ALL_L, ("pair-terms",))
 
 
+RESTS_ON = {
+    "C2": ("C1",), "C3": ("C1",), "C4": ("C1", "C3"), "C5": ("C1", "C3", "C13"), "C6": ("C5", "C13"), "C7": ("C6",),
+    "C9": ("C1", "C3"), "C10": ("C1", "C4", "C5"), "C11": ("C1",), "C12": ("C13",), "C13": ("C1",), "C14": ("C7",),
+}
+
+
+def _with_rests_on(claim_id: str, prove):
+    def run(mutant: str | None = None) -> Proof:
+        proof = prove(mutant)
+        proof.rests_on = RESTS_ON.get(claim_id, ())
+        return proof
+
+    run.__doc__ = prove.__doc__
+    return run
+
+
 PROOFS = {
     "C1": prove_c1, "C2": prove_c2, "C3": prove_c3, "C4": prove_c4, "C5": prove_c5, "C6": prove_c6, "C7": prove_c7,
     "C8": prove_c8, "C9": prove_c9, "C10": prove_c10, "C11": prove_c11, "C12": prove_c12, "C13": prove_c13,
     "C14": prove_c14,
 }
+PROOFS = {cid: _with_rests_on(cid, fn) for cid, fn in PROOFS.items()}

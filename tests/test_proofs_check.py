@@ -48,6 +48,8 @@ def test_every_claim_is_proven_for_every_d(all_claims_json: dict) -> None:
         assert set(e["lemmas"]) <= set(LEMMAS)
     # every claim touching the solver has a code cross-check, and it ran
     assert all(e["checks"]["code"] is True for e in entries)
+    ids = {e["id"] for e in entries}
+    assert all(set(e["rests_on"]) <= ids - {e["id"]} for e in entries)
     used = {name for e in entries for name in e["lemmas"]}
     assert used == set(all_claims_json["data"]["lemmas"])
 
@@ -55,7 +57,7 @@ def test_every_claim_is_proven_for_every_d(all_claims_json: dict) -> None:
 def test_json_schema(all_claims_json: dict) -> None:
     assert set(all_claims_json["data"]) == {"claims", "lemmas"}
     for entry in all_claims_json["data"]["claims"]:
-        assert set(entry) == {"id", "title", "title_tex", "status", "passed", "scope", "lemmas", "lemma_statements", "statement_tex", "steps",
+        assert set(entry) == {"id", "title", "title_tex", "status", "passed", "scope", "lemmas", "lemma_statements", "rests_on", "statement_tex", "steps",
                               "details", "covered", "checks", "proof_checks", "facts", "seconds"}
         assert isinstance(entry["statement_tex"], str) and entry["statement_tex"] and entry["title_tex"]
         assert entry["steps"] and all(isinstance(s, str) for s in entry["steps"])

@@ -67,7 +67,8 @@ def format_md(results: list[ClaimResult]) -> str:
     for r in results:
         checks = ", ".join(f"{k}: {_flag(v)}" for k, v in r.checks.items())
         lemmas = ", ".join(r.lemmas) or "none"
-        out += [f"## {r.id}: {r.title}", "", f"**{r.status}** (scope {scope_text(r.scope)}; lemmas: {lemmas}; {checks}; "
+        rests = ", ".join(r.rests_on) or "none"
+        out += [f"## {r.id}: {r.title}", "", f"**{r.status}** (scope {scope_text(r.scope)}; lemmas: {lemmas}; rests on: {rests}; {checks}; "
                 f"instances d/l {_instances(r)}; {r.seconds:.2f} s)", ""]
         out += ["$$" + r.statement_tex + "$$", ""]
         for step in r.steps:
