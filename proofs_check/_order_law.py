@@ -18,7 +18,7 @@ import sympy as sp
 
 from solver import kernels
 
-from ._core import Claim, Derivation, Identity, close, reference_values, sample_values, vec
+from ._core import Claim, Derivation, Identity, close, vec
 
 DIMS = (2, 3)
 ORDERS = (3, 4)

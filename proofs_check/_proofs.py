@@ -531,10 +531,9 @@ def _linearized(m: int, c: list[sp.Expr], a_eq: sp.Expr, tangential: bool):
 def prove_c10(mutant: str | None = None) -> Proof:
     c = sp.Symbol("c", positive=True)
     lam = sp.Symbol("lambda", positive=True)
-    z = sp.Symbol("z")
     a_eq = c + lam / 2
     checks = []
-    Bt, off_t, Fz, M = _linearized(1, [c], a_eq, tangential=True)
+    Bt, off_t, Fz, _ = _linearized(1, [c], a_eq, tangential=True)
     Br, off_r, _, _ = _linearized(1, [c], a_eq, tangential=False)
     checks.append(("F(w*) = 0 at w* = sqrt(c) u, a = c + lambda/2", all(is_zero_vec(F) for F in Fz)))
     checks.append(("J z = -l a z for every unit z orthogonal to u (symbolic l)", simplify_zero(Bt[0, 0] + L * a_eq) and all(is_zero_vec(o) for o in off_t)))
