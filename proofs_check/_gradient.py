@@ -156,7 +156,7 @@ def _build_c3(mutant: str | None) -> Derivation:
 
 C3 = Claim(
     "C3",
-    "The full flow -grad L",
+    "The full flow, minus the gradient of the loss",
     r"-\nabla_{w} L = l\,\|w\|\,R(\bar w^{\otimes(l-1)}, I) - (l-2)\,\|w\|\,R(\bar w^{\otimes l})\,\bar w - \lambda w,"
     r"\quad L = \tfrac12\|T-T^*\|_F^2 + \tfrac{\lambda}{2}\|W\|_F^2,\ T = \sum_k \frac{w_k^{\otimes l}}{\|w_k\|^{l-2}}",
     _build_c3,

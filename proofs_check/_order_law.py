@@ -99,7 +99,7 @@ def _build_c14(mutant: str | None) -> Derivation:
 
 C14 = Claim(
     "C14",
-    "The order law at T = 0",
+    "The order law while the model is zero",
     r"u_j \text{ orthonormal},\ T=0,\ x_j=\langle\bar w,u_j\rangle,\ y_j = a_j x_j^{l-2},\quad "
     r"\frac{dy_j}{dt} = l(l-2)\,y_j\,(y_j - f),\ f=\sum_i a_i x_i^l,\quad \text{the order of the } y_j \text{ never changes}",
     _build_c14,

@@ -105,7 +105,7 @@ def _build_c6(mutant: str | None) -> Derivation:
 
 C6 = Claim(
     "C6",
-    "Small-norm limit is the Riemannian gradient flow of T*(x^l)",
+    "Small-norm limit: the Riemannian gradient flow of the target on the sphere",
     r"T \to 0:\quad \frac{d\bar w}{dt} = (I - xx^\top)\,\nabla_x T^*(x^{\otimes l})\big|_{x=\bar w}"
     r" = l\,(I - xx^\top)\,T^*(x^{\otimes(l-1)}, I)\big|_{x=\bar w}",
     _build_c6,

@@ -16,27 +16,33 @@ from ._gram_calculus import L, Gram, Tensor, Vec, is_zero_vec, simplify_zero, te
 
 LEMMAS: dict[str, str] = {
     "gram-chain-rule": (
-        "For f a differentiable function of the Gram entries G_pq = <v_p, v_q>, grad_{w_k} f = "
-        "sum_j (1 + delta_kj) df/dG_kj v_j (chain rule through G_kj, symmetric in k, j); with G_kk = ||w_k||^2 = n_k^2 "
-        "the diagonal term is (df/dn_k / n_k) w_k. Equal coefficients in the spanning set {w_i, u_j} give equal vectors "
-        "in every R^d (substitution into an identity of independent symbols; the converse is not used)."
+        "For f a differentiable function of the inner products ⟨vᵢ, vⱼ⟩ of the named vectors "
+        "(each one variable, symmetric in its two vectors), the gradient of f in wₖ is "
+        "∑ⱼ (1 + δₖⱼ) ∂f/∂⟨wₖ, vⱼ⟩ vⱼ (the chain rule); with "
+        "⟨wₖ, wₖ⟩ = ‖wₖ‖² the diagonal term is "
+        "(∂f/∂‖wₖ‖) wₖ/‖wₖ‖. Equal coefficients in the spanning set "
+        "{wᵢ, uⱼ} give equal vectors in every ℝ^d (substitution into an identity of independent "
+        "symbols; the converse is not used)."
     ),
     "power-span": (
-        "Every symmetric order-l tensor on R^d is a finite linear combination of powers v^{(x)l} (polarization). "
-        "A statement linear in a general symmetric R therefore holds for every R once it holds for R = v^{(x)l}."
+        "Every symmetric order-l tensor on ℝ^d is a finite linear combination of powers v^{⊗l} "
+        "(polarization). A statement linear in a general symmetric R therefore holds for every R once it holds "
+        "for R = v^{⊗l}."
     ),
     "pair-terms": (
-        "L, T, R and the flow of component k are sums of terms that each involve w_k, at most one other component w_i "
-        "and at most one ground-truth direction u_j, with coefficients c_i, a_j; an instance with m = r = 2 and "
-        "independent symbols contains every kind of term, so an identity linear in these terms holds for every m and r."
+        "L, T, R and the flow of component k are sums of terms that each involve wₖ, at most one other "
+        "component wᵢ and at most one ground-truth direction uⱼ, with coefficients cᵢ, aⱼ; an "
+        "instance with m = r = 2 and independent symbols contains every kind of term, so an identity linear in "
+        "these terms holds for every m and r."
     ),
     "invariant-blocks": (
-        "A linear map that maps span(u) to itself and acts on u^perp (dimension d - 1) as the same 2x2 (or 1x1) block "
-        "on every unit z in u^perp has as spectrum the block's on span(u), and the other block's with multiplicity d - 1."
+        "A linear map that maps span(u) to itself and acts on every unit z ⟂ u by the same 2×2 (or "
+        "1×1) block has as spectrum the block on span(u) and the block on u^⟂, the latter with "
+        "multiplicity d − 1."
     ),
     "scalar-linear-ode": (
-        "A scalar linear ODE D' = g(t) D with g continuous keeps the sign of D: D(t) = D(0) exp(int_0^t g). "
-        "(Also: q' = g(t)(1 - q) keeps q = 1.)"
+        "A scalar linear ODE D′ = g(t) D with g continuous keeps the sign of D: D(t) = D(0) "
+        "exp(∫₀^t g). (Also: q′ = g(t)(1 − q) keeps q = 1.)"
     ),
 }
 

@@ -110,10 +110,10 @@ def test_derivations_stage_template_shows_status_scope_and_full_forms(all_claims
     claims = run_claims(["C2", "C8"])
     stage = StageResult("derivations", "d", results=DerivationsResult(claims, {k: LEMMAS[k] for k in ("power-span",)}))
     html = _environment(True).get_template("stages/derivations.html.j2").render(stage=stage)
-    assert "<details" in html and "power-span" in html and "every d" in html and "proven" in html
+    assert "<details" in html and "power-span" in html and "all d" in html and "proven" in html
     assert "{'" not in html and "[2, 3]" not in html
     md = _environment(False).get_template("stages/derivations.md.j2").render(stage=stage)
-    assert "| C2 " in md and "every d" in md
+    assert "| C2 " in md and "all d" in md
 
 
 def test_a_wrong_identity_is_not_proven() -> None:

@@ -33,10 +33,10 @@ class DerivationsResult:
 
     @staticmethod
     def scope_text(scope: dict) -> str:
-        """``every d, l >= 3`` or ``d = 2, 3; l = 3, 4`` for a reader."""
+        """``all d; l >= 3`` or ``d = 2, 3; l = 3, 4`` for a reader."""
         def part(name: str, v) -> str:
             if v == "all":
-                return f"every {name}"
+                return f"all {name}"
             if isinstance(v, str):
                 return v.replace(">=", " \u2265 ")
             return f"{name} = " + ", ".join(map(str, v))
@@ -45,9 +45,12 @@ class DerivationsResult:
 
     @staticmethod
     def checks_text(claim: "ClaimResult") -> str:
-        words = {True: "passed", False: "FAILED", None: "not run"}
-        names = {"proof": "proof for every d", "symbolic": "exact instances", "mpmath": "50 digits", "code": "solver code"}
-        return "; ".join(f"{names.get(k, k)} {words[v]}" for k, v in claim.checks.items())
+        names = {"proof": "proof", "symbolic": "exact", "mpmath": "50 digits", "code": "code"}
+        ran = {k: v for k, v in claim.checks.items() if v is not None}
+        if ran and all(ran.values()):
+            return "all passed"
+        failed = [names.get(k, k) for k, v in ran.items() if not v]
+        return "failed: " + ", ".join(failed) if failed else "none ran"
 
     @staticmethod
     def facts_text(claim: "ClaimResult") -> str:
