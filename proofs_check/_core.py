@@ -1,11 +1,15 @@
-"""The machinery shared by every claim: identities, the three checks, and the result record.
+"""The machinery shared by every claim: identities, the instance checks, and the result record.
+
+:func:`run_claim` first runs the claim's proof for every ``d`` (:mod:`proofs_check._proofs`), then the
+instance checks below; the result's ``status`` is ``proven`` (proof and instances hold), ``verified``
+(instances only) or ``fail``.
 
 A claim (SPEC section 3, C1–C13) is data: an id, a title, a LaTeX statement, and a ``build`` function
 that *derives* the claim's content with sympy and returns a :class:`Derivation` — a list of
 :class:`Identity` objects (``claimed`` versus ``derived``, each an explicit small instance), the LaTeX
 steps a reader wants to see, and an optional code cross-check against :mod:`solver.kernels`.
 
-Three independent checks decide the status:
+Three independent instance checks:
 
 - symbolic: ``claimed - derived`` reduces to exactly zero (:func:`is_zero`);
 - mpmath: the two sides agree to ``1e-40`` (relative, norm-wise) at random points at 50 digits, so that
@@ -85,6 +89,7 @@ class Derivation:
     covered: dict[str, list]
     code_check: Callable[[random.Random], bool] | None = None
     extra_checks: list[tuple[str, bool]] = field(default_factory=list)
+    facts: dict = field(default_factory=dict)  # measured numbers a code check fills in (C14's trajectory)
 
 
 @dataclass(frozen=True)
@@ -96,11 +101,27 @@ class Claim:
     statement_tex: str
     build: Callable[[str | None], Derivation]
     mutants: tuple[str, ...] = ()
+    title_tex: str = ""
+
+
+STATUSES = ("proven", "verified", "fail")
+
+
+def _lemma_text(name: str) -> str:
+    from ._proofs import LEMMAS
+
+    return LEMMAS[name]
 
 
 @dataclass
 class ClaimResult:
-    """Outcome of one claim run; :meth:`to_dict` is the JSON entry of ``deflation derive``."""
+    """Outcome of one claim run; :meth:`to_dict` is the JSON entry of ``deflation derive``.
+
+    ``status``: ``proven`` (the all-``d`` proof of :mod:`proofs_check._proofs` holds and every instance check
+    passes; ``scope`` says for which ``d`` and ``l``), ``verified`` (instance checks only: ``scope`` lists the
+    instances) or ``fail`` (an instance, 50-digit or code check failed). ``lemmas`` names the stated lemmas
+    (:data:`proofs_check.LEMMAS`) the proof rests on. ``covered`` keeps the explicit instances.
+    """
 
     id: str
     title: str
@@ -112,16 +133,39 @@ class ClaimResult:
     seconds: float
     failures: list[str] = field(default_factory=list)
     mutant: str | None = None
+    scope: dict = field(default_factory=dict)
+    lemmas: tuple[str, ...] = ()
+    title_tex: str = ""
+    details: list[tuple[str, str]] = field(default_factory=list)
+    proof_checks: list[tuple[str, bool]] = field(default_factory=list)
+    facts: dict = field(default_factory=dict)
+    rests_on: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        """Every check that ran holds (``proven`` or ``verified``)."""
+        return self.status in ("proven", "verified")
 
     def to_dict(self) -> dict:
+        covered = {"d": list(self.covered.get("d", [])), "l": list(self.covered.get("l", []))}
+        covered["pairs"] = [list(p) for p in self.covered.get("pairs", [])]
         return {
             "id": self.id,
             "title": self.title,
+            "title_tex": self.title_tex,
             "status": self.status,
+            "passed": self.passed,
+            "scope": dict(self.scope),
+            "lemmas": list(self.lemmas),
+            "lemma_statements": {name: _lemma_text(name) for name in self.lemmas},
+            "rests_on": list(self.rests_on),
             "statement_tex": self.statement_tex,
             "steps": list(self.steps),
-            "covered": {"d": list(self.covered.get("d", [])), "l": list(self.covered.get("l", []))},
+            "details": [{"label": label, "tex": tex_} for label, tex_ in self.details],
+            "covered": covered,
             "checks": dict(self.checks),
+            "proof_checks": [{"label": label, "ok": ok} for label, ok in self.proof_checks],
+            "facts": dict(self.facts),
             "seconds": self.seconds,
         }
 
@@ -221,8 +265,18 @@ def contract(entry: Callable[[tuple[int, ...]], sp.Expr], d: int, order: int, x:
     return sp.Matrix(result)
 
 
-def tex(expr: sp.Basic) -> str:
-    return sp.latex(expr)
+def tex(expr: sp.Basic, names: dict | None = None) -> str:
+    """LaTeX for the report: matrices as ``pmatrix``; ``names`` renames symbols (``n`` -> ``\\|w\\|``)."""
+    return sp.latex(expr, mat_str="pmatrix", mat_delim="", symbol_names=names or {})
+
+
+def norm_names(norms) -> dict:
+    """``{n: \\|w\\|, n1: \\|w_1\\|, ...}``: the norm symbols as the norms they stand for."""
+    out = {}
+    for n in norms:
+        name = n.symbol.name
+        out[n.symbol] = r"\|w\|" if name == "n" else r"\|w_{" + name[1:] + r"}\|"
+    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -289,16 +343,32 @@ def _seed(claim_id: str, mutant: str | None) -> int:
     return sum(ord(ch) * 131**i for i, ch in enumerate(f"{claim_id}/{mutant}")) % (2**31)
 
 
+def _pairs(covered: dict) -> list[tuple[int, int]]:
+    if "pairs" in covered:
+        return [tuple(p) for p in covered["pairs"]]
+    ls = [v for v in covered.get("l", []) if isinstance(v, int)]
+    return [(d, l) for d in covered.get("d", []) for l in ls]
+
+
+def instances_tex(pairs: list[tuple[int, int]]) -> str:
+    """``(d, l) in {(2,3), ...}`` as LaTeX."""
+    return r"(d,l)\in\{" + ",".join(f"({d},{l})" for d, l in pairs) + r"\}"
+
+
 def run_claim(claim: Claim, mutant: str | None = None, fail_fast: bool = False) -> ClaimResult:
-    """Derive ``claim`` (or its named wrong ``mutant``) and run the symbolic, mpmath and code checks.
+    """Derive ``claim`` (or its named wrong ``mutant``): the all-``d`` proof, then the instance checks
+    (symbolic, 50-digit mpmath, and the solver's code).
 
     ``fail_fast`` stops at the first failing identity (the mutation tests only need to see a failure).
     """
+    from ._proofs import PROOFS
+
     if mutant is not None and mutant not in claim.mutants:
         raise KeyError(f"{claim.id} has no mutant {mutant!r} (has {claim.mutants})")
     start = time.perf_counter()
     rng = random.Random(_seed(claim.id, mutant))
     failures: list[str] = []
+    proof = PROOFS[claim.id](mutant) if claim.id in PROOFS else None
     derivation = claim.build(mutant)
     symbolic = True
     numeric = True
@@ -320,16 +390,39 @@ def run_claim(claim: Claim, mutant: str | None = None, fail_fast: bool = False) 
         code = bool(derivation.code_check(rng))
         if not code:
             failures.append("code cross-check")
-    passed = symbolic and numeric and code is not False
+    proven = proof is not None and proof.proven
+    if proof is not None:
+        failures += [f"proof: {label}" for label, ok in proof.checks if not ok]
+    instance_ok = symbolic and numeric and code is not False
+    status = "fail" if not instance_ok else ("proven" if proven else "verified")
+    pairs = _pairs(derivation.covered)
+    covered = {"d": sorted({d for d, _ in pairs}), "l": sorted({l for _, l in pairs}), "pairs": pairs}
+    if proven:
+        scope = dict(proof.scope)
+    else:
+        scope = {"d": covered["d"], "l": covered["l"]}
+        if len(pairs) != len(covered["d"]) * len(covered["l"]):
+            scope["pairs"] = [list(p) for p in pairs]
+    steps = list(proof.steps) if proof is not None else []
+    steps.append(r"\text{instances, exact and at 50 digits, tied to the solver's code: }" + instances_tex(pairs))
+    details = list(proof.details) if proof is not None else []
+    details += [(r"\text{instance step " + str(i + 1) + "}", s_) for i, s_ in enumerate(derivation.steps)]
     return ClaimResult(
         id=claim.id,
         title=claim.title,
-        status="pass" if passed else "fail",
+        status=status,
         statement_tex=claim.statement_tex,
-        steps=derivation.steps,
-        covered=derivation.covered,
-        checks={"symbolic": symbolic, "mpmath": numeric, "code": code},
+        steps=steps,
+        covered=covered,
+        checks={"symbolic": symbolic, "mpmath": numeric, "code": code, "proof": proven if proof is not None else None},
         seconds=round(time.perf_counter() - start, 3),
         failures=failures,
         mutant=mutant,
+        scope=scope,
+        lemmas=tuple(proof.lemmas) if proven else (),
+        title_tex=claim.title_tex,
+        details=details,
+        proof_checks=list(proof.checks) if proof is not None else [],
+        facts=dict(derivation.facts),
+        rests_on=tuple(proof.rests_on) if proven else (),
     )

@@ -41,7 +41,7 @@ def _build_c1(mutant: str | None) -> Derivation:
     dense = _inner_dense(u2, v2, 3)
     steps = [
         r"\langle u^{\otimes l}, v^{\otimes l}\rangle = \sum_{i_1,\dots,i_l} \prod_{k=1}^{l} u_{i_k} v_{i_k}",
-        r"d=2,\ l=3:\quad \sum_{i_1 i_2 i_3} \prod_k u_{i_k}v_{i_k} = " + tex(dense),
+        r"d=2,\ l=3:\quad \sum_{i_1 i_2 i_3} \prod_k u_{i_k}v_{i_k} \text{ expands to " + str(len(sp.expand(dense).args)) + r" monomials: } " + tex(dense),
         r"\text{factor}:\quad " + tex(sp.factor(dense)) + r" = (u\cdot v)^{3}",
         r"\text{checked exactly for } d\in\{2,3\},\ l\in\{3,4\}",
     ]

@@ -15,7 +15,19 @@ import sympy as sp
 
 from solver import kernels
 
-from ._core import Claim, Derivation, Identity, close, contract, reference_values, sample_values, symmetric_tensor, tex, vec
+from ._core import (
+    Claim,
+    Derivation,
+    Identity,
+    close,
+    contract,
+    norm_names,
+    reference_values,
+    sample_values,
+    symmetric_tensor,
+    tex,
+    vec,
+)
 from ._model import gram_s, gram_V, instance, instance_symbols, kernel_inputs, unit_ground_truth
 
 DIMS = (2, 3)
@@ -71,7 +83,8 @@ def _build_c6(mutant: str | None) -> Derivation:
     steps = [
         r"\dot{\bar w}_1 = l(I-\bar w_1\bar w_1^\top)\Big(\sum_j a_j H_{1j}^{l-1}u_j - \sum_i c_i G_{1i}^{l-1}\bar w_i\Big)\quad(\text{C5, C13})",
         r"W \to tW:\ \bar w_i \text{ fixed},\ c_i \to t^2 c_i;\ \ t\to 0:\ \dot{\bar w}_1 \to l(I-\bar w_1\bar w_1^\top)\sum_j a_j (u_j\cdot\bar w_1)^{l-1}u_j",
-        r"d=2,\ l=3:\ \lim_{t\to0}(\dot{\bar w}_1)_1 = " + tex(sp.factor(limit[0])),
+        r"d=2,\ l=3,\ w_{k,i} \text{ the coordinates of } w_k:\ \lim_{t\to0}(\dot{\bar w}_1)_1 = "
+        + tex(sp.factor(limit[0]), norm_names(inst.norms)),
         r"f(x) = T^*(x^{\otimes l}) = \sum_j a_j (u_j\cdot x)^l,\ \ \nabla f = l\sum_j a_j (u_j\cdot x)^{l-1}u_j"
         r"\ \Rightarrow\ \dot{\bar w} = (I - xx^\top)\nabla f(x)|_{x=\bar w}\ \text{with factor exactly } 1",
         r"\text{general symmetric } T^*:\ \nabla_x T^*(x^{\otimes l}) = l\,T^*(x^{\otimes(l-1)},I)\ (d\in\{2,3\},\ l\in\{3,4\})",
@@ -92,7 +105,7 @@ def _build_c6(mutant: str | None) -> Derivation:
 
 C6 = Claim(
     "C6",
-    "Small-norm limit is the Riemannian gradient flow of T*(x^l)",
+    "Small-norm limit: the Riemannian gradient flow of the target on the sphere",
     r"T \to 0:\quad \frac{d\bar w}{dt} = (I - xx^\top)\,\nabla_x T^*(x^{\otimes l})\big|_{x=\bar w}"
     r" = l\,(I - xx^\top)\,T^*(x^{\otimes(l-1)}, I)\big|_{x=\bar w}",
     _build_c6,

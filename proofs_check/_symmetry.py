@@ -80,8 +80,9 @@ def _build_c12(mutant: str | None) -> Derivation:
         + tex(degrees["target"]) + r"\text{ in } W,\ \propto a}"
         r" + \underbrace{\cdots c_i\cdots}_{\text{degree } " + tex(degrees["model"]) + r"} + \underbrace{-\lambda w}_{\text{degree } "
         + tex(degrees["reg"]) + r",\ \propto\lambda}",
-        r"V(t) = s^{\alpha} W(s^{\beta} t),\ (a,\lambda)\to(sa, s\lambda):\ " + tex(equations),
-        r"\Rightarrow " + tex(solution) + r":\quad V(t) = \sqrt{s}\,W(st) \text{ solves the flow for } (sa, s\lambda)",
+        r"V(t) = s^{\alpha} W(s^{\beta} t),\ (a,\lambda)\to(sa, s\lambda):\ " + r",\quad ".join(tex(e) for e in equations),
+        r"\Rightarrow " + r",\ ".join(f"{tex(k)} = {tex(v)}" for sol in solution for k, v in sol.items())
+        + r":\quad V(t) = \sqrt{s}\,W(st) \text{ solves the flow for } (sa, s\lambda)",
         r"F(\sqrt{s}W; sa, s\lambda) = s^{3/2}F(W; a,\lambda) \text{ exactly for } d\in\{2,3\},\ l\in\{3,4\},\ m=r=2",
     ]
 

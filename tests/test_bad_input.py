@@ -60,7 +60,7 @@ def test_out_that_cannot_be_created_is_refused(command, capsys):
      "--linear-solver: must be dense, krylov or auto with the rosenbrock integrator"),
     (["run", "--device", "tpu"], "--device: must be auto, cpu, cuda or cuda:N"),
     (["figure1", "--seeds", "-1"], "argument --seeds: must be an integer >= 1"),
-    (["derive", "--claim", "C99"], "--claim: must be one of C1..C13"),
+    (["derive", "--claim", "C99"], "--claim: must be one of C1..C14"),
     (["derive", "--format", "pdf"], "invalid choice"),
     (["check", "--sweep", "0"], "--sweep: must be an integer >= 1"),
     (["check", "--set", "nosuch=1", "."], "--set: must be NAME=VALUE"),
