@@ -131,6 +131,10 @@ def reader(text: Any) -> str:
     if text is None:
         return ""
     text = str(text)
+    if "$" in text:  # LaTeX between $...$ is not a Python literal: rewrite only the prose around it
+        parts = re.split(r"(\$[^$]+\$)", text)
+        return "".join(part if part.startswith("$") and part.endswith("$") and len(part) > 1 else reader(part)
+                       for part in parts)
     text = _BOOL_LIST.sub(lambda m: recovered([v.strip() == "True" for v in m.group(1).split(",")]), text)
 
     def _dict(m: re.Match) -> str:
