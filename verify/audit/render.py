@@ -31,8 +31,10 @@ from . import wording
 from .mathml import latex_to_html
 from .titles import TITLES
 
-__all__ = ["render_html", "render_markdown", "inline_svg", "display_lines", "title_html", "STATUS_COLORS"]
+__all__ = ["render_html", "render_markdown", "rerender", "inline_svg", "display_lines", "title_html", "STATUS_COLORS",
+           "RENDER_STATE"]
 
+RENDER_STATE = "report.pickle"  # the pickled AuditReport the runner leaves beside report.json
 STATUS_COLORS = {"verified": "#1a7f37", "supported": "#0969da", "refuted": "#cf222e", "open": "#9a6700"}
 
 
@@ -143,3 +145,25 @@ def render_markdown(report: AuditReport) -> str:
     """``report.md``: the same sections as the page (LaTeX kept as ``$$...$$``, figures linked)."""
     return _environment(autoescape=False).get_template("report.md.j2").render(**_context(report),
                                                                              figures=report.figures())
+
+
+def rerender(out: Path) -> AuditReport:
+    """Render ``out/index.html`` and ``out/report.md`` again from ``out/report.pickle`` (the objects of a
+    finished audit, written by the same code version): a template or wording change is seen in seconds
+    instead of after a whole audit. Returns the report."""
+    import pickle
+
+    out = Path(out)
+    report = pickle.loads((out / RENDER_STATE).read_bytes())
+    (out / "index.html").write_text(render_html(report, out))
+    (out / "report.md").write_text(render_markdown(report))
+    return report
+
+
+if __name__ == "__main__":  # python -m verify.audit.render OUT
+    import sys
+
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m verify.audit.render OUT  (a finished audit folder holding report.pickle)")
+    rerender(Path(sys.argv[1]))
+    print(f"rendered {Path(sys.argv[1]) / 'index.html'} and report.md again from {RENDER_STATE}")
