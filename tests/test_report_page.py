@@ -151,3 +151,13 @@ def test_layout_checker_flags_an_overflowing_box(page, tmp_path):
     problems = layout_problems(broken, widths=(900,), chromium=CHROMIUM)[900]
     text = "\n".join(problems)
     assert "#bad-formula" in text and "#bad-figure" in text and "page:" in text, text
+
+
+def test_heatmap_text_reads_on_its_cell():
+    import matplotlib.pyplot as plt
+
+    from verify.plots import text_color
+
+    viridis, greens = plt.get_cmap("viridis"), plt.get_cmap("RdYlGn")
+    assert text_color(viridis(0.0)) == "white" and text_color(viridis(1.0)) == "black"
+    assert text_color(greens(0.5)) == "black" and text_color((0.85, 0.85, 0.85, 1.0)) == "black"
