@@ -32,17 +32,28 @@ def plot_flows_side_by_side(panels: Sequence[tuple[str, Trajectory]], stem: Path
             for j in range(traj.a.shape[1]):
                 ax.plot(t[keep], rel[keep, j], color=colors[j % len(colors)], lw=1,
                         linestyle=LINE_STYLES[b % len(LINE_STYLES)],
-                        label=f"$u_{j + 1}$, $a={traj.a[b, j]:.0e}$" if b == 0 else None)
+                        label=f"$u_{j + 1}$, $a_{j + 1} = {_tex_number(traj.a[b, j])}$" if b == 0 else None)
         ax.set_xscale("log")
-        ax.set_xlabel("t")
+        ax.set_xlabel("$t$")
         ax.set_ylabel(r"$(T^*-T)(u_j^{\otimes l})/a_j$")
         ax.set_ylim(-0.1, 1.1)
         recovered = traj.recovered()
-        ax.set_title(f"{label}: fitted {int(recovered.sum())}/{recovered.size} (runs x directions)", fontsize=9)
+        ax.set_title(f"{label}: fitted {int(recovered.sum())} of {recovered.size} (runs × directions)", fontsize=9)
         ax.legend(fontsize=7)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=11)
     return save_figure(fig, stem)
+
+
+def _tex_number(x: float) -> str:
+    """``1e-06`` as mathtext ``10^{-6}`` (a power of ten), else ``3{.}2 \\times 10^{-6}``-like ``.2g``."""
+    x = float(x)
+    if x > 0:
+        exponent = np.log10(x)
+        if abs(exponent - round(exponent)) < 1e-9:
+            return f"10^{{{int(round(exponent))}}}"
+    mantissa, _, exponent = f"{x:.2e}".partition("e")
+    return f"{float(mantissa):g} \\times 10^{{{int(exponent)}}}"
 
 
 def plot_cross_check(curves: dict, stem: Path, title: str = "", target: float | None = None) -> list[Path]:
