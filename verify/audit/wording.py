@@ -106,13 +106,15 @@ _BOOL_LIST = re.compile(r"\[\s*((?:True|False)(?:\s*,\s*(?:True|False))*)\s*\]")
 _LIST = re.compile(r"(?<![\w\]])\[([^\[\]{}]*)\]")
 _DICT = re.compile(r"\{([^{}]*)\}")
 _QUOTED = re.compile(r"'([^'\s][^']*)'")
-_NEG_TINY = re.compile(_WORD + r"-\d(?:\.\d+)?e-(?:1[3-9]|[2-9]\d|\d{3})" + _END)
+# A negative number of rounding size (<= 1e-15 in magnitude): where a loss is printed, it is under its floor.
+_NEG_TINY = re.compile(_WORD + r"-\d(?:\.\d+)?e-(?:1[5-9]|[2-9]\d|\d{3})" + _END)
+_NEG_LOSS = re.compile(r"(\bloss\b[^,;:()]*?)" + _NEG_TINY.pattern)
 
 #: What still looks like a Python literal in visible text (used by the page test).
 REPR = re.compile(
     r"\b(?:True|False|None)\b|(?<![\w.])nan\b|\[\s*\]|\{\s*\}|\{'|'\}|\['|'\]|\[True|\[False|"
     r"\{\s*\w+\s*:|\bclaims:\s*\]|~nan|"
-    + _NEG_TINY.pattern)
+    + _NEG_LOSS.pattern)
 
 
 def repr_fragments(text: str) -> list[str]:
@@ -127,7 +129,7 @@ def _items(body: str) -> list[str]:
 def reader(text: Any) -> str:
     """``text`` with the Python literals it holds written out: ``which [True, False]`` -> "which 1 of 2
     (u_2 missed)", ``{a_b: 0, c: []}`` -> "a b 0; c none", ``[3, 4, 'symbolic']`` -> "3, 4 and symbolic",
-    True/False -> yes/no, None/nan -> not measured, a negative loss of order 1e-16 -> "≤ floor"."""
+    True/False -> yes/no, None/nan -> not measured, a loss printed as -1e-16 or so -> "≤ floor (rounding)"."""
     if text is None:
         return ""
     text = str(text)
@@ -157,5 +159,5 @@ def reader(text: Any) -> str:
     text = re.sub(r"\bFalse\b", "no", text)
     text = re.sub(r"\bNone\b", NOT_MEASURED, text)
     text = re.sub(r"(?<![\w.])nan\b", NOT_MEASURED, text)
-    text = _NEG_TINY.sub("≤ floor (rounding)", text)
+    text = _NEG_LOSS.sub(r"\1≤ floor (rounding)", text)
     return text
