@@ -99,7 +99,7 @@ def plot_cross_check(curves: dict, stem: Path, title: str = "", target: float | 
     n_unresolved = int((~resolved).sum())
     if n_unresolved:
         ax.plot([], [], " ", label=f"{n_unresolved} point(s) under the float64 floor: not compared")
-    ax.set_xlabel("t")
+    ax.set_xlabel("$t$")
     ax.set_ylabel("relative deviation of the loss")
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     if title:
