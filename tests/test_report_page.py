@@ -97,6 +97,7 @@ def test_values_read_as_words_and_numbers():
     assert reader("which [True, True, True, False, False]") == "which 3 of 5 (u_4 and u_5 missed)"
     assert reader("d in [2, 3], l in [3, 4, 'symbolic']") == "d in 2 and 3, l in 3, 4 and symbolic"
     assert reader("t_disc[1..5] at x[0]") == "t_disc[1..5] at x[0]"  # indexing is not a literal
+    assert reader("the solver's loss and the backend's target") == "the solver's loss and the backend's target"
     for text in ("worst {unexplained_drops: 0}", "margin nan", "worst None", "which [True, False]",
                  "l in [3, 'symbolic']", "claims: ]", "~nan s left", "final loss -1.110e-16"):
         assert repr_fragments(text), text
