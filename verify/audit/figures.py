@@ -64,7 +64,7 @@ def plot_cross_check(curves: dict, stem: Path, title: str = "", target: float | 
     ``curves``: ``{"t": [...], "float64": [...], "high": [...], "floor": [...] (optional)}``; the last three
     are losses (a float64 curve may be given on its own time grid as ``"t_float64"``; the high-precision loss
     is then interpolated onto it)."""
-    fig, ax = plt.subplots(figsize=(10, 3.8))
+    fig, ax = plt.subplots(figsize=(9, 4.2))
     t_hi = np.asarray(curves["t"], dtype=float)
     t_lo = np.asarray(curves.get("t_float64", curves["t"]), dtype=float)
     high = np.asarray(curves["high"], dtype=float)
@@ -93,7 +93,8 @@ def plot_cross_check(curves: dict, stem: Path, title: str = "", target: float | 
     positive = deviation[shown]
     if positive.size:
         lo = min(float(positive.min()), target or np.inf) / 10
-        ax.set_ylim(lo, max(float(positive.max()), target or 0.0) * 100)
+        # Room above the data and the target for the legend (inside the axes: the figure keeps its width).
+        ax.set_ylim(lo, max(float(positive.max()), target or 0.0) * 1e5)
     if exact.any():
         ax.plot([], [], " ", label=f"{int(exact.sum())} point(s) agree exactly (not drawn on the log axis)")
     n_unresolved = int((~resolved).sum())
@@ -101,7 +102,7 @@ def plot_cross_check(curves: dict, stem: Path, title: str = "", target: float | 
         ax.plot([], [], " ", label=f"{n_unresolved} point(s) under the float64 floor: not compared")
     ax.set_xlabel("$t$")
     ax.set_ylabel("relative deviation of the loss")
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.legend(fontsize=8, loc="upper left", ncol=2)
     if title:
         ax.set_title(title, fontsize=9)
     return save_figure(fig, stem)
