@@ -16,8 +16,8 @@ from proofs_check import ClaimResult
 from solver.spec import InstanceSpec, RunSpec
 from verify.audit import PROFILES, decide_ledger
 from verify.audit._types import AuditReport, Figure, Machine, StageResult
-from verify.audit.pagecheck import find_chromium, layout_problems, repr_problems
-from verify.audit.render import render_html
+from verify.audit.pagecheck import find_chromium, layout_problems, markdown_repr_problems, repr_problems
+from verify.audit.render import render_html, render_markdown
 from verify.audit.stages.derivations import DerivationsResult
 from verify.audit.stages.figure1 import Figure1Result
 from verify.audit.stages.probe import ProbeResult, ProbeRow
@@ -109,6 +109,14 @@ def test_values_read_as_words_and_numbers():
 def test_page_has_no_python_repr(page):
     problems = repr_problems(page.read_text())
     assert problems == [], "\n".join(problems)
+
+
+def test_markdown_has_no_python_repr(tmp_path):
+    markdown = render_markdown(_report(tmp_path))
+    problems = markdown_repr_problems(markdown)
+    assert problems == [], "\n".join(problems)
+    assert "≤ floor (1.2e-15)" in markdown and "-1.110e-16" not in markdown
+    assert markdown_repr_problems("| 8 | True |\n`x = None`\n$$[True]$$") == ["line 1: True in \"| 8 | True |\""]
 
 
 def test_page_shows_floors_math_titles_and_no_empty_claims_slot(page):

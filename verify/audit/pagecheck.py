@@ -24,7 +24,7 @@ from typing import Sequence
 
 from .wording import repr_fragments
 
-__all__ = ["visible_text", "repr_problems", "layout_problems", "find_chromium", "MEASURE_SCRIPT", "WIDTHS"]
+__all__ = ["visible_text", "repr_problems", "markdown_repr_problems", "layout_problems", "find_chromium", "MEASURE_SCRIPT", "WIDTHS"]
 
 WIDTHS = (900, 1280)
 _SKIP = {"script", "style", "pre", "code", "annotation", "title", "kbd", "samp"}
@@ -89,6 +89,17 @@ def repr_problems(html: str) -> list[str]:
             snippet = " ".join(joined.split())
             problems.append(f"{where}: {fragment!s} in \"{snippet[:160]}\"")
     return list(dict.fromkeys(problems))
+
+
+def markdown_repr_problems(markdown: str) -> list[str]:
+    """:func:`repr_problems` for ``report.md``: prose lines only (code blocks, inline code and ``$...$`` /
+    ``$$...$$`` mathematics removed)."""
+    text = re.sub(r"```.*?```", "", markdown, flags=re.S)
+    text = re.sub(r"\$\$.*?\$\$", "", text, flags=re.S)
+    text = re.sub(r"`[^`]*`", "", text)
+    text = re.sub(r"\$[^$\n]*\$", "", text)
+    return [f"line {n}: {', '.join(found)} in \"{line.strip()[:160]}\"" for n, line in enumerate(text.splitlines(), 1)
+            if (found := repr_fragments(line))]
 
 
 MEASURE_SCRIPT = r"""
