@@ -131,8 +131,9 @@ def test_page_shows_floors_math_titles_and_no_empty_claims_slot(page):
 
 
 def test_repr_checker_flags_a_broken_page(page):
-    broken = page.read_text().replace("</body>", "<p id='bad'>recovered all: True, margin nan, worst None, "
-                                                  "which [True, False], claims: ]</p><td>final loss -1.110e-16</td></body>")
+    bad = ("<p id='bad'>recovered all: True, margin nan, worst None, which [True, False], claims: ]</p>"
+           "<td>final loss -1.110e-16</td>")
+    broken = page.read_text().replace("</body>", bad + "</body>")
     problems = repr_problems(broken)
     flagged = " ".join(problems)
     for fragment in ("True", "nan", "None", "[True", "claims: ]", "-1.110e-16"):

@@ -24,7 +24,8 @@ from typing import Sequence
 
 from .wording import repr_fragments
 
-__all__ = ["visible_text", "repr_problems", "markdown_repr_problems", "layout_problems", "find_chromium", "MEASURE_SCRIPT", "WIDTHS"]
+__all__ = ["visible_text", "repr_problems", "markdown_repr_problems", "layout_problems", "find_chromium",
+           "MEASURE_SCRIPT", "WIDTHS"]
 
 WIDTHS = (900, 1280)
 _SKIP = {"script", "style", "pre", "code", "annotation", "title", "kbd", "samp"}

@@ -111,7 +111,8 @@ def _environment(autoescape: bool) -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True, finalize=_finalize)
     env.filters.update(fmt=_fmt, md=_md, lines=display_lines, reader=wording.reader, floored=wording.floored,
-                       yes_no=wording.yes_no, numbers=wording.numbers, recovered=wording.recovered, listing=wording.listing,
+                       yes_no=wording.yes_no, numbers=wording.numbers, recovered=wording.recovered,
+                       listing=wording.listing,
                        title_html=lambda text: Markup(title_html(text)),
                        pretty_json=lambda obj, indent=2: json.dumps(json_safe(obj), indent=indent),
                        math=lambda tex, display=True: Markup(latex_to_html(tex, display)))

@@ -13,7 +13,8 @@ import math
 import re
 from typing import Any, Iterable, Sequence
 
-__all__ = ["value", "numbers", "yes_no", "listing", "recovered", "floored", "reader", "REPR", "repr_fragments", "NOT_MEASURED"]
+__all__ = ["value", "numbers", "yes_no", "listing", "recovered", "floored", "reader", "REPR", "repr_fragments",
+           "NOT_MEASURED"]
 
 NOT_MEASURED = "not measured"
 
