@@ -19,6 +19,7 @@ from solver.spec import InstanceSpec, RunSpec
 from verify.audit import CLAIM_IDS, PROFILES, SCHEMA_PATH, decide_ledger, run_audit
 from verify.audit._types import STATUSES, AuditReport, Figure, Stage, StageResult
 from verify.audit.ledger import decide_claim
+from verify.audit.pagecheck import layout_problems, repr_problems
 from verify.audit.stages.derivations import DerivationsResult
 from verify.audit.stages.figure1 import Figure1Result
 from verify.audit.stages.invariants import InvariantsResult, SourcedVerdict
@@ -124,6 +125,8 @@ def test_html_is_self_contained_and_has_every_claim_and_figure(audit):
     assert "script" not in parser.tags and "img" not in parser.tags and "link" not in parser.tags
     assert parser.external == []
     assert "Ledger" in "".join(parser.text)
+    # Written for a reader: no visible Python repr (True, None, nan, [..], {..}), no negative loss.
+    assert repr_problems(page) == [], "\n".join(repr_problems(page))
     # The ledger table comes first, before any claim section; every stage has its results section.
     assert page.index('id="ledger"') < page.index('id="claim-P1"')
     for stage in report.stages:
@@ -244,6 +247,8 @@ def test_page_renders_in_headless_chromium_offline(audit, tmp_path):
     overflow = re.search(r'data-overflow="(-?\d+)"', dump.stdout)
     assert overflow, dump.stderr[-2000:]
     assert int(overflow.group(1)) <= 0
+    # Every formula box, figure and table fits its container at a narrow and a wide window.
+    assert layout_problems(out / "index.html", widths=(900, 1280), chromium=CHROMIUM) == {900: [], 1280: []}
 
 
 # ---------------------------------------------------------------------------------------- stage isolation

@@ -861,33 +861,54 @@ def check_trajectory(trajectory: Trajectory, invariants: Invariants | None = Non
 # ------------------------------------------------------------------------------------------------- plot
 def plot_norm_correlation(trajectories: Trajectory | Iterable[Trajectory], path_stem: str | Path) -> list[Path]:
     """P9 figure: worst ``1 - max_j H_kj^2`` among components with ``||w|| >= tau`` against ``tau`` (log-log),
-    one line per run, the law ``(delta0/tau)^4`` and each run's resolution floor drawn. Writes png + svg."""
+    one colour per run, with the law ``(delta0/tau)^4`` and the resolution floor. A point above its run's floor
+    is a measurement (filled); one at or below it is unresolved and drawn on the floor as an upper bound
+    (hollow, pointing down); the band under the floor is shaded. Writes png + svg."""
     import matplotlib.pyplot as plt
 
-    from .plots import LINE_STYLES, save_figure
+    from .plots import save_figure
 
     trs = [trajectories] if isinstance(trajectories, Trajectory) else list(trajectories)
-    fig, ax = plt.subplots(figsize=(6, 4.2))
-    floors = []
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    floors, lows, n_runs = [], [], sum(tr.batch for tr in trs if tr.log_norms is not None)
+    run = 0
     for n, tr in enumerate(trs):
         if tr.log_norms is None:
             continue
         taus = _default_taus(tr)
         delta0 = _delta0(tr)
         for b in range(tr.batch):
+            color = colors[run % len(colors)]
+            run += 1
             w = worst_alpha_by_tau(tr, b, taus)
-            floors.append(alpha_floor(tr, b))
-            ax.plot(taus, np.where(w > 0, w, np.nan), linestyle=LINE_STYLES[b % len(LINE_STYLES)], marker=".",
-                    lw=1, label=f"{tr.config.get('algorithm', '')} seed {tr.seeds[b]}" if len(trs) * tr.batch <= 8
-                    else None)
-        ax.plot(taus, (delta0 / taus) ** 4, "k--", lw=1, label=r"$(\delta_0/\tau)^4$" if n == 0 else None)
+            floor = alpha_floor(tr, b)
+            floors.append(floor)
+            valid = w > 0
+            resolved = valid & (w > floor)
+            unresolved = valid & ~resolved
+            label = f"{tr.config.get('algorithm', '')} seed {tr.seeds[b]}".strip() if n_runs <= 8 else None
+            ax.plot(taus[resolved], w[resolved], "o", ms=4, color=color, label=label)
+            if unresolved.any() and floor > 0:
+                ax.plot(taus[unresolved], np.full(int(unresolved.sum()), floor), "v", ms=5, color=color,
+                        markerfacecolor="none")
+            if resolved.any():
+                lows.append(float(w[resolved].min()))
+        law = (delta0 / taus) ** 4
+        ax.plot(taus, law, "k--", lw=1, label=r"law $(\delta_0/\tau)^4$" if n == 0 else None)
     positive = [f for f in floors if f > 0]
     if positive:
-        ax.axhline(max(positive), color="0.6", lw=1, label="resolution floor")
+        top_floor = max(positive)
+        bottom = min(min(positive), *lows) / 1e3 if lows else min(positive) / 1e3
+        ax.axhspan(bottom, top_floor, color="0.9", zorder=0)
+        ax.axhline(top_floor, color="0.5", lw=1, label=f"resolution floor ({top_floor:.0e})")
+        ax.plot([], [], "v", color="0.3", markerfacecolor="none", label="unresolved: $\\leq$ floor (upper bound)")
+        ax.set_ylim(bottom=bottom, top=2)
+    else:
+        ax.set_ylim(top=2)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_ylim(bottom=1e-80, top=2)
-    ax.set_xlabel(r"$\tau$")
-    ax.set_ylabel(r"worst $1 - \max_j \langle \bar w_k, u_j\rangle^2$ over $\|w_k\| \geq \tau$")
-    ax.legend(fontsize=7)
+    ax.set_xlabel(r"norm threshold $\tau$")
+    ax.set_ylabel(r"worst $1 - \max_j \langle \bar w_k, u_j\rangle^2$" "\n" r"over $\|w_k\| \geq \tau$")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return save_figure(fig, Path(path_stem))

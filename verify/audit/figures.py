@@ -32,54 +32,92 @@ def plot_flows_side_by_side(panels: Sequence[tuple[str, Trajectory]], stem: Path
             for j in range(traj.a.shape[1]):
                 ax.plot(t[keep], rel[keep, j], color=colors[j % len(colors)], lw=1,
                         linestyle=LINE_STYLES[b % len(LINE_STYLES)],
-                        label=f"$u_{j + 1}$, $a={traj.a[b, j]:.0e}$" if b == 0 else None)
+                        label=f"$u_{j + 1}$, $a_{j + 1} = {_tex_number(traj.a[b, j])}$" if b == 0 else None)
         ax.set_xscale("log")
-        ax.set_xlabel("t")
+        ax.set_xlabel("$t$")
         ax.set_ylabel(r"$(T^*-T)(u_j^{\otimes l})/a_j$")
         ax.set_ylim(-0.1, 1.1)
         recovered = traj.recovered()
-        ax.set_title(f"{label}: fitted {int(recovered.sum())}/{recovered.size} (runs x directions)", fontsize=9)
+        ax.set_title(f"{label}: fitted {int(recovered.sum())} of {recovered.size} (runs × directions)", fontsize=9)
         ax.legend(fontsize=7)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=11)
     return save_figure(fig, stem)
 
 
-def plot_cross_check(curves: dict, stem: Path, title: str = "") -> list[Path]:
-    """The loss of the float64 solver and of the high-precision backend against time, with the float64
-    resolution floor; below the floor only the high-precision curve is meaningful.
+def _tex_number(x: float) -> str:
+    """``1e-06`` as mathtext ``10^{-6}`` (a power of ten), else ``3{.}2 \\times 10^{-6}``-like ``.2g``."""
+    x = float(x)
+    if x > 0:
+        exponent = np.log10(x)
+        if abs(exponent - round(exponent)) < 1e-9:
+            return f"10^{{{int(round(exponent))}}}"
+    mantissa, _, exponent = f"{x:.2e}".partition("e")
+    return f"{float(mantissa):g} \\times 10^{{{int(exponent)}}}"
+
+
+def plot_cross_check(curves: dict, stem: Path, title: str = "", target: float | None = None) -> list[Path]:
+    """The relative deviation ``|L_64 - L_hp| / L_hp`` of the float64 loss from the high-precision loss against
+    time (log axis), only where float64 resolves the loss (above its rounding floor); beside it the deviation
+    rounding alone explains, ``floor / L_hp``, and the agreement ``target`` when given.
 
     ``curves``: ``{"t": [...], "float64": [...], "high": [...], "floor": [...] (optional)}``; the last three
-    are losses (a float64 curve may be given on its own time grid as ``"t_float64"``)."""
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    are losses (a float64 curve may be given on its own time grid as ``"t_float64"``; the high-precision loss
+    is then interpolated onto it)."""
+    fig, ax = plt.subplots(figsize=(9, 4.2))
     t_hi = np.asarray(curves["t"], dtype=float)
     t_lo = np.asarray(curves.get("t_float64", curves["t"]), dtype=float)
     high = np.asarray(curves["high"], dtype=float)
     low = np.asarray(curves["float64"], dtype=float)
-    ax.plot(t_hi, high, color="k", lw=1.5, label="high precision")
-    if "floor" in curves and curves["floor"] is not None:
+    if t_lo.shape != t_hi.shape or not np.array_equal(t_lo, t_hi):
+        high = np.exp(np.interp(t_lo, t_hi, np.log(np.maximum(high, 1e-300))))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deviation = np.abs(low - high) / np.abs(high)
+    floor = None
+    if curves.get("floor") is not None:
         floor = np.asarray(curves["floor"], dtype=float)
-        low = np.where(low > floor, low, np.nan)
-        ax.fill_between(t_lo, np.full_like(floor, max(np.nanmin(floor), 1e-300) * 1e-3), floor, color="0.85",
-                        label="float64 resolution floor")
-    ax.plot(t_lo, low, color="tab:orange", lw=1, linestyle="--", label="float64 solver")
+        resolved = low > floor
+    else:
+        resolved = np.isfinite(low)
+    shown = resolved & np.isfinite(deviation) & (deviation > 0)
+    exact = resolved & (deviation == 0)
+    ax.plot(t_lo[shown], deviation[shown], ".", ms=3, color="tab:orange",
+            label=r"$|L_{64} - L_{hp}| / L_{hp}$ (float64 resolves $L$)")
+    if floor is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rounding = floor / np.abs(high)
+        ax.plot(t_lo, rounding, color="0.45", lw=1, label=r"rounding alone: floor$\,/\,L_{hp}$")
+    if target is not None:
+        ax.axhline(target, color="tab:red", lw=1, linestyle=":", label=f"agreement target {target:.0e}")
     ax.set_yscale("log")
-    ax.set_xlabel("t")
-    ax.set_ylabel(r"$\frac{1}{2}\|T-T^*\|_F^2$")
-    ax.legend(fontsize=8)
+    positive = deviation[shown]
+    if positive.size:
+        lo = min(float(positive.min()), target or np.inf) / 10
+        # Room above the data and the target for the legend (inside the axes: the figure keeps its width).
+        ax.set_ylim(lo, max(float(positive.max()), target or 0.0) * 1e5)
+    if exact.any():
+        ax.plot([], [], " ", label=f"{int(exact.sum())} point(s) agree exactly (not drawn on the log axis)")
+    n_unresolved = int((~resolved).sum())
+    if n_unresolved:
+        ax.plot([], [], " ", label=f"{n_unresolved} point(s) under the float64 floor: not compared")
+    ax.set_xlabel("$t$")
+    ax.set_ylabel("relative deviation of the loss")
+    ax.legend(fontsize=8, loc="upper left", ncol=2)
     if title:
         ax.set_title(title, fontsize=9)
     return save_figure(fig, stem)
 
 
 def plot_probe(rows: Sequence[dict], stem: Path, title: str = "") -> list[Path]:
-    """The accuracy probe: reached ``||T-T*||_F`` against the target eps, one marker per d (filled when every
-    component with ``a_j >= eps`` was recovered, hollow otherwise), the diagonal ``reached = eps``, and each
-    d's ``exp(-d/ln d)`` (Theorem 1's scale) as a vertical line."""
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    """The accuracy probe: reached ``||T-T*||_F`` against the target eps, one colour per d; a success (every
+    component with ``a_j >= eps`` recovered) is a filled circle, a failure a cross; the diagonal
+    ``reached = eps``, and each d's ``exp(-d/ln d)`` (Theorem 1's scale) as a dotted vertical line. A point
+    whose integration failed has no reached value and is counted in the legend."""
+    fig, ax = plt.subplots(figsize=(9, 4.5))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     dims = sorted({int(r["d"]) for r in rows})
     eps_all = [float(r["eps"]) for r in rows]
+    failed_runs = sum(1 for r in rows if r.get("reached") is None)
     for i, d in enumerate(dims):
         mine = [r for r in rows if int(r["d"]) == d]
         color = colors[i % len(colors)]
@@ -87,21 +125,29 @@ def plot_probe(rows: Sequence[dict], stem: Path, title: str = "") -> list[Path]:
             reached = r.get("reached")
             if reached is None:
                 continue
-            ax.plot([float(r["eps"])], [float(reached)], "o", color=color,
-                    markerfacecolor=color if r.get("recovered_all") else "none")
-        ax.plot([], [], "o", color=color, label=f"d = {d}")
+            if r.get("recovered_all"):
+                ax.plot([float(r["eps"])], [float(reached)], "o", ms=6, color=color)
+            else:
+                ax.plot([float(r["eps"])], [float(reached)], "X", ms=8, color=color, markeredgecolor="k",
+                        markeredgewidth=0.6)
+        ax.plot([], [], "s", color=color, label=f"$d = {d}$")
         bound = next((r.get("bound") for r in mine if r.get("bound") is not None), None)
         if bound is not None and float(bound) > 0:
             ax.axvline(float(bound), color=color, lw=0.8, linestyle=":")
+    ax.plot([], [], "o", color="0.4", label="every component recovered")
+    ax.plot([], [], "X", color="0.4", markeredgecolor="k", markeredgewidth=0.6, ms=8, label="a component missed")
+    ax.plot([], [], ":", color="0.4", label=r"$\exp(-d/\ln d)$ of that $d$")
+    if failed_runs:
+        ax.plot([], [], " ", label=f"{failed_runs} point(s) failed to integrate (not drawn)")
     if eps_all:
         lo, hi = min(eps_all), max(eps_all)
         grid = np.geomspace(lo / 10, hi * 10, 50)
-        ax.plot(grid, grid, color="0.5", lw=0.8, label="reached = eps")
+        ax.plot(grid, grid, color="0.5", lw=0.8, label=r"reached $= \epsilon$")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(r"target accuracy $\epsilon$")
     ax.set_ylabel(r"reached $\|T-T^*\|_F$")
-    ax.legend(fontsize=8, title="filled: all recovered; dotted: exp(-d/ln d)", title_fontsize=7)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     if title:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=10)
     return save_figure(fig, stem)

@@ -13,8 +13,9 @@ block shows its figures and runs only), then the runs and versions.
 
 from __future__ import annotations
 
+import html
 import json
-import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,10 +27,14 @@ from solver.trajectory import json_safe
 from ._svg import inline_svg
 from ._types import STATUSES, AuditReport, Figure
 from .ledger import FAMILIES
+from . import wording
 from .mathml import latex_to_html
+from .titles import TITLES
 
-__all__ = ["render_html", "render_markdown", "inline_svg", "display_lines", "STATUS_COLORS"]
+__all__ = ["render_html", "render_markdown", "rerender", "inline_svg", "display_lines", "title_html", "STATUS_COLORS",
+           "RENDER_STATE"]
 
+RENDER_STATE = "report.pickle"  # the pickled AuditReport the runner leaves beside report.json
 STATUS_COLORS = {"verified": "#1a7f37", "supported": "#0969da", "refuted": "#cf222e", "open": "#9a6700"}
 
 
@@ -67,34 +72,51 @@ def display_lines(tex: str) -> list[str]:
 
 
 def _fmt(value, spec: str = ".3g") -> str:
-    """Numbers for people: ``spec`` format, ``-`` for None, ``nan``/``inf`` spelled out."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, (int, float)):
-        if isinstance(value, float) and not math.isfinite(value):
-            return str(value)
-        return format(value, spec)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_fmt(v, spec) for v in value) + "]"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={_fmt(v, spec)}" for k, v in value.items())
-    return str(value)
+    """Numbers for people (:func:`verify.audit.wording.value`): ``spec`` format, yes/no, "not measured"."""
+    return wording.value(value, spec)
+
+
+_INLINE_MATH = re.compile(r"\$([^$]+)\$")
+
+
+def title_html(text: str) -> str:
+    """A title with ``$...$`` formulas: the text escaped, each formula as inline MathML."""
+    out, last = [], 0
+    for m in _INLINE_MATH.finditer(text):
+        out.append(html.escape(text[last:m.start()]))
+        out.append(latex_to_html(m.group(1), display=False))
+        last = m.end()
+    out.append(html.escape(text[last:]))
+    return "".join(out)
 
 
 def _md(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _finalize(x):
+    """What every ``{{ ... }}`` prints: text and markup as they are, any other value through
+    :func:`verify.audit.wording.value` (no ``True``, ``None``, ``nan`` or ``[...]`` reaches a page)."""
+    if isinstance(x, (str, jinja2.Undefined)):
+        return x
+    if isinstance(x, float):
+        return wording.value(x, ".4g")
+    if isinstance(x, int) and not isinstance(x, bool):
+        return x
+    return wording.value(x)
+
+
 def _environment(autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("verify.audit", "templates"), autoescape=autoescape,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                             keep_trailing_newline=True)
-    env.filters.update(fmt=_fmt, md=_md, lines=display_lines,
+                             keep_trailing_newline=True, finalize=_finalize)
+    env.filters.update(fmt=_fmt, md=_md, lines=display_lines, reader=wording.reader, floored=wording.floored,
+                       yes_no=wording.yes_no, numbers=wording.numbers, recovered=wording.recovered,
+                       listing=wording.listing,
+                       title_html=lambda text: Markup(title_html(text)),
                        pretty_json=lambda obj, indent=2: json.dumps(json_safe(obj), indent=indent),
                        math=lambda tex, display=True: Markup(latex_to_html(tex, display)))
-    env.globals.update(STATUS_COLORS=STATUS_COLORS, STATUSES=STATUSES)
+    env.globals.update(STATUS_COLORS=STATUS_COLORS, STATUSES=STATUSES, TITLES=TITLES)
     return env
 
 
@@ -124,3 +146,25 @@ def render_markdown(report: AuditReport) -> str:
     """``report.md``: the same sections as the page (LaTeX kept as ``$$...$$``, figures linked)."""
     return _environment(autoescape=False).get_template("report.md.j2").render(**_context(report),
                                                                              figures=report.figures())
+
+
+def rerender(out: Path) -> AuditReport:
+    """Render ``out/index.html`` and ``out/report.md`` again from ``out/report.pickle`` (the objects of a
+    finished audit, written by the same code version): a template or wording change is seen in seconds
+    instead of after a whole audit. Returns the report."""
+    import pickle
+
+    out = Path(out)
+    report = pickle.loads((out / RENDER_STATE).read_bytes())
+    (out / "index.html").write_text(render_html(report, out))
+    (out / "report.md").write_text(render_markdown(report))
+    return report
+
+
+if __name__ == "__main__":  # python -m verify.audit.render OUT
+    import sys
+
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m verify.audit.render OUT  (a finished audit folder holding report.pickle)")
+    rerender(Path(sys.argv[1]))
+    print(f"rendered {Path(sys.argv[1]) / 'index.html'} and report.md again from {RENDER_STATE}")

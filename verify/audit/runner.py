@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import pickle
 import platform
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from ..progress import ProgressBar
 from ._types import AuditReport, Machine, Stage, StageContext, StageResult
 from .ledger import decide_ledger
 from .profiles import Profile
-from .render import render_html, render_markdown
+from .render import RENDER_STATE, render_html, render_markdown
 from .stages import STAGES
 
 __all__ = ["run_audit", "FORMAT", "SCHEMA_PATH", "versions"]
@@ -69,8 +70,9 @@ def _run_stage(stage: Stage, ctx: StageContext, failed: set[str]) -> StageResult
 def run_audit(profile: Profile, out: Path, *, progress: bool = True, device: str = "cpu",
               stages: Sequence[Stage] = STAGES, command: str | None = None) -> AuditReport:
     """Run ``stages`` at ``profile``'s sizes, decide the ledger, write ``out/report.json`` (from
-    :meth:`AuditReport.to_dict`), ``out/index.html`` and ``out/report.md`` (rendered from the same objects);
-    return the report."""
+    :meth:`AuditReport.to_dict`), ``out/index.html`` and ``out/report.md`` (rendered from the same objects,
+    which are also pickled to ``out/report.pickle`` for :func:`verify.audit.render.rerender`); return the
+    report."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     bar = ProgressBar("audit", enabled=progress)
@@ -95,6 +97,9 @@ def run_audit(profile: Profile, out: Path, *, progress: bool = True, device: str
         machine=Machine(cpus=os.cpu_count(), device=device, omp_num_threads=os.environ.get("OMP_NUM_THREADS")),
         ledger=decide_ledger(results), stages=list(results.values()))
     atomic_write_json(out / "report.json", report.to_dict())
+    # The objects the pages are rendered from, for re-rendering after a template change without re-running
+    # the stages (``python -m verify.audit.render OUT``); same code version only, report.json is the record.
+    atomic_write_bytes(out / RENDER_STATE, pickle.dumps(report))
     atomic_write_bytes(out / "report.schema.json", SCHEMA_PATH.read_bytes())
     atomic_write_bytes(out / "index.html", render_html(report, out).encode())
     atomic_write_bytes(out / "report.md", render_markdown(report).encode())

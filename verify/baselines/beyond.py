@@ -211,65 +211,85 @@ def format_study(study: BeyondStudy) -> str:
     return "\n".join(lines)
 
 
+#: Final relative errors under this are drawn on it as upper bounds (hollow, pointing down): float64 resolves
+#: nothing finer on these instances, and a log axis cannot show 0.
+ERROR_CLAMP = 1e-9
+
+
 def plot_beyond(study: BeyondStudy, stem: Path) -> list[Path]:
     """``stem_coherence`` (median discovery time of each direction vs mu, plain flow; final relative error vs
-    mu, both algorithms) and ``stem_orders`` (plain-flow discovery times over the norm-growth time
-    ``ln(1/delta0)/(2 a_j)``, and plateau lengths, vs l). PNG + SVG each; returns the paths."""
+    mu, both algorithms, errors under :data:`ERROR_CLAMP` drawn as upper bounds) and ``stem_orders`` (plain-flow
+    discovery times over the norm-growth time ``ln(1/delta0)/(2 a_j)``, and plateau lengths, vs l). PNG + SVG
+    each; returns the paths."""
     from ..plots import LINE_STYLES, plt, save_figure
 
     stem = Path(stem)
     paths: list[Path] = []
     plain = study.select("coherence", "plain")
     if plain:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+        fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
         mus = [r.parameter for r in plain]
         med = np.array([r.median_discovery() for r in plain])
         for j in range(med.shape[1]):
             axes[0].plot(mus, med[:, j], marker="o", linestyle=LINE_STYLES[j % len(LINE_STYLES)],
-                         label=f"u_{j + 1} (a={RATIO ** -j:.2f})")
-        axes[0].set_xlabel("coherence mu = <u_i, u_j>")
-        axes[0].set_ylabel("discovery time (residual at half)")
-        axes[0].set_title("plain flow: when each direction is fitted")
+                         label=f"$u_{{{j + 1}}}$ ($a_{{{j + 1}}} = {RATIO ** -j:.2f}$)")
+        axes[0].set_xlabel(r"coherence $\mu = \langle u_i, u_j \rangle$")
+        axes[0].set_ylabel("discovery time $t_j$ (residual at $a_j/2$)")
+        axes[0].set_title("plain flow: when each direction is fitted", fontsize=9)
         axes[0].legend(fontsize=7)
-        for alg, marker in (("plain", "o"), ("modified", "s")):
+        clamped_any = False
+        for alg, marker, color in (("plain", "o", "C0"), ("modified", "s", "C3")):
             rows = study.select("coherence", alg)
-            if not rows:
-                continue
-            for r in rows:
-                axes[1].scatter([r.parameter] * len(r.rel_errors), np.maximum(r.rel_errors, 1e-9), marker=marker,
-                                color="C0" if alg == "plain" else "C3", alpha=0.7,
-                                label=("plain flow" if alg == "plain" else "Algorithm 1") if r is rows[0] else None)
-        axes[1].axhline(1e-3, color="0.5", linestyle=":", label="success threshold 1e-3")
+            for k, r in enumerate(rows):
+                errors = np.asarray(r.rel_errors, dtype=float)
+                data, clamped = errors[errors >= ERROR_CLAMP], errors[errors < ERROR_CLAMP]
+                axes[1].scatter([r.parameter] * len(data), data, marker=marker, color=color, alpha=0.7,
+                                label=("plain flow" if alg == "plain" else "Algorithm 1") if k == 0 else None)
+                if clamped.size:
+                    clamped_any = True
+                    axes[1].scatter([r.parameter] * len(clamped), np.full(len(clamped), ERROR_CLAMP), marker="v",
+                                    facecolors="none", edgecolors=color, s=40)
+        if clamped_any:
+            exponent = int(round(np.log10(ERROR_CLAMP)))
+            axes[1].scatter([], [], marker="v", facecolors="none", edgecolors="0.3", s=40,
+                            label=f"below $10^{{{exponent}}}$: drawn there as an upper bound")
+            axes[1].axhspan(ERROR_CLAMP / 3, ERROR_CLAMP, color="0.92", zorder=0)
+        axes[1].axhline(1e-3, color="0.5", linestyle=":", label="success threshold $10^{-3}$")
         axes[1].set_yscale("log")
-        axes[1].set_xlabel("coherence mu")
-        axes[1].set_ylabel("final ||T - T*|| / ||T*|| (floor 1e-9 drawn)")
+        axes[1].set_ylim(bottom=ERROR_CLAMP / 3)
+        axes[1].set_xlabel(r"coherence $\mu$")
+        axes[1].set_ylabel(r"final $\|T - T^*\|_F / \|T^*\|_F$")
+        axes[1].set_title("final relative error per run", fontsize=9)
         axes[1].legend(fontsize=7)
-        fig.suptitle(f"Non-orthogonal T*: d={D}, r={R}, a_i/a_(i+1)={RATIO}, m={M}, delta0={DELTA0:g}, float64",
-                     fontsize=9)
+        fig.suptitle(f"Non-orthogonal $T^*$: $d = {D}$, $r = {R}$, $a_i/a_{{i+1}} = {RATIO:g}$, $m = {M}$, "
+                     f"$\\delta_0 = 10^{{{int(round(np.log10(DELTA0)))}}}$, float64", fontsize=11)
         paths += save_figure(fig, stem.with_name(stem.name + "_coherence"))
     orders = study.select("order", "plain")
     if orders:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+        fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
         a = geometric_spectrum(R, RATIO)
         growth = norm_growth_times(a)
         for k, r in enumerate(orders):
             med = r.median_discovery()
             axes[0].plot(range(1, R + 1), med / growth, marker="o", linestyle=LINE_STYLES[k % len(LINE_STYLES)],
-                         label=f"l = {int(r.parameter)}")
+                         label=f"$l = {int(r.parameter)}$")
         axes[0].axhline(1.0, color="0.5", linestyle=":")
-        axes[0].set_xlabel("direction j (a_j decreasing)")
-        axes[0].set_ylabel("t_j / (ln(1/delta0) / (2 a_j))")
-        axes[0].set_title("plain flow: discovery time over norm-growth time")
+        axes[0].set_xticks(range(1, R + 1))
+        axes[0].set_xlabel("direction $j$ ($a_j$ decreasing)")
+        axes[0].set_ylabel(r"$t_j \,/\, \frac{\ln(1/\delta_0)}{2 a_j}$")
+        axes[0].set_title("plain flow: discovery time over norm-growth time", fontsize=9)
         axes[0].legend(fontsize=7)
         ls = [int(r.parameter) for r in orders]
         meds = np.array([r.median_discovery() for r in orders])
-        axes[1].plot(ls, meds[:, 0], marker="o", label="first plateau t_1")
+        axes[1].plot(ls, meds[:, 0], marker="o", label="first plateau $t_1$")
         gaps = np.diff(meds, axis=1)
-        axes[1].plot(ls, np.nanmean(gaps, axis=1), marker="s", label="mean gap t_(j+1) - t_j")
-        axes[1].set_xlabel("tensor order l")
-        axes[1].set_ylabel("time")
+        axes[1].plot(ls, np.nanmean(gaps, axis=1), marker="s", label="mean gap $t_{j+1} - t_j$")
+        axes[1].set_xlabel("tensor order $l$")
+        axes[1].set_ylabel("time $t$")
         axes[1].set_xticks(ls)
+        axes[1].set_title("plateau lengths", fontsize=9)
         axes[1].legend(fontsize=7)
-        fig.suptitle(f"Orders 3-6: identity basis, d={D}, r={R}, a_i/a_(i+1)={RATIO}, m={M}, float64", fontsize=9)
+        fig.suptitle(f"Orders 3-6: identity basis, $d = {D}$, $r = {R}$, $a_i/a_{{i+1}} = {RATIO:g}$, $m = {M}$, "
+                     "float64", fontsize=11)
         paths += save_figure(fig, stem.with_name(stem.name + "_orders"))
     return paths

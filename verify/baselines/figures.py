@@ -11,6 +11,14 @@ from .runner import BaselinesResult
 __all__ = ["plot_baselines"]
 
 
+def _cell_text(mesh, value: float) -> str:
+    """The text colour (black or white) that reads on the cell ``mesh`` paints for ``value``."""
+    from ..plots import text_color
+
+    rgba = mesh.cmap(mesh.norm(value)) if np.isfinite(value) else mesh.cmap.get_bad()
+    return text_color(rgba)
+
+
 def plot_baselines(result: BaselinesResult, stem: Path) -> list[Path]:
     """Two panels, methods x instances: success (runs that recovered every direction, out of the row's
     seeds; grey = not run) and median seconds per run (log colour scale). Writes ``stem.png`` and ``stem.svg``."""
@@ -32,10 +40,11 @@ def plot_baselines(result: BaselinesResult, stem: Path) -> list[Path]:
             labels[i][j] = "skipped"
     fig, axes = plt.subplots(1, 2, figsize=(4.2 + 1.5 * len(instances), 0.5 * len(methods) + 1.6), sharey=True)
     cmap = plt.get_cmap("RdYlGn").with_extremes(bad="0.85")
-    heatmap(axes[0], success, cmap=cmap, vmin=0, vmax=1)
+    mesh = heatmap(axes[0], success, cmap=cmap, vmin=0, vmax=1)
     for i in range(len(methods)):
         for j in range(len(instances)):
-            axes[0].text(j, i, labels[i][j], ha="center", va="center", fontsize=8)
+            axes[0].text(j, i, labels[i][j], ha="center", va="center", fontsize=8,
+                         color=_cell_text(mesh, success[i, j]))
     axes[0].set_title("success (all directions recovered)")
     finite = seconds[np.isfinite(seconds) & (seconds > 0)]
     logs = np.log10(np.where(np.isfinite(seconds) & (seconds > 0), seconds, np.nan))
@@ -47,7 +56,7 @@ def plot_baselines(result: BaselinesResult, stem: Path) -> list[Path]:
         for j in range(len(instances)):
             text = "skipped" if labels[i][j] == "skipped" else (
                 "" if not np.isfinite(seconds[i, j]) else f"{seconds[i, j]:.2g}")
-            axes[1].text(j, i, text, ha="center", va="center", fontsize=8, color="w")
+            axes[1].text(j, i, text, ha="center", va="center", fontsize=8, color=_cell_text(image, logs[i, j]))
     axes[1].set_title("median seconds per run")
     vector_colorbar(fig, image, ax=axes[1], label="log10 seconds")
     for ax in axes:

@@ -343,40 +343,44 @@ def frontier(dimensions: Sequence[int] = FRONTIER_DIMENSIONS, out=None, *, m_ove
 
 
 def plot_frontier(result: FrontierResult, stem) -> list:
-    """eps*(d) against exp(-d/ln d) on one plot: every probed (d, eps) (filled: all seeds recovered; cross: not),
-    eps*(d) framed (a downward arrow where the frontier lies below the grid), the bound's curve, float64's
-    limit of this probe dashed. Writes ``stem.png`` and ``stem.svg``."""
+    """eps*(d) against exp(-d/ln d), d on a categorical axis (one column per probed d): every probed (d, eps)
+    (filled: all seeds recovered; cross: not), eps*(d) framed (a downward arrow where the frontier lies below
+    the grid), each d's bound as a bar, float64's limit of this probe dashed. Writes ``stem.png`` and
+    ``stem.svg``."""
     from pathlib import Path
 
     from verify.plots import plt, save_figure
 
-    fig, ax = plt.subplots(figsize=(6, 4))
     ds = sorted(result.bound)
-    grid = np.linspace(min(ds) - 0.5, max(ds) + 0.5, 200)
-    ax.plot(grid, np.exp(-grid / np.log(grid)), "k-", lw=1, label=r"$\exp(-d/\ln d)$")
+    x_of = {d: i for i, d in enumerate(ds)}
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.4 * len(ds) + 4.5), 4))
+    ax.hlines([result.bound[d] for d in ds], [x_of[d] - 0.35 for d in ds], [x_of[d] + 0.35 for d in ds],
+              color="k", lw=1.5, label=r"$\exp(-d/\ln d)$ (Theorem 1's scale)")
     ax.axhline(FLOAT64_MIN_EPS, color="grey", ls="--", lw=0.8, label="float64 limit of the probe")
-    at_m = [p for p in result.points if p.m == result.m_by_d.get(p.d)]
-    search = [p for p in result.points if p.m != result.m_by_d.get(p.d)]
+    at_m = [p for p in result.points if p.m == result.m_by_d.get(p.d) and p.d in x_of]
+    search = [p for p in result.points if p.m != result.m_by_d.get(p.d) and p.d in x_of]
     if search:  # the m search's other m, drawn beside the column of the chosen m
-        ax.scatter([p.d - 0.15 for p in search], [p.eps for p in search], s=14, marker="o",
+        ax.scatter([x_of[p.d] - 0.2 for p in search], [p.eps for p in search], s=14, marker="o",
                    facecolors=["none" if not p.all_recovered else "grey" for p in search], edgecolors="grey",
                    label="m search, other m (filled: all recovered)")
     ok = [p for p in at_m if p.all_recovered]
     bad = [p for p in at_m if not p.all_recovered]
-    ax.scatter([p.d for p in ok], [p.eps for p in ok], marker="o", color="tab:green", s=18,
+    ax.scatter([x_of[p.d] for p in ok], [p.eps for p in ok], marker="o", color="tab:green", s=18,
                label="all components recovered (every seed)")
-    ax.scatter([p.d for p in bad], [p.eps for p in bad], marker="x", color="tab:red", s=22, label="a component missed")
-    stars = [(d, e) for d, e in result.eps_star.items() if e is not None]
+    ax.scatter([x_of[p.d] for p in bad], [p.eps for p in bad], marker="x", color="tab:red", s=22,
+               label="a component missed")
+    stars = [(d, e) for d, e in result.eps_star.items() if e is not None and d in x_of]
     if stars:
-        ax.scatter([d for d, _ in stars], [e for _, e in stars], marker="s", facecolors="none", edgecolors="k", s=80,
-                   label=r"$\varepsilon^*(d)$ (the smallest recovered)")
+        ax.scatter([x_of[d] for d, _ in stars], [e for _, e in stars], marker="s", facecolors="none", edgecolors="k",
+                   s=80, label=r"$\varepsilon^*(d)$ (the smallest recovered)")
         for d, e in stars:
             if not result.resolved.get(d):
-                ax.annotate("", xy=(d, e / 8), xytext=(d, e), arrowprops={"arrowstyle": "->", "lw": 0.8})
+                ax.annotate("", xy=(x_of[d], e / 8), xytext=(x_of[d], e), arrowprops={"arrowstyle": "->", "lw": 0.8})
+    ax.set_xticks(range(len(ds)), [f"{d}\n(m = {result.m_by_d[d]})" if result.m_by_d.get(d) else str(d) for d in ds])
+    ax.set_xlim(-0.7, len(ds) - 0.3)
     ax.set_yscale("log")
-    ax.set_xlabel("d")
+    ax.set_xlabel("dimension $d$ (and the m found above the bound)")
     ax.set_ylabel(r"target accuracy $\varepsilon$ ($a_r = \varepsilon$)")
-    ms = ", ".join(f"d={d}: m={m}" for d, m in sorted(result.m_by_d.items()))
-    ax.set_title(f"Algorithm 1's accuracy frontier at the m found above the bound ({ms})", fontsize=8)
-    ax.legend(fontsize=6)
+    ax.set_title("Algorithm 1's accuracy frontier at the m found above the bound", fontsize=10)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return save_figure(fig, Path(stem))

@@ -173,8 +173,9 @@ def plot_phase(summary: PhaseSummary, stem: Path, title: str = "") -> list[Path]
     """Heatmaps of the success rate, one panel per (d, r) row and algorithm column: x = m/r, y = spread
     ``a_1/a_r``, each cell annotated ``successes/n``; a white frame marks m* on each spread line.
     Writes ``stem.png`` and ``stem.svg``."""
-    from verify.plots import heatmap, plt, save_figure, vector_colorbar
     import numpy as np
+
+    from verify.plots import heatmap, plt, save_figure, text_color, vector_colorbar
 
     algorithms = sorted({c.algorithm for c in summary.cells}, key=lambda a: (a != "plain", a))
     shapes = sorted({(c.d, c.r) for c in summary.cells})
@@ -195,11 +196,12 @@ def plot_phase(summary: PhaseSummary, stem: Path, title: str = "") -> list[Path]
             ys = sorted({c.spread for c in cells})
             grid = np.full((len(ys), len(xs)), np.nan)
             for c in cells:
-                yi, xi = ys.index(c.spread), xs.index(c.m_over_r)
-                grid[yi, xi] = c.rate
-                ax.text(xi, yi, f"{c.successes}/{c.n}", ha="center", va="center", fontsize=7,
-                        color="black" if (c.rate if c.n else 0) > 0.5 else "white")
+                grid[ys.index(c.spread), xs.index(c.m_over_r)] = c.rate
             image = heatmap(ax, grid, origin="lower", cmap="viridis", vmin=0, vmax=1)
+            for c in cells:  # text colour by the cell's luminance
+                yi, xi = ys.index(c.spread), xs.index(c.m_over_r)
+                rgba = image.cmap(image.norm(c.rate)) if c.n else image.cmap.get_bad()
+                ax.text(xi, yi, f"{c.successes}/{c.n}", ha="center", va="center", fontsize=7, color=text_color(rgba))
             for yi, spread in enumerate(ys):
                 entry = summary.lookup(algorithm, d, spread, r)
                 if entry is not None and entry.m_over_r is not None:

@@ -34,8 +34,9 @@ def run(ctx: StageContext, result: StageResult) -> None:
     result.figures.append(Figure(
         id="baselines", title="Classical methods and the flows side by side",
         caption=("Runs that recovered every component (out of the seeds) and median seconds per method and instance. "
-                 "Recovery: the components aligned with u_j (<wbar, u_j>^2 >= 0.99) carry a_j (a_j - lambda/2) "
-                 "to 1%; on non-orthogonal T*, ||T - T*||_F / ||T*||_F <= 1e-3. float64."),
+                 r"Recovery: the components aligned with $u_j$ ($\langle \bar w, u_j\rangle^2 \ge 0.99$) carry $a_j$ "
+                 r"($a_j - \lambda/2$) to 1%; on non-orthogonal $T^*$, $\|T - T^*\|_F / \|T^*\|_F \le 10^{-3}$. "
+                 "float64."),
         path="figures/baselines.svg", claims=["P4", "P12"]))
     skipped = [r for r in data.rows if r.skipped]
     if skipped:

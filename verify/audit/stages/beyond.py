@@ -30,10 +30,11 @@ def run(ctx: StageContext, result: StageResult) -> None:
                                                "orders": list(p.beyond_orders)}, seconds=study.seconds))
     paths = plot_beyond(study, ctx.out / "figures" / "beyond")
     captions = {
-        "coherence": ("Non-orthogonal T* (pairwise <u_i, u_j> = mu): median discovery time of each direction and the "
-                      "final relative error ||T - T*||_F / ||T*||_F against mu. float64."),
-        "orders": ("Tensor orders l = 3..6 on the identity basis: discovery times over the norm-growth time "
-                   "ln(1/delta0) / (2 a_j), and plateau lengths, against l. float64."),
+        "coherence": (r"Non-orthogonal $T^*$ (pairwise $\langle u_i, u_j\rangle = \mu$): median discovery time of "
+                      r"each direction and the final relative error $\|T - T^*\|_F / \|T^*\|_F$ against $\mu$ "
+                      "(errors under 1e-9 drawn on 1e-9 as upper bounds). float64."),
+        "orders": (r"Tensor orders $l = 3, \dots, 6$ on the identity basis: discovery times over the norm-growth time "
+                   r"$\ln(1/\delta_0) / (2 a_j)$, and plateau lengths, against $l$. float64."),
     }
     for path in paths:
         if path.suffix != ".svg":

@@ -82,9 +82,11 @@ def run(ctx: StageContext, result: StageResult) -> None:
                                  seconds=seconds))
     result.figures.append(Figure(
         id="figure1", title="Figure 1: plain gradient flow",
-        caption=(f"Plain flow, T* = sum_i a_i e_i^4 in R^{p.figure1_d}, a_i/a_(i+1) = 1.2, m = {p.figure1_m}, "
+        caption=(f"Plain flow, $T^* = \\sum_i a_i e_i^{{\\otimes 4}}$ in $\\mathbb{{R}}^{{{p.figure1_d}}}$, "
+                 f"$a_i/a_{{i+1}} = 1.2$, $m = {p.figure1_m}$, "
                  f"initial norm 1e-15, {p.figure1_seeds} seeds (one line style each). Left: the loss with its "
-                 "float64 resolution floor (grey; values under it are not drawn). Right: the residual on each e_i."),
+                 "float64 resolution floor (grey band); the loss is drawn only where it exceeds 4 floors, since "
+                 "nearer the floor it is rounding noise. Right: the residual on each $e_i$."),
         path=str((folder / "figure1.svg").relative_to(ctx.out)), claims=["P1", "P4", "P5", "P6", "P12"]))
     ctx.artifacts[NAME] = trajectory
 

@@ -101,8 +101,11 @@ def run(ctx: StageContext, result: StageResult) -> None:
         invariants.plot_norm_correlation([sources["figure1"]], stem)
         result.figures.append(Figure(
             id="p9", title="P9: norm against correlation",
-            caption=("Worst 1 - max_i <wbar_k, u_i>^2 over components with ||w_k|| >= tau, against tau, on the "
-                     "Figure 1 runs (SPEC section 2 measured about (delta0/tau)^4)."),
+            caption=(r"Worst $1 - \max_i \langle \bar w_k, u_i\rangle^2$ over components with $\|w_k\| \ge \tau$, "
+                     r"against $\tau$, on the Figure 1 runs (SPEC section 2 measured about $(\delta_0/\tau)^4$). "
+                     "Filled: measured, above the "
+                     "resolution floor of the recorded correlations; hollow triangles on the floor: unresolved "
+                     "(the value is at most the floor); the shaded band is below the floor."),
             path="figures/p9_norm_correlation.svg", claims=["P9"]))
     except Exception as err:  # the plot is evidence for P9 only: keep the verdicts
         result.notes.append(f"P9 plot failed: {type(err).__name__}: {err}")

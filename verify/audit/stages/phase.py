@@ -89,9 +89,9 @@ def run(ctx: StageContext, result: StageResult) -> None:
                                  ground_truth={"grid": dict(spec.axes)}, seconds=sweep_seconds))
     result.figures.append(Figure(
         id="phase", title="Phase diagram: success over m/r and the spread of the spectrum",
-        caption=(f"Sweep '{spec.name}': share of runs that fitted every direction (final residual <= 0.1 a_j), per "
-                 "cell k/n, plain flow and Algorithm 1; the framed cell is m*, the smallest m/r with success >= 90% "
-                 "there and at every larger m/r. float64."),
+        caption=(f"Sweep {spec.name}: share of runs that fitted every direction (final residual "
+                 r"$\le 0.1\, a_j$), per cell k/n, plain flow and Algorithm 1; the framed cell is $m^*$, the "
+                 "smallest $m/r$ with success ≥ 90% there and at every larger $m/r$. float64."),
         path="figures/phase.svg", claims=["P12", "P1"]))
     if front is not None:
         dims = ",".join(str(d) for d in p.frontier_dims)
@@ -103,9 +103,10 @@ def run(ctx: StageContext, result: StageResult) -> None:
             seconds=frontier_seconds))
         result.figures.append(Figure(
             id="frontier", title="Accuracy frontier eps*(d) against exp(-d/ln d)",
-            caption=("Algorithm 1 at the m found above the bound, eps one decade apart below it: recovered seeds per "
-                     "point and the smallest eps at which every seed recovered every component. float64 down to its "
-                     "limit for this probe; high precision beyond (full profile)."),
+            caption=(r"Algorithm 1 at the $m$ found above the bound $\exp(-d/\ln d)$, $\epsilon$ one decade "
+                     r"apart below it: recovered seeds per point and the smallest $\epsilon$ at which every seed "
+                     "recovered every component, one column per $d$. float64 down to its limit for this probe; "
+                     "high precision beyond (full profile)."),
             path="figures/frontier.svg", claims=["P11", "P7"]))
     if summary.n_errors:
         result.notes.append(f"{summary.n_errors} sweep run(s) raised in the integrator (counted apart, not as "

@@ -82,9 +82,9 @@ def run(ctx: StageContext, result: StageResult) -> None:
                title="Accuracy probe (modified flow, high precision)")
     result.figures.append(Figure(
         id="probe", title="Accuracy probe",
-        caption=("Reached ||T - T*||_F against the target eps for each d (filled: every component with a_j >= eps "
-                 "recovered; hollow: not), with Theorem 1's scale exp(-d/ln d) dotted. Instances: orthogonal, "
-                 "spectrum from a_1 = 1 down to a_r = eps."),
+        caption=(r"Reached $\|T - T^*\|_F$ against the target $\epsilon$, one colour per $d$ (circle: every "
+                 r"component with $a_j \ge \epsilon$ recovered; cross: a component missed), with Theorem 1's scale "
+                 r"$\exp(-d/\ln d)$ dotted. Instances: orthogonal, spectrum from $a_1 = 1$ down to $a_r = \epsilon$."),
         path="figures/probe.svg", claims=["P7", "P11"]))
 
 

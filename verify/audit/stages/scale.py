@@ -92,9 +92,10 @@ def run(ctx: StageContext, result: StageResult) -> None:
     plot_flows_side_by_side(panels, stem, title="Algorithm 1 on the spread spectrum, random orthonormal basis")
     result.figures.append(Figure(
         id="scale", title="Algorithm 1 at larger d",
-        caption=(f"Relative residual (T*-T)(u_j^l)/a_j of each direction (0: fitted) against time, a_i = "
-                 f"10^(-2(i-1)), i <= {p.scale_r}, random orthonormal basis, m = {p.scale_m_per_d} d, defaults "
-                 f"(eps = {p.scale_eps:g}; scipy BDF, dense LU up to 400 unknowns, else matrix-free GMRES)."),
+        caption=(r"Relative residual $(T^*-T)(u_j^{\otimes l})/a_j$ of each direction (0: fitted) against time, "
+                 f"$a_i = 10^{{-2(i-1)}}$, $i \\le {p.scale_r}$, random orthonormal basis, $m = {p.scale_m_per_d} d$, "
+                 f"defaults ($\\epsilon = {p.scale_eps:g}$; scipy BDF, dense LU up to 400 unknowns, else matrix-free "
+                 "GMRES)."),
         path="figures/scale.svg", claims=["P7"]))
 
 

@@ -22,7 +22,8 @@ RATIO = 100.0  # a_i / a_{i+1}: a_i = 10^{-2(i-1)}
 @dataclass
 class FlowOutcome:
     """The runs of ``spec``: per run (seed ``seeds[b]``) which directions are fitted at the end
-    (``|res_j| <= 0.1 a_j``), their count, the final loss, the re-initializations and the discovery times;
+    (``|res_j| <= 0.1 a_j``), their count, the final loss (with its float64 floor ``loss_floor``), the
+    re-initializations and the discovery times;
     ``t_max`` is the time the runs reached."""
 
     spec: RunSpec
@@ -35,6 +36,7 @@ class FlowOutcome:
     reinitializations: list[int]
     discovery_times: list[list[float | None]]
     seconds: float
+    loss_floor: list[float] | None = None  # per run, the float64 resolution floor of the final loss
 
 
 @dataclass
@@ -52,7 +54,8 @@ def _outcome(trajectory, spec: RunSpec, seconds: float) -> FlowOutcome:
                        fitted=[int(v) for v in recovered.sum(axis=1)],
                        final_loss=[float(x) for x in trajectory.loss[:, -1]],
                        reinitializations=[int(r["reinitializations"]) for r in summary["runs"]],
-                       discovery_times=summary["discovery_times"], seconds=seconds)
+                       discovery_times=summary["discovery_times"], seconds=seconds,
+                       loss_floor=[float(x) for x in trajectory.loss_floor[:, -1]])
 
 
 def run(ctx: StageContext, result: StageResult) -> None:
@@ -84,14 +87,13 @@ def run(ctx: StageContext, result: StageResult) -> None:
     stem = ctx.out / "figures" / "spread"
     plot_flows_side_by_side([("plain flow", trajectories["plain"]), ("modified flow (Algorithm 1)",
                                                                      trajectories["modified"])], stem,
-                            title=f"Spread spectrum a_i = 10^(-2(i-1)), d = {p.spread_d}, m = {p.spread_m}")
+                            title=f"Spread spectrum $a_i = 10^{{-2(i-1)}}$, $d = {p.spread_d}$, $m = {p.spread_m}$")
     result.figures.append(Figure(
         id="spread", title="Plain vs modified flow on the spread spectrum",
-        caption=(f"Relative residual (T*-T)(u_j^l)/a_j of each direction (0: fitted) against time, a_i = "
-                 f"10^(-2(i-1)), i <= {p.spread_r}, d = {p.spread_d}, m = {p.spread_m}. Left: plain flow to t = "
-                 f"{p.spread_plain_t_max:g}. Right: Algorithm 1 (BDF with dense LU, norm re-initialization "
-                 "rule, delta1 = 1e-5, "
-                 f"eps = {p.spread_modified_eps:g})."),
+        caption=(r"Relative residual $(T^*-T)(u_j^{\otimes l})/a_j$ of each direction (0: fitted) against time, "
+                 f"$a_i = 10^{{-2(i-1)}}$, $i \\le {p.spread_r}$, $d = {p.spread_d}$, $m = {p.spread_m}$. Left: plain "
+                 f"flow to $t = {p.spread_plain_t_max:g}$. Right: Algorithm 1 (BDF with dense LU, norm "
+                 rf"re-initialization rule, $\delta_1 = 10^{{-5}}$, $\epsilon = {p.spread_modified_eps:g}$)."),
         path="figures/spread.svg", claims=["P7", "P12"]))
     ctx.artifacts[NAME] = trajectories
 
