@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..audit.profiles import PROFILES, get_profile
-from ..outputs import check_out_dir
+from ..outputs import add_overwrite_argument, check_out_dir
 
 NAME = "audit"
 HELP = ("Run the whole audit (derivations, Figure 1, invariants and property sweep, plain vs modified flow on the "
@@ -20,13 +20,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="results/audit", help="output folder (default results/audit)")
     parser.add_argument("--device", default="cpu", help="device of the float64 solver runs (cpu, cuda, auto)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_overwrite_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..audit import run_audit
 
     profile = get_profile(args.profile)
-    out = check_out_dir(args.out)
+    out = check_out_dir(args.out, overwrite=args.overwrite)
     report = run_audit(profile, out, progress=not args.quiet, device=args.device,
                        command=f"deflation audit --profile {profile.name} --out {args.out}")
     width = max(len(e.id) for e in report.ledger)

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     spec, exact = spec_and_delta0(args)
     if spec.n_seeds != 1:
         raise ValidationError("--seeds", "1 for a high-precision run (one seed per run)", spec.n_seeds)
-    out = check_out_dir(args.out)
+    out = check_out_dir(args.out, overwrite=args.overwrite)
     bar = ProgressBar("precision", enabled=not args.quiet)
     trajectory = solve_high_precision(spec.instance.truth(), spec.config, spec.first_seed, dps=dps,
                                       backend=args.backend, integrator=args.hp_integrator, delta0=exact, progress=bar)

@@ -7,7 +7,7 @@ import argparse
 
 from solver.spec import RunSpec, add_spec_arguments
 
-from ..outputs import check_out_dir
+from ..outputs import add_overwrite_argument, check_out_dir
 
 NAME = "run"
 HELP = "Run the plain or modified gradient flow on one instance (batched over seeds)."
@@ -17,6 +17,7 @@ def add_output_arguments(parser: argparse.ArgumentParser, default_out: str) -> N
     g = parser.add_argument_group("output")
     g.add_argument("--out", default=default_out, help=f"output folder (default {default_out})")
     g.add_argument("--quiet", action="store_true", help="no progress line")
+    add_overwrite_argument(g)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from ..progress import ProgressBar
 
     spec = RunSpec.from_args(args)
-    out = check_out_dir(args.out)
+    out = check_out_dir(args.out, overwrite=args.overwrite)
     bar = ProgressBar("run", enabled=not args.quiet)
     trajectory = spec.solve(progress=bar)
     bar.close()

@@ -8,8 +8,9 @@ pyarrow load inside :func:`run`).
 from __future__ import annotations
 
 import argparse
-import math
+import logging
 import os
+import sys
 from pathlib import Path
 
 from solver.errors import ValidationError
@@ -17,6 +18,7 @@ from solver.errors import ValidationError
 from ..outputs import check_out_dir
 
 NAME = "sweep"
+INTERRUPTED = "rerun the same command to resume (finished runs are kept)"
 HELP = "Run a grid of instances on Dask (resumable, Parquet results) and draw phase diagrams."
 
 
@@ -33,13 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float, default=0.9, help="success rate defining m* (default 0.9)")
     parser.add_argument("--list", action="store_true", help="print the runs the spec expands to and exit")
     parser.add_argument("--quiet", action="store_true")
-
-
-def _format_seconds(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "?"
-    seconds = int(round(seconds))
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,17 +72,35 @@ def run(args: argparse.Namespace) -> int:
     from verify.progress import ProgressBar
     from verify.sweep.runner import run_sweep
 
-    bar = ProgressBar("sweep", enabled=not args.quiet, interval=15.0)
-    if not args.quiet:
-        where = args.scheduler or f"LocalCluster, {args.workers or os.cpu_count()} worker(s), 1 thread each"
-        print(f"[sweep] {spec.name}: {len(points)} runs -> {out} ({where})", flush=True)
-    result = run_sweep(spec, out, scheduler=args.scheduler, workers=args.workers,
-                       progress=lambda done, total, left: bar(done, total, f"left ~{_format_seconds(left)}"))
-    bar.close()
-    if not args.quiet:
-        print(f"[sweep] {result.written} run(s) written, {result.skipped} already present, "
-              f"{result.seconds:.1f} s on {result.workers} worker(s)", flush=True)
+    bar = ProgressBar("sweep", enabled=not args.quiet, interval=15.0, eta=True)
+    where = args.scheduler or f"LocalCluster, {args.workers or os.cpu_count()} worker(s), 1 thread each"
+    bar.message(f"{spec.name}: {len(points)} runs -> {out} ({where})")
+    try:
+        result = run_sweep(spec, out, scheduler=args.scheduler, workers=args.workers,
+                           progress=lambda done, total, left: bar(done, total, "runs"))
+    except KeyboardInterrupt:
+        _silence_dask()  # the workers and the cluster die with the interrupt: their tracebacks are noise
+        raise
+    finally:
+        bar.close()
+    print(f"{result.written} run(s) written, {result.skipped} already present, "
+          f"{result.seconds:.1f} s on {result.workers} worker(s)")
     return _write_phase(out, args, title=f"sweep '{spec.name}'")
+
+
+def _silence_dask() -> None:
+    """Mute dask/distributed's loggers and stderr warnings for the rest of the process (after Ctrl-C, the
+    nanny and worker shutdown prints dozens of tracebacks that say nothing about the sweep)."""
+    for name in ("distributed", "dask", "tornado", "asyncio"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.CRITICAL + 1)
+        logger.propagate = False
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+    import warnings
+
+    warnings.simplefilter("ignore")
+    sys.excepthook = lambda *exc: None  # pragma: no cover - only at interpreter shutdown
 
 
 def _write_phase(folder: Path, args: argparse.Namespace, title: str = "") -> int:
