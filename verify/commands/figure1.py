@@ -19,6 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     add_overwrite_argument(parser)
+    # For the README smoke test: the same command at d = 6, m = 12, t <= 60 (not the paper's figure).
+    parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,9 +28,10 @@ def run(args: argparse.Namespace) -> int:
     from ..progress import ProgressBar
 
     out = check_out_dir(args.out, overwrite=args.overwrite)
-    experiments.figure1_spec(seeds=args.seeds, device=args.device).validate()
+    sizes = {"d": 6, "m": 12, "t_max": 60.0} if args.smoke else {}
+    experiments.figure1_spec(seeds=args.seeds, device=args.device, **sizes).validate()
     bar = ProgressBar("figure1", enabled=not args.quiet)
-    trajectory = experiments.figure1_trajectory(seeds=args.seeds, device=args.device, progress=bar)
+    trajectory = experiments.figure1_trajectory(seeds=args.seeds, device=args.device, progress=bar, **sizes)
     bar.close()
     experiments.write_figure1(trajectory, out)
     print(experiments.format_summary(trajectory))
