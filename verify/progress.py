@@ -45,9 +45,18 @@ def format_seconds(seconds: float) -> str:
 
 
 def _number(x: float) -> str:
+    if not math.isfinite(x):
+        return "?"
     if float(x).is_integer() and abs(x) < 1e6:
         return str(int(x))
     return f"{x:.4g}"
+
+
+def _fraction(done: float, total: float) -> float:
+    """``done / total`` clipped to [0, 1]; 0 when either is not a finite number or ``total <= 0``."""
+    if not (math.isfinite(done) and math.isfinite(total)) or total <= 0:
+        return 0.0
+    return min(1.0, max(0.0, done / total))
 
 
 def _item(stage: str) -> str:
@@ -106,7 +115,7 @@ class ProgressBar:
             if new_stage:
                 self._stage_start = now
             self._state = (float(done), float(total), str(stage))
-            if self._first_item is None and done >= 1:
+            if self._first_item is None and math.isfinite(done) and done >= 1:
                 self._first_item = (now, float(done))
             if new_stage or now - self._last >= self.interval or done >= total:
                 self._draw(now)
@@ -150,8 +159,8 @@ class ProgressBar:
         if self._state is None:
             return f"[{self.label}] {format_seconds(now - self.start)} elapsed"
         done, total, stage = self._state
-        frac = 0.0 if total <= 0 else min(1.0, max(0.0, done / total))
-        parts = [f"[{self.label}]"] + ([stage] if stage else [])
+        frac = _fraction(done, total)
+        parts = [f"[{self.label}] {stage}".rstrip()]
         parts.append(f"{_number(done)}/{_number(total)} ({100 * frac:.0f}%)")
         timing = f"{format_seconds(now - self.start)} elapsed"
         if now - self._stage_start >= 2.0 and self._stage_start - self.start >= 1.0:
@@ -163,7 +172,8 @@ class ProgressBar:
         return "  ".join(parts)
 
     def _eta(self, now: float, done: float, total: float) -> float | None:
-        if not self.eta or self._first_item is None or done >= total:
+        if not self.eta or self._first_item is None or not (math.isfinite(done) and math.isfinite(total)) \
+                or done >= total:
             return None
         t0, d0 = self._first_item
         if done <= d0 or now <= t0:
@@ -185,7 +195,7 @@ class ProgressBar:
         if self._tqdm is None:
             self._tqdm = tqdm(total=1000, file=self.stream, leave=True, dynamic_ncols=True, mininterval=0,
                               bar_format="{bar:16} {desc}")
-        self._tqdm.n = int(1000 * (0.0 if total <= 0 else min(1.0, max(0.0, done / total))))
+        self._tqdm.n = int(1000 * _fraction(done, total))
         self._tqdm.set_description_str(line, refresh=False)
         self._tqdm.refresh()
 
