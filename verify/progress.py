@@ -117,9 +117,14 @@ class ProgressBar:
             self._state = (float(done), float(total), str(stage))
             if self._first_item is None and math.isfinite(done) and done >= 1:
                 self._first_item = (now, float(done))
-            if new_stage or now - self._last >= self.interval or done >= total:
+            if new_stage or now - self._last >= self.interval or (math.isfinite(total) and done >= total):
                 self._draw(now)
             self._ensure_heartbeat()
+
+    def begin(self, stage: str) -> None:
+        """Name the work before its first report (a solver may report only after its first span) and start
+        the heartbeat, so the line shows the item and its elapsed time from the start."""
+        self(math.nan, math.nan, stage)
 
     def message(self, text: str) -> None:
         """A line of its own (e.g. a stage finished); the progress line, if any, is redrawn below it."""
@@ -161,7 +166,8 @@ class ProgressBar:
         done, total, stage = self._state
         frac = _fraction(done, total)
         parts = [f"[{self.label}] {stage}".rstrip()]
-        parts.append(f"{_number(done)}/{_number(total)} ({100 * frac:.0f}%)")
+        if math.isfinite(total):
+            parts.append(f"{_number(done)}/{_number(total)} ({100 * frac:.0f}%)")
         timing = f"{format_seconds(now - self.start)} elapsed"
         if now - self._stage_start >= 2.0 and self._stage_start - self.start >= 1.0:
             timing += f", this item {format_seconds(now - self._stage_start)}"

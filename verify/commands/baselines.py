@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = check_out_dir(args.out, overwrite=args.overwrite)
     bar = ProgressBar(NAME, enabled=not args.quiet)
+    bar.begin("loading torch and TensorLy")
     if args.beyond:
         from ..baselines import beyond
 

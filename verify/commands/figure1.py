@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     sizes = {"d": 6, "m": 12, "t_max": 60.0} if args.smoke else {}
     experiments.figure1_spec(seeds=args.seeds, device=args.device, **sizes).validate()
     bar = ProgressBar("figure1", enabled=not args.quiet)
+    bar.begin(f"{args.seeds} seed(s): starting")
     trajectory = experiments.figure1_trajectory(seeds=args.seeds, device=args.device, progress=bar, **sizes)
     bar.close()
     experiments.write_figure1(trajectory, out)

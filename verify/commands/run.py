@@ -25,6 +25,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_output_arguments(parser, "results/run")
 
 
+def describe(spec: RunSpec) -> str:
+    """What a run is about to do, for the progress line: ``plain flow, d=10, m=50, 5 seed(s), t <= 100``."""
+    c = spec.config
+    what = "Algorithm 1" if c.algorithm == "modified" else "plain flow"
+    until = f"eps = {c.eps:g}" if c.algorithm == "modified" or c.end_time is None else f"t <= {c.end_time:g}"
+    return f"{what}, d={spec.instance.d}, m={c.m}, {spec.n_seeds} seed(s), {until}: starting"
+
+
 def run(args: argparse.Namespace) -> int:
     from ..experiments import format_summary
     from ..progress import ProgressBar
@@ -32,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     spec = RunSpec.from_args(args)
     out = check_out_dir(args.out, overwrite=args.overwrite)
     bar = ProgressBar("run", enabled=not args.quiet)
+    bar.begin(describe(spec))
     trajectory = spec.solve(progress=bar)
     bar.close()
     trajectory.save(out)

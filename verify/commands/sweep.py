@@ -8,6 +8,7 @@ pyarrow load inside :func:`run`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -19,6 +20,7 @@ from ..outputs import check_out_dir
 
 NAME = "sweep"
 INTERRUPTED = "rerun the same command to resume (finished runs are kept)"
+WORKER_LOG = "dask-workers.log"
 HELP = "Run a grid of instances on Dask (resumable, Parquet results) and draw phase diagrams."
 
 
@@ -72,20 +74,72 @@ def run(args: argparse.Namespace) -> int:
     from verify.progress import ProgressBar
     from verify.sweep.runner import run_sweep
 
-    bar = ProgressBar("sweep", enabled=not args.quiet, interval=15.0, eta=True)
-    where = args.scheduler or f"LocalCluster, {args.workers or os.cpu_count()} worker(s), 1 thread each"
-    bar.message(f"{spec.name}: {len(points)} runs -> {out} ({where})")
-    try:
-        result = run_sweep(spec, out, scheduler=args.scheduler, workers=args.workers,
-                           progress=lambda done, total, left: bar(done, total, "runs"))
-    except KeyboardInterrupt:
-        _silence_dask()  # the workers and the cluster die with the interrupt: their tracebacks are noise
-        raise
-    finally:
-        bar.close()
+    local = args.scheduler is None
+    with _worker_stderr(out / WORKER_LOG if local else None):
+        bar = ProgressBar("sweep", enabled=not args.quiet, interval=15.0, eta=True)
+        where = args.scheduler or f"LocalCluster, {args.workers or os.cpu_count()} worker(s), 1 thread each; " \
+                                  f"their own messages go to {out / WORKER_LOG}"
+        bar.message(f"{spec.name}: {len(points)} runs -> {out} ({where})")
+        try:
+            with _quiet_interrupt():
+                result = run_sweep(spec, out, scheduler=args.scheduler, workers=args.workers,
+                                   progress=lambda done, total, left: bar(done, total, "runs"))
+        finally:
+            bar.close()
     print(f"{result.written} run(s) written, {result.skipped} already present, "
           f"{result.seconds:.1f} s on {result.workers} worker(s)")
     return _write_phase(out, args, title=f"sweep '{spec.name}'")
+
+
+@contextlib.contextmanager
+def _worker_stderr(log: Path | None):
+    """While the sweep runs, file descriptor 2 (which the LocalCluster's worker processes inherit) points at
+    ``log``, and this process's own ``sys.stderr`` keeps the original stream: Ctrl-C reaches the workers too,
+    and each prints a KeyboardInterrupt traceback on its way down; they land in the log, not on the screen."""
+    if log is None:
+        yield
+        return
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    target = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(target, 2)
+    os.close(target)
+    original = sys.stderr
+    sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, encoding=getattr(original, "encoding", None) or "utf-8",
+                           errors="backslashreplace")
+    try:
+        yield
+    finally:
+        try:
+            sys.stderr.flush()
+            sys.stderr.close()
+        finally:
+            sys.stderr = original
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+@contextlib.contextmanager
+def _quiet_interrupt():
+    """Ctrl-C first mutes dask's loggers, then raises KeyboardInterrupt: the cluster shuts down (in the runner's
+    ``finally``) without logging the workers' deaths as errors."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupted(signum, frame):
+        _silence_dask()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _silence_dask() -> None:
