@@ -175,7 +175,8 @@ def print_table(rows: list[tuple[str, Verdict]], stream=None, seeds: dict[str, l
         ok = {Status.PASS: "yes", Status.FAIL: "NO", Status.NOT_APPLICABLE: "n/a", Status.INCONCLUSIVE: "?"}[v.status]
         known = (seeds or {}).get(label)
         run = "all" if v.run is None else str(known[v.run] if known and v.run < len(known) else f"#{v.run + 1}")
-        print(f"{label[-28:]:<28} {run:>4}  {v.claim:<8} {v.name:<26} {ok:<4} {_fmt(float(v.margin)):>10}  "
+        margin = _fmt(float(v.margin) if math.isfinite(v.margin) else None)  # undecided: "-", not nan
+        print(f"{label[-28:]:<28} {run:>4}  {v.claim:<8} {v.name:<26} {ok:<4} {margin:>10}  "
               f"{_worst_text(one_based(v.to_dict()))}", file=stream)
 
 
@@ -229,7 +230,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps([{"path": str(p), "seeds": _record_seeds(p), "direction_indices": "1-based",
                            "verdicts": [one_based(v.to_dict()) for v in vs]} for p, vs in results], indent=2))
     else:
-        print_table([(str(p), v) for p, vs in results for v in vs], seeds={str(p): _record_seeds(p) for p, _ in results})
+        print_table([(str(p), v) for p, vs in results for v in vs],
+                    seeds={str(p): _record_seeds(p) for p, _ in results})
         print("ok: yes = holds, NO = violated, n/a = not applicable to that run, ? = inconclusive (not resolved); "
               "directions a_1..a_r counted from 1")
     return 1 if any(v.failed for _, vs in results for v in vs) else 0

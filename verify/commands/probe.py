@@ -128,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
 
     check_out_dir(args.out, overwrite=args.overwrite)
     result = run_probe(grid, m_per_d=args.m_per_d, dps=args.dps, backend=args.backend, seed=args.seed,
-                       progress=None if args.quiet else (lambda text: print(f"[probe] {text}", file=sys.stderr, flush=True)))
+                       progress=None if args.quiet else
+                       (lambda text: print(f"[probe] {text}", file=sys.stderr, flush=True)))
     out = Path(args.out)
     atomic_write_json(out / "probe.json", result)
     table = format_table(result)
