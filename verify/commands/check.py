@@ -201,9 +201,13 @@ def run(args: argparse.Namespace) -> int:
             raise ValidationError("DIR", "absent with --sweep", args.dir)
         from ..experiments import invariant_sweep
 
+        from ..progress import ProgressBar
+
+        bar = ProgressBar("check", enabled=args.format != "json", eta=True)
+        bar.begin(f"{args.sweep} random instance(s): starting")
         result = invariant_sweep(args.sweep, args.seed, args.algorithm, invariants=invariants,
-                       progress=None if args.format == "json" else
-                       (lambda i, n: print(f"\r[check] instance {i}/{n}", end="", file=sys.stderr, flush=True)))
+                                 progress=lambda i, n: bar(i, n, "random instances"))
+        bar.close()
         if args.format == "json":
             print(json.dumps({"claims": json_safe(result["claims"]), "seconds": result["seconds"],
                               "overridden": changed, "direction_indices": "1-based",
@@ -211,7 +215,6 @@ def run(args: argparse.Namespace) -> int:
                                              "verdicts": [one_based(v.to_dict()) for v in x["verdicts"]]}
                                             for x in result["instances"]]}, indent=2))
         else:
-            print(file=sys.stderr)
             print(f"{'claim':<36} {'pass rate':>12} {'worst margin':>13}")
             for key, e in sorted(result["claims"].items()):
                 rate = f"{e['passed']}/{e['applicable']}"
