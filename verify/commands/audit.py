@@ -1,4 +1,4 @@
-"""``deflation audit``: every claim of SPEC section 3 checked and reported in one self-contained report."""
+"""``deflation audit``: every claim of docs/spec.md section 3 checked and reported in one self-contained report."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from solver.errors import ValidationError
-from solver.trajectory import atomic_write_json
+from solver.trajectory import atomic_write_bytes, atomic_write_json
 
 from ..outputs import add_overwrite_argument, check_out_dir
 from ..precision.arithmetic import BACKENDS
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     atomic_write_json(out / "probe.json", result)
     table = format_table(result)
-    (out / "probe.txt").write_text(table + "\n")
+    atomic_write_bytes(out / "probe.txt", (table + "\n").encode())
     print(table)
     paths = plot(result, out / "probe")
     print(f"wrote {out / 'probe.json'}, {out / 'probe.txt'}, {paths[0]}")
@@ -178,7 +178,7 @@ def _run_frontier(args: argparse.Namespace) -> int:
                       progress=lambda done, total, left: bar(done, total, "sweep runs"))
     bar.close()
     atomic_write_json(out / "frontier.json", result.to_dict())
-    (out / "frontier.md").write_text(result.markdown())
+    atomic_write_bytes(out / "frontier.md", result.markdown().encode())
     paths = plot_frontier(result, out / "frontier")
     print(result.markdown())
     print(f"wrote {out / 'frontier.json'}, {out / 'frontier.md'}, {paths[0]}, rows under {out / 'sweep'}")
