@@ -43,7 +43,7 @@ DEFAULT_R = 5
 
 @dataclass(frozen=True)
 class InstanceSpec:
-    """The ground truth ``T* = sum_j a_j u_j^{(x)l}`` of a run, by name and seed (SPEC section 1).
+    """The ground truth ``T* = sum_j a_j u_j^{(x)l}`` of a run, by name and seed (docs/spec.md section 1).
 
     Attributes:
         d: dimension.
