@@ -226,3 +226,16 @@ def test_check_counts_directions_from_one(tmp_path, capsys):
 def _json_out(argv, capsys):
     main(argv)
     return capsys.readouterr().out
+
+
+def test_baselines_progress_names_the_running_item_and_the_flows_time():
+    from verify.baselines import run_baselines
+
+    calls = []
+    run_baselines(instances=["order3"], methods=["tpm", "plain_flow"], seeds=1,
+                  progress=lambda done, total, stage: calls.append((done, total, stage)))
+    stages = [stage for _, _, stage in calls]
+    assert stages[0] == "tpm on order3, seed 0"  # drawn when the item starts, before it runs
+    flow = [s for s in stages if s.startswith("plain_flow on order3") and " t=" in s]
+    assert flow, stages  # the flow's own reports: the item and its time t
+    assert all(done == 1 for done, _, s in calls if s in flow)  # the item in progress, not one ahead
