@@ -115,3 +115,15 @@ def test_a_terminal_gets_a_tqdm_line(monkeypatch):
     text = out.getvalue()
     assert "\r" in text and "[run] plain flow" in text and "25/100" in text
     assert sys.modules.get("tqdm") is not None
+
+
+def test_the_heartbeat_ends_by_itself_when_the_work_is_complete():
+    out = io.StringIO()
+    bar = ProgressBar("run", stream=out, interval=3600.0, heartbeat=0.1)
+    bar(100, 100, "plain flow")  # a library caller that never calls close()
+    time.sleep(1.5)
+    assert not any(t.name == "progress-run" and t.is_alive() for t in threading.enumerate())
+    assert len(_lines(out)) == 1
+    bar(1, 2, "next")  # used again: a new heartbeat
+    assert any(t.name == "progress-run" and t.is_alive() for t in threading.enumerate())
+    bar.close()

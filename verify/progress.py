@@ -220,5 +220,8 @@ class ProgressBar:
                 now = time.perf_counter()
                 if stop.is_set() or self._state is None:
                     continue
+                done, total, _ = self._state
+                if math.isfinite(total) and done >= total:
+                    return  # the work is complete: nothing to beat for (a later call starts a new heartbeat)
                 if now - self._last >= self.heartbeat:
                     self._draw(now)
