@@ -203,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
 
         from ..progress import ProgressBar
 
+        require(args.sweep >= 1, "--sweep", "an integer >= 1", args.sweep)  # before any progress line
         bar = ProgressBar("check", enabled=args.format != "json", eta=True)
         bar.begin(f"{args.sweep} random instance(s): starting")
         result = invariant_sweep(args.sweep, args.seed, args.algorithm, invariants=invariants,
