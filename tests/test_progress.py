@@ -127,3 +127,16 @@ def test_the_heartbeat_ends_by_itself_when_the_work_is_complete():
     bar(1, 2, "next")  # used again: a new heartbeat
     assert any(t.name == "progress-run" and t.is_alive() for t in threading.enumerate())
     bar.close()
+
+
+def test_begin_draws_after_a_moment_unless_the_work_ends_first():
+    out = io.StringIO()
+    bar = ProgressBar("run", stream=out, interval=3600.0, heartbeat=3600.0)
+    bar.begin("plain flow, d=10: starting")
+    bar.close()  # bad input found at once: no progress line before the error line
+    assert out.getvalue() == ""
+    bar.begin("plain flow, d=10: starting")
+    time.sleep(1.8)
+    bar.close()
+    lines = _lines(out)
+    assert len(lines) == 1 and "starting" in lines[0] and "elapsed" in lines[0] and "nan" not in lines[0]

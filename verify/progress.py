@@ -27,7 +27,9 @@ import time
 import weakref
 from typing import TextIO
 
-__all__ = ["ProgressBar", "close_all", "format_seconds"]
+__all__ = ["ProgressBar", "close_all", "format_seconds", "BEGIN_DELAY"]
+
+BEGIN_DELAY = 1.0  # seconds before the line of begin() is drawn (see ProgressBar.begin)
 
 _OPEN: "weakref.WeakSet[ProgressBar]" = weakref.WeakSet()
 
@@ -104,6 +106,7 @@ class ProgressBar:
         self._stage_start = self.start
         self._first_item: tuple[float, float] | None = None  # (time, done) of the first call with done >= 1
         self._last = 0.0
+        self._begun: float | None = None  # begin() was called and its line is not drawn yet
 
     # ------------------------------------------------------------------------------------------- public
     def __call__(self, done: float, total: float, stage: str = "") -> None:
@@ -123,8 +126,17 @@ class ProgressBar:
 
     def begin(self, stage: str) -> None:
         """Name the work before its first report (a solver may report only after its first span) and start
-        the heartbeat, so the line shows the item and its elapsed time from the start."""
-        self(math.nan, math.nan, stage)
+        the heartbeat, so the line shows the item and its elapsed time from the start. The line is drawn after
+        :data:`BEGIN_DELAY` seconds unless a report comes first: bad input found in the first moments then
+        prints its one error line alone."""
+        if not self.enabled:
+            return
+        with self._lock:
+            now = time.perf_counter()
+            self._state = (math.nan, math.nan, str(stage))
+            self._stage_start = now
+            self._begun = self._last = now
+            self._ensure_heartbeat()
 
     def message(self, text: str) -> None:
         """A line of its own (e.g. a stage finished); the progress line, if any, is redrawn below it."""
@@ -149,6 +161,7 @@ class ProgressBar:
                 self._tqdm.close()
                 self._tqdm = None
             self._state = None
+            self._begun = None
         _OPEN.discard(self)
 
     def __enter__(self) -> "ProgressBar":
@@ -190,6 +203,7 @@ class ProgressBar:
 
     def _draw(self, now: float) -> None:
         self._last = now
+        self._begun = None
         line = self.text(now)
         if not self.tty:
             self.stream.write(line + "\n")
@@ -215,7 +229,7 @@ class ProgressBar:
         _OPEN.add(self)
 
     def _beat(self, stop: threading.Event) -> None:
-        while not stop.wait(min(self.heartbeat, 1.0)):
+        while not stop.wait(min(self.heartbeat, 0.25)):
             with self._lock:
                 now = time.perf_counter()
                 if stop.is_set() or self._state is None:
@@ -223,5 +237,6 @@ class ProgressBar:
                 done, total, _ = self._state
                 if math.isfinite(total) and done >= total:
                     return  # the work is complete: nothing to beat for (a later call starts a new heartbeat)
-                if now - self._last >= self.heartbeat:
+                if now - self._last >= self.heartbeat or (
+                        self._begun is not None and now - self._begun >= BEGIN_DELAY):
                     self._draw(now)

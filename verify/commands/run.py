@@ -39,6 +39,9 @@ def run(args: argparse.Namespace) -> int:
 
     spec = RunSpec.from_args(args)
     out = check_out_dir(args.out, overwrite=args.overwrite)
+    from solver.flow import resolve_device
+
+    resolve_device(spec.config.device)  # a device this machine lacks: one error line, before any progress
     bar = ProgressBar("run", enabled=not args.quiet)
     bar.begin(describe(spec))
     trajectory = spec.solve(progress=bar)
