@@ -239,3 +239,21 @@ def test_baselines_progress_names_the_running_item_and_the_flows_time():
     flow = [s for s in stages if s.startswith("plain_flow on order3") and " t=" in s]
     assert flow, stages  # the flow's own reports: the item and its time t
     assert all(done == 1 for done, _, s in calls if s in flow)  # the item in progress, not one ahead
+
+
+@pytest.mark.parametrize("argv", [["run", "--device", "tpu"], ["run", "--d", "3", "--r", "5"], ["check", "--sweep", "0"],
+                                  ["baselines", "--beyond", "--coherences", "1.5"], ["figure1", "--device", "tpu"]])
+def test_bad_input_without_quiet_is_still_one_line(argv, tmp_path, capsys):
+    code = _exit_code([*argv, "--out", str(tmp_path / "o")] if argv[0] != "check" else argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+
+
+def test_a_device_this_machine_lacks_is_one_line_without_quiet(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert _exit_code(["run", "--device", "cuda", "--d", "4", "--r", "2", "--m", "6", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--device" in err, err
