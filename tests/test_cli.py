@@ -109,7 +109,7 @@ def test_results_on_stdout_progress_on_stderr(tmp_path, capsys):
     assert main(["run", "--d", "4", "--r", "2", "--m", "6", "--t-max", "5", "--n-save", "16",
                  "--out", str(tmp_path / "o")]) == 0
     captured = capsys.readouterr()
-    assert "[run]" in captured.err and "starting" in captured.err
+    assert "[run] plain flow" in captured.err
     assert "[run]" not in captured.out and "t_disc[1]" in captured.out and "nan" not in captured.err
 
 
