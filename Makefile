@@ -25,10 +25,10 @@ properties: install
 	$(PY) -m pytest -q tests/properties --hypothesis-profile=thorough
 
 audit: install
-	$(VENV)/bin/deflation audit --profile quick --out $(OUT)
+	$(VENV)/bin/deflation audit --profile quick --out $(OUT) --overwrite
 
 figure1: install
-	$(VENV)/bin/deflation figure1 --out results/figure1
+	$(VENV)/bin/deflation figure1 --out results/figure1 --overwrite
 
 bench: install
 	$(PY) benchmarks/run.py --quick --json

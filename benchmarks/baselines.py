@@ -54,7 +54,7 @@ def tpm_vs_tensorly(seed: int = 0, repeats: int = 5) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(allow_abbrev=False)
     parser.add_argument("--default", action="store_true", help="also time the default `deflation baselines` run")
     args = parser.parse_args()
     out = {"tpm_vs_tensorly_d50_r10": tpm_vs_tensorly()}

@@ -151,7 +151,7 @@ def alg1_large(device: str, d: int, m: int, t_max: float) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--small", action="store_true", help="small sizes (a CPU dry run)")
     args = parser.parse_args(argv)

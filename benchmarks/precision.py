@@ -35,7 +35,7 @@ def rhs_seconds(backend: str, dps: int, d: int = 10, m: int = 50, repeats: int =
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(allow_abbrev=False)
     parser.add_argument("--figure1", action="store_true")
     parser.add_argument("--figure1-backend", default="auto")
     args = parser.parse_args()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import torch
@@ -30,6 +30,9 @@ from .integrators import (EXPLICIT, IMPLICIT, TORCH_STIFF, StepStats, integrate_
 from .jacobian import flow_jacobian_batched, flow_krylov_linearization
 from .threads import field_flops, limit_threads
 from .trajectory import Trajectory, package_versions
+
+if TYPE_CHECKING:
+    from .spec import RunSpec
 
 __all__ = ["FlowConfig", "solve", "initial_directions", "estimate_beta0", "epoch_schedule", "reinit_mask",
            "resolve_device", "DTYPES", "RunPlan", "plan_run", "run_spans", "save_grid", "draw_reinitializations",
@@ -291,14 +294,16 @@ def _choose_integrator(config: FlowConfig, truths: Sequence[GroundTruth], device
 
 
 def solve(
-    truths: GroundTruth | Sequence[GroundTruth],
-    config: FlowConfig = FlowConfig(),
-    seeds: Sequence[int] = (0,),
+    truths: GroundTruth | Sequence[GroundTruth] | RunSpec,
+    config: FlowConfig | None = None,
+    seeds: Sequence[int] | None = None,
     progress: Progress | None = None,
     initial_state: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Trajectory:
     """Run the configured flow for each seed (one run per seed, batched) and return the record.
 
+    ``solve(spec)`` with a :class:`solver.spec.RunSpec` is ``spec.solve()`` (its instance, config and seeds;
+    the record carries the spec and its command); ``config`` and ``seeds`` must then be left out.
     ``truths`` is one ground truth shared by all runs or one per seed (same ``d``, ``r`` and order).
     Run ``b`` draws its initial and re-initialized directions from ``numpy.random.default_rng(seeds[b])``
     in a fixed order: the same seed gives the same trajectory on the same device, whatever the batch.
@@ -307,6 +312,18 @@ def solve(
     metamorphic tests: rotated or permuted starts); re-initializations still come from the seeds, whose
     streams skip the initial draw exactly as in a default run.
     """
+    from .spec import RunSpec
+
+    if isinstance(truths, RunSpec):
+        require(config is None and seeds is None, "solve(spec)",
+                "called without config or seeds (they are the spec's; use spec.replace(...) or spec.solve())",
+                "config" if config is not None else "seeds")
+        return truths.solve(progress=progress, initial_state=initial_state)
+    if isinstance(truths, (dict, str)) or not (isinstance(truths, GroundTruth) or isinstance(truths, Sequence)):
+        raise ValidationError("truths", "a GroundTruth, a list of them, or a RunSpec (or call spec.solve())",
+                              type(truths).__name__)
+    config = FlowConfig() if config is None else config
+    seeds = (0,) if seeds is None else seeds
     config.validate()
     seeds = [int(s) for s in seeds]
     d = truths.d if isinstance(truths, GroundTruth) else truths[0].d

@@ -43,7 +43,7 @@ DEFAULT_R = 5
 
 @dataclass(frozen=True)
 class InstanceSpec:
-    """The ground truth ``T* = sum_j a_j u_j^{(x)l}`` of a run, by name and seed (SPEC section 1).
+    """The ground truth ``T* = sum_j a_j u_j^{(x)l}`` of a run, by name and seed (docs/spec.md section 1).
 
     Attributes:
         d: dimension.
@@ -263,6 +263,10 @@ def available_memory_bytes() -> int | None:
 
 # ------------------------------------------------------------------------------------ CLI from fields
 class _SpecParser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # no prefix matching: --seed is not --seeds
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # one line, exit 2 (no usage block)
         self.exit(2, f"{self.prog}: error: {message}\n")
 

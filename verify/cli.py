@@ -32,6 +32,12 @@ COMMANDS = {
 
 
 class _Parser(argparse.ArgumentParser):
+    """No prefix matching (``--seed 3`` is an error, not ``--seeds 3``); errors are one line, exit 2."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too by default)
         self.exit(2, f"{self.prog}: error: {message}\n")
 
@@ -86,7 +92,15 @@ def _flag_names(parser: argparse.ArgumentParser) -> dict[str, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(argv).parse_args(argv)
+    try:
+        args, extra = build_parser(argv).parse_known_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the parser imports a command's module
+        print("deflation: interrupted", file=sys.stderr)
+        return 130
+    if extra:
+        print(f"deflation {args.command}: error: unrecognized arguments: {' '.join(extra)}{_suggest(extra, args)}",
+              file=sys.stderr)
+        return 2
     try:
         return int(args._run(args) or 0)
     except ValidationError as err:
@@ -100,8 +114,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"deflation {args.command}: error: {where}: {err.strerror or err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"deflation {args.command}: interrupted", file=sys.stderr)
+        # One line, no traceback; a command may say how to go on (a sweep resumes where it stopped).
+        hint = getattr(sys.modules.get(f"verify.commands.{args.command}"), "INTERRUPTED", "")
+        _end_progress()
+        print(f"deflation {args.command}: interrupted" + (f"; {hint}" if hint else ""), file=sys.stderr)
         return 130
+    finally:
+        _end_progress()
+
+
+def _suggest(extra: Sequence[str], args: argparse.Namespace) -> str:
+    """`` (did you mean --seeds or --first-seed?)`` for the first unknown flag, or nothing."""
+    import difflib
+
+    flags = sorted(set(getattr(args, "_flags", {}).values()))
+    unknown = next((item.split("=")[0] for item in extra if item.startswith("--")), None)
+    if unknown is None:
+        return ""
+    close = [f for f in flags if f.startswith(unknown)] + difflib.get_close_matches(unknown, flags, n=3, cutoff=0.7)
+    close = list(dict.fromkeys(close))[:3]
+    return f" (did you mean {' or '.join(close)}?)" if close else ""
+
+
+def _end_progress() -> None:
+    """Stop every progress line's heartbeat (a failed or interrupted command leaves none running)."""
+    progress = sys.modules.get("verify.progress")
+    if progress is not None:
+        progress.close_all()
 
 
 if __name__ == "__main__":

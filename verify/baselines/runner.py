@@ -104,7 +104,8 @@ def row_command(method: str, instance: str, seeds: int) -> str:
                        "--seeds", str(seeds)])
 
 
-def _flow_recoveries(method: str, inst: BaselineInstance, seeds: Sequence[int]) -> tuple[list[Recovery], float]:
+def _flow_recoveries(method: str, inst: BaselineInstance, seeds: Sequence[int],
+                     progress: Callable[[float, float, str], None] | None = None) -> tuple[list[Recovery], float]:
     """One batched solve of the flow ``method`` over ``seeds`` (exactly the row's ``run_command``; the solver
     gives each seed the same trajectory whatever the batch); the recoveries and the batch's wall seconds.
     The order of discovery is that of :func:`half_residual_times` (the suite's discovery times when ``T*`` is
@@ -113,7 +114,7 @@ def _flow_recoveries(method: str, inst: BaselineInstance, seeds: Sequence[int]) 
     spec = inst.flow_spec(method, n_seeds=len(seeds), first_seed=int(seeds[0]))
     require(list(spec.seeds) == [int(s) for s in seeds], "seeds", "consecutive seeds", list(seeds))
     t0 = time.perf_counter()
-    trajectory = spec.solve()
+    trajectory = spec.solve(progress=progress)
     seconds = time.perf_counter() - t0
     t_disc = half_residual_times(trajectory.times, trajectory.residuals)
     lam = float(trajectory.config["lam_used"])
@@ -155,12 +156,14 @@ def _median(values: list[float]) -> float | None:
 
 
 def _run_row(method: str, inst: BaselineInstance, seeds: int, dense: np.ndarray | None, dense_seconds: float,
-             tick: Callable[[str], None]) -> BaselineRow:
+             tick: Callable[..., None]) -> BaselineRow:
     runs: list[dict] = []
     if method in FLOW_METHODS:
-        tick(f"{method} on {inst.name}, seeds 0-{seeds - 1} (batched)")
-        try:
-            recs, batch_seconds = _flow_recoveries(method, inst, list(range(seeds)))
+        item = f"{method} on {inst.name}, seeds 0-{seeds - 1} (batched)"
+        tick(item)
+        try:  # the flow's own reports keep the line on this item, with its time t
+            recs, batch_seconds = _flow_recoveries(method, inst, list(range(seeds)),
+                                                   progress=lambda t, t_end, stage: tick(item, flow=stage, t=t))
             outcomes = [(rec, batch_seconds / seeds, None) for rec in recs]
         except np.linalg.LinAlgError as err:  # a stiff solve that broke down fails the batch: said, not hidden
             outcomes = [(None, None, f"LinAlgError in the batched solve: {err}")] * seeds
@@ -213,8 +216,13 @@ def run_baselines(instances: Sequence[str] = DEFAULT_INSTANCES, methods: Sequenc
                 for i, m in plan)
     done = 0
 
-    def tick(stage: str) -> None:
+    def tick(stage: str, flow: str | None = None, t: float | None = None) -> None:
+        """A new item starts (``stage``); or, with ``flow``, the running flow item reports its time ``t``."""
         nonlocal done
+        if flow is not None:
+            if progress is not None:
+                progress(done - 1, total, f"{stage}: {flow if ' t=' in flow else f'{flow} t={t:.3g}'}")
+            return
         if progress is not None:
             progress(done, total, stage)
         done += 1

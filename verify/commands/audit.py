@@ -1,11 +1,11 @@
-"""``deflation audit``: every claim of SPEC section 3 checked and reported in one self-contained report."""
+"""``deflation audit``: every claim of docs/spec.md section 3 checked and reported in one self-contained report."""
 
 from __future__ import annotations
 
 import argparse
 
 from ..audit.profiles import PROFILES, get_profile
-from ..outputs import check_out_dir
+from ..outputs import add_overwrite_argument, check_out_dir
 
 NAME = "audit"
 HELP = ("Run the whole audit (derivations, Figure 1, invariants and property sweep, plain vs modified flow on the "
@@ -20,14 +20,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="results/audit", help="output folder (default results/audit)")
     parser.add_argument("--device", default="cpu", help="device of the float64 solver runs (cpu, cuda, auto)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_overwrite_argument(parser)
+    # For the README smoke test: run only these stages (comma-separated names); the report then says the others
+    # did not run. Not a user feature: a partial audit is not evidence.
+    parser.add_argument("--stages", default=None, help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..audit import run_audit
 
+    from solver.errors import ValidationError
+
+    from ..audit.stages import STAGES
+
     profile = get_profile(args.profile)
-    out = check_out_dir(args.out)
-    report = run_audit(profile, out, progress=not args.quiet, device=args.device,
+    stages = STAGES
+    if args.stages is not None:
+        names = [n.strip() for n in args.stages.split(",") if n.strip()]
+        known = [s.name for s in STAGES]
+        bad = [n for n in names if n not in known]
+        if not names or bad:
+            raise ValidationError("--stages", f"comma-separated names among {', '.join(known)}", args.stages)
+        stages = tuple(s for s in STAGES if s.name in names)
+    out = check_out_dir(args.out, overwrite=args.overwrite)
+    report = run_audit(profile, out, progress=not args.quiet, device=args.device, stages=stages,
                        command=f"deflation audit --profile {profile.name} --out {args.out}")
     width = max(len(e.id) for e in report.ledger)
     for e in report.ledger:

@@ -7,7 +7,7 @@ import argparse
 
 from solver.spec import int_flag, list_flag
 
-from ..outputs import check_out_dir
+from ..outputs import add_overwrite_argument, check_out_dir
 
 NAME = "baselines"
 HELP = "Run the classical methods and the flows side by side on named instances."
@@ -48,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="results/baselines", help="output folder (default results/baselines)")
     parser.add_argument("--format", choices=("table", "json"), default="table", help="what to print (table)")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
+    add_overwrite_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,8 +58,9 @@ def run(args: argparse.Namespace) -> int:
 
     from ..progress import ProgressBar
 
-    out = check_out_dir(args.out)
+    out = check_out_dir(args.out, overwrite=args.overwrite)
     bar = ProgressBar(NAME, enabled=not args.quiet)
+    bar.begin("loading torch and TensorLy")
     if args.beyond:
         from ..baselines import beyond
 

@@ -36,24 +36,81 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="flow of the sweep's instances (default plain)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="change a checker's parameter (a field of the checkers in verify.invariants): NAME=VALUE "
-                             "on every checker with that field, or CHECKER.NAME=VALUE on one, e.g. rho=1.2, "
+                             "on every checker with that field, or CHECKER.NAME=VALUE on one, CHECKER being the "
+                             "class name or its snake_case field name, e.g. rho=1.2, DeflationOrder.rho=1.2, "
                              "local_stability.settle=20")
 
 
-def parse_overrides(items: list[str]) -> Invariants:
-    """``["rho=1.2", "local_stability.settle=20"]`` -> the checkers with those fields replaced
-    (:meth:`Invariants.with_settings`); values must be finite positive numbers."""
+def checker_names() -> dict[str, str]:
+    """Every accepted spelling of a checker -> its field name on :class:`Invariants`
+    (``DeflationOrder`` and ``deflation_order`` -> ``deflation_order``; matching ignores case)."""
+    import dataclasses
+
+    out: dict[str, str] = {}
+    defaults = Invariants()
+    for f in dataclasses.fields(Invariants):
+        out[f.name] = f.name
+        out[type(getattr(defaults, f.name)).__name__] = f.name
+    return out
+
+
+def _settable_names() -> list[str]:
+    table = Invariants.settable()
+    names = checker_names()
+    return sorted(table) + sorted(f"{c}.{n}" for n, owners in table.items() for c in names if names[c] in owners)
+
+
+def _unknown(name: str) -> ValidationError:
+    import difflib
+
+    close = difflib.get_close_matches(name, _settable_names(), n=3, cutoff=0.6)
+    if close:
+        return ValidationError("--set", f"a checker parameter (did you mean {' or '.join(close)}?)", name)
+    fields = ", ".join(sorted(Invariants.settable()))
+    return ValidationError("--set", f"NAME=VALUE with NAME one of {fields}, or CHECKER.NAME like "
+                                    "DeflationOrder.rho", name)
+
+
+def resolve_override(name: str) -> tuple[str | None, str]:
+    """``"DeflationOrder.rho"`` -> ``("deflation_order", "rho")``; ``"rho"`` -> ``(None, "rho")``.
+    A name no checker has is a :class:`ValidationError` suggesting the closest accepted names."""
+    checker, _, field_name = name.rpartition(".")
+    table = Invariants.settable()
+    if field_name not in table:
+        raise _unknown(name)
+    if not checker:
+        return None, field_name
+    lowered = {k.lower(): v for k, v in checker_names().items()}
+    owner = lowered.get(checker.lower())
+    if owner is None or owner not in table[field_name]:
+        raise _unknown(name)
+    return owner, field_name
+
+
+def parse_overrides(items: list[str]) -> tuple[Invariants, list[str]]:
+    """``["rho=1.2", "DeflationOrder.rho=1.2", "local_stability.settle=20"]`` -> the checkers with those fields
+    replaced (:meth:`Invariants.with_settings`) and one line per change (``DeflationOrder.rho = 1.2 (default
+    1.1)``); values must be finite positive numbers."""
     out: dict[str, float] = {}
     for item in items:
         name, sep, value = item.partition("=")
         require(bool(sep), "--set", "NAME=VALUE", item)
+        owner, field_name = resolve_override(name.strip())
         try:
             number = float(value)
         except ValueError:
             raise ValidationError("--set", f"a number for {name}", value) from None
         require(math.isfinite(number) and number > 0, "--set", f"a finite positive number for {name}", value)
-        out[name] = number
-    return Invariants().with_settings(out)
+        out[field_name if owner is None else f"{owner}.{field_name}"] = number
+    invariants = Invariants().with_settings(out)
+    defaults = Invariants()
+    lines = []
+    for key in out:
+        owner, _, field_name = key.rpartition(".")
+        for o in ([owner] if owner else Invariants.settable()[field_name]):
+            old, new = getattr(getattr(defaults, o), field_name), getattr(getattr(invariants, o), field_name)
+            lines.append(f"{type(getattr(defaults, o)).__name__}.{field_name} = {new:g} (default {old:g})")
+    return invariants, lines
 
 
 def find_runs(root: Path) -> list[Path]:
@@ -77,14 +134,50 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
-def print_table(rows: list[tuple[str, Verdict]], stream=None) -> None:
+# Verdict entries that hold direction indices (0-based in verify.invariants, as numpy indexes a_j); every
+# output of this command shows them 1-based, as ``deflation run`` prints t_disc[1..r] and the paper writes a_1.
+_DIRECTION_LISTS = ("missing_discoveries", "violations", "unrecovered", "resolved_discoveries",
+                    "unresolved_discoveries")
+
+
+def _plus_one(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_plus_one(v) for v in value]
+    return value + 1 if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def one_based(verdict: dict) -> dict:
+    """A verdict's dict (:meth:`Verdict.to_dict`) with its direction indices counted from 1."""
+    out = dict(verdict)
+    if out["name"] == "deflation_order" and isinstance(out.get("worst"), list):
+        out["worst"] = _plus_one(out["worst"])
+    for part in ("worst", "details"):
+        if isinstance(out.get(part), dict):
+            out[part] = {k: (_plus_one(v) if k in _DIRECTION_LISTS else v) for k, v in out[part].items()}
+    return out
+
+
+def _worst_text(verdict: dict) -> str:
+    worst = verdict["worst"]
+    if verdict["name"] == "deflation_order" and isinstance(worst, list) and len(worst) == 2:
+        return f"a_{worst[0]} vs a_{worst[1]}"
+    if isinstance(worst, dict) and "missing_discoveries" in worst:
+        missing = ", ".join(f"a_{j}" for j in worst["missing_discoveries"]) or "none"
+        return f"{worst.get('unexplained_drops', 0)} unexplained drop(s), missed discoveries: {missing}"
+    return _fmt(worst)
+
+
+def print_table(rows: list[tuple[str, Verdict]], stream=None, seeds: dict[str, list[int]] | None = None) -> None:
+    """One line per verdict; ``seeds[label]`` names each record's runs by seed (else by position from 1)."""
     stream = stream or sys.stdout
-    print(f"{'record':<28} {'run':>3}  {'claim':<8} {'invariant':<26} {'ok':<4} {'margin':>10}  worst", file=stream)
+    print(f"{'record':<28} {'seed':>4}  {'claim':<8} {'invariant':<26} {'ok':<4} {'margin':>10}  worst", file=stream)
     for label, v in rows:
         ok = {Status.PASS: "yes", Status.FAIL: "NO", Status.NOT_APPLICABLE: "n/a", Status.INCONCLUSIVE: "?"}[v.status]
-        run = "all" if v.run is None else str(v.run)
-        print(f"{label[-28:]:<28} {run:>3}  {v.claim:<8} {v.name:<26} {ok:<4} {_fmt(float(v.margin)):>10}  "
-              f"{_fmt(v.to_dict()['worst'])}", file=stream)
+        known = (seeds or {}).get(label)
+        run = "all" if v.run is None else str(known[v.run] if known and v.run < len(known) else f"#{v.run + 1}")
+        margin = _fmt(float(v.margin) if math.isfinite(v.margin) else None)  # undecided: "-", not nan
+        print(f"{label[-28:]:<28} {run:>4}  {v.claim:<8} {v.name:<26} {ok:<4} {margin:>10}  "
+              f"{_worst_text(one_based(v.to_dict()))}", file=stream)
 
 
 def check_dirs(root: Path, invariants: Invariants) -> list[tuple[Path, list[Verdict]]]:
@@ -92,22 +185,37 @@ def check_dirs(root: Path, invariants: Invariants) -> list[tuple[Path, list[Verd
     return [(path, invariants.check(Trajectory.load(path))) for path in find_runs(root)]
 
 
+def _record_seeds(path: Path) -> list[int]:
+    try:
+        return [int(s) for s in json.loads((path / "run.json").read_text()).get("seeds", [])]
+    except (OSError, ValueError, TypeError):
+        return []
+
+
 def run(args: argparse.Namespace) -> int:
-    invariants = parse_overrides(args.set)
+    invariants, changed = parse_overrides(args.set)
+    if changed and args.format == "table":
+        print("overridden: " + "; ".join(changed))
     if args.sweep is not None:
         if args.dir is not None:
             raise ValidationError("DIR", "absent with --sweep", args.dir)
         from ..experiments import invariant_sweep
 
+        from ..progress import ProgressBar
+
+        require(args.sweep >= 1, "--sweep", "an integer >= 1", args.sweep)  # before any progress line
+        bar = ProgressBar("check", enabled=args.format != "json", eta=True)
+        bar.begin(f"{args.sweep} random instance(s): starting")
         result = invariant_sweep(args.sweep, args.seed, args.algorithm, invariants=invariants,
-                       progress=None if args.format == "json" else
-                       (lambda i, n: print(f"\r[check] instance {i}/{n}", end="", file=sys.stderr, flush=True)))
+                                 progress=lambda i, n: bar(i, n, "random instances"))
+        bar.close()
         if args.format == "json":
             print(json.dumps({"claims": json_safe(result["claims"]), "seconds": result["seconds"],
-                              "instances": [{"command": x["command"], "verdicts": [v.to_dict() for v in x["verdicts"]]}
+                              "overridden": changed, "direction_indices": "1-based",
+                              "instances": [{"command": x["command"],
+                                             "verdicts": [one_based(v.to_dict()) for v in x["verdicts"]]}
                                             for x in result["instances"]]}, indent=2))
         else:
-            print(file=sys.stderr)
             print(f"{'claim':<36} {'pass rate':>12} {'worst margin':>13}")
             for key, e in sorted(result["claims"].items()):
                 rate = f"{e['passed']}/{e['applicable']}"
@@ -121,8 +229,13 @@ def run(args: argparse.Namespace) -> int:
     require(args.dir is not None, "DIR", "a run folder, or --sweep N", None)
     results = check_dirs(Path(args.dir), invariants)
     if args.format == "json":
-        print(json.dumps([{"path": str(p), "verdicts": [v.to_dict() for v in vs]} for p, vs in results], indent=2))
+        if changed:
+            print("overridden: " + "; ".join(changed), file=sys.stderr)
+        print(json.dumps([{"path": str(p), "seeds": _record_seeds(p), "direction_indices": "1-based",
+                           "verdicts": [one_based(v.to_dict()) for v in vs]} for p, vs in results], indent=2))
     else:
-        print_table([(str(p), v) for p, vs in results for v in vs])
-        print("ok: yes = holds, NO = violated, n/a = not applicable to that run, ? = inconclusive (not resolved)")
+        print_table([(str(p), v) for p, vs in results for v in vs],
+                    seeds={str(p): _record_seeds(p) for p, _ in results})
+        print("ok: yes = holds, NO = violated, n/a = not applicable to that run, ? = inconclusive (not resolved); "
+              "directions a_1..a_r counted from 1")
     return 1 if any(v.failed for _, vs in results for v in vs) else 0

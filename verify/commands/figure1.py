@@ -6,7 +6,7 @@ import argparse
 
 from solver.spec import int_flag
 
-from ..outputs import check_out_dir
+from ..outputs import add_overwrite_argument, check_out_dir
 
 NAME = "figure1"
 HELP = ("Reproduce Figure 1: T* = sum_{i<=5} a_i e_i^4 in R^10, a_i/a_{i+1} = 1.2, m = 50, norm 1e-15, "
@@ -17,17 +17,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="results/figure1", help="output folder (default results/figure1)")
     parser.add_argument("--seeds", type=int_flag(), default=5, help="number of initializations (default 5)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--quiet", action="store_true", help="no progress line")
+    add_overwrite_argument(parser)
+    # For the README smoke test: the same command at d = 6, m = 12, t <= 60 (not the paper's figure).
+    parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
     from .. import experiments
     from ..progress import ProgressBar
 
-    out = check_out_dir(args.out)
-    experiments.figure1_spec(seeds=args.seeds, device=args.device).validate()
+    out = check_out_dir(args.out, overwrite=args.overwrite)
+    sizes = {"d": 6, "m": 12, "t_max": 60.0} if args.smoke else {}
+    experiments.figure1_spec(seeds=args.seeds, device=args.device, **sizes).validate()
     bar = ProgressBar("figure1", enabled=not args.quiet)
-    trajectory = experiments.figure1_trajectory(seeds=args.seeds, device=args.device, progress=bar)
+    bar.begin(f"{args.seeds} seed(s): starting")
+    trajectory = experiments.figure1_trajectory(seeds=args.seeds, device=args.device, progress=bar, **sizes)
     bar.close()
     experiments.write_figure1(trajectory, out)
     print(experiments.format_summary(trajectory))

@@ -10,7 +10,7 @@ from solver.spec import RunSpec, add_spec_arguments
 
 from ..outputs import check_out_dir
 from ..precision.arithmetic import BACKENDS, DEFAULT_DPS
-from .run import add_output_arguments
+from .run import add_output_arguments, describe
 
 NAME = "precision"
 HELP = "Run the plain or modified flow at high precision (mpmath, or python-flint when installed)."
@@ -58,8 +58,9 @@ def run(args: argparse.Namespace) -> int:
     spec, exact = spec_and_delta0(args)
     if spec.n_seeds != 1:
         raise ValidationError("--seeds", "1 for a high-precision run (one seed per run)", spec.n_seeds)
-    out = check_out_dir(args.out)
+    out = check_out_dir(args.out, overwrite=args.overwrite)
     bar = ProgressBar("precision", enabled=not args.quiet)
+    bar.begin(f"{dps} digits, " + describe(spec))
     trajectory = solve_high_precision(spec.instance.truth(), spec.config, spec.first_seed, dps=dps,
                                       backend=args.backend, integrator=args.hp_integrator, delta0=exact, progress=bar)
     bar.close()

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from solver.errors import ValidationError
-from solver.trajectory import atomic_write_json
+from solver.trajectory import atomic_write_bytes, atomic_write_json
 
-from ..outputs import check_out_dir
+from ..outputs import add_overwrite_argument, check_out_dir
 from ..precision.arithmetic import BACKENDS
 from ..precision.probe import QUICK_GRID, TINY_GRID, validate_grid
 
@@ -77,7 +78,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=BACKENDS, default="auto")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="results/probe", help="output folder (default results/probe)")
-    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_overwrite_argument(parser)
 
 
 def format_table(result: dict) -> str:
@@ -124,13 +126,14 @@ def run(args: argparse.Namespace) -> int:
         validate_dps(args.dps)
     from ..precision.probe import run_probe
 
-    check_out_dir(args.out)
+    check_out_dir(args.out, overwrite=args.overwrite)
     result = run_probe(grid, m_per_d=args.m_per_d, dps=args.dps, backend=args.backend, seed=args.seed,
-                       progress=None if args.quiet else (lambda text: print(f"[probe] {text}", flush=True)))
+                       progress=None if args.quiet else
+                       (lambda text: print(f"[probe] {text}", file=sys.stderr, flush=True)))
     out = Path(args.out)
     atomic_write_json(out / "probe.json", result)
     table = format_table(result)
-    (out / "probe.txt").write_text(table + "\n")
+    atomic_write_bytes(out / "probe.txt", (table + "\n").encode())
     print(table)
     paths = plot(result, out / "probe")
     print(f"wrote {out / 'probe.json'}, {out / 'probe.txt'}, {paths[0]}")
@@ -163,19 +166,19 @@ def _run_frontier(args: argparse.Namespace) -> int:
         from ..precision.arithmetic import validate_dps
 
         validate_dps(args.dps)
-    check_out_dir(args.out)
+    check_out_dir(args.out, overwrite=args.overwrite)
     from ..precision.probe import frontier, plot_frontier
     from ..progress import ProgressBar
 
     out = Path(args.out)
-    bar = ProgressBar("probe", enabled=not args.quiet, interval=15.0)
+    bar = ProgressBar("probe", enabled=not args.quiet, interval=15.0, eta=True)
     result = frontier(dims, out / "sweep", m_over_d=args.m_over_d, seeds=args.seeds, decades_below=args.decades,
                       high_precision_eps=args.hp_eps, dps=args.dps, backend=args.backend, workers=args.workers,
                       scheduler=args.scheduler,
-                      progress=lambda done, total, left: bar(done, total, "runs"))
+                      progress=lambda done, total, left: bar(done, total, "sweep runs"))
     bar.close()
     atomic_write_json(out / "frontier.json", result.to_dict())
-    (out / "frontier.md").write_text(result.markdown())
+    atomic_write_bytes(out / "frontier.md", result.markdown().encode())
     paths = plot_frontier(result, out / "frontier")
     print(result.markdown())
     print(f"wrote {out / 'frontier.json'}, {out / 'frontier.md'}, {paths[0]}, rows under {out / 'sweep'}")

@@ -7,7 +7,7 @@ import argparse
 
 from solver.spec import RunSpec, add_spec_arguments
 
-from ..outputs import check_out_dir
+from ..outputs import add_overwrite_argument, check_out_dir
 
 NAME = "run"
 HELP = "Run the plain or modified gradient flow on one instance (batched over seeds)."
@@ -17,6 +17,7 @@ def add_output_arguments(parser: argparse.ArgumentParser, default_out: str) -> N
     g = parser.add_argument_group("output")
     g.add_argument("--out", default=default_out, help=f"output folder (default {default_out})")
     g.add_argument("--quiet", action="store_true", help="no progress line")
+    add_overwrite_argument(g)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,13 +25,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_output_arguments(parser, "results/run")
 
 
+def describe(spec: RunSpec) -> str:
+    """What a run is about to do, for the progress line: ``plain flow, d=10, m=50, 5 seed(s), t <= 100``."""
+    c = spec.config
+    what = "Algorithm 1" if c.algorithm == "modified" else "plain flow"
+    until = f"eps = {c.eps:g}" if c.algorithm == "modified" or c.end_time is None else f"t <= {c.end_time:g}"
+    return f"{what}, d={spec.instance.d}, m={c.m}, {spec.n_seeds} seed(s), {until}: starting"
+
+
 def run(args: argparse.Namespace) -> int:
     from ..experiments import format_summary
     from ..progress import ProgressBar
 
     spec = RunSpec.from_args(args)
-    out = check_out_dir(args.out)
+    out = check_out_dir(args.out, overwrite=args.overwrite)
+    from solver.flow import resolve_device
+
+    resolve_device(spec.config.device)  # a device this machine lacks: one error line, before any progress
     bar = ProgressBar("run", enabled=not args.quiet)
+    bar.begin(describe(spec))
     trajectory = spec.solve(progress=bar)
     bar.close()
     trajectory.save(out)

@@ -8,8 +8,10 @@ pyarrow load inside :func:`run`).
 from __future__ import annotations
 
 import argparse
-import math
+import contextlib
+import logging
 import os
+import sys
 from pathlib import Path
 
 from solver.errors import ValidationError
@@ -17,6 +19,8 @@ from solver.errors import ValidationError
 from ..outputs import check_out_dir
 
 NAME = "sweep"
+INTERRUPTED = "rerun the same command to resume (finished runs are kept)"
+WORKER_LOG = "dask-workers.log"
 HELP = "Run a grid of instances on Dask (resumable, Parquet results) and draw phase diagrams."
 
 
@@ -33,13 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float, default=0.9, help="success rate defining m* (default 0.9)")
     parser.add_argument("--list", action="store_true", help="print the runs the spec expands to and exit")
     parser.add_argument("--quiet", action="store_true")
-
-
-def _format_seconds(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "?"
-    seconds = int(round(seconds))
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,17 +74,87 @@ def run(args: argparse.Namespace) -> int:
     from verify.progress import ProgressBar
     from verify.sweep.runner import run_sweep
 
-    bar = ProgressBar("sweep", enabled=not args.quiet, interval=15.0)
-    if not args.quiet:
-        where = args.scheduler or f"LocalCluster, {args.workers or os.cpu_count()} worker(s), 1 thread each"
-        print(f"[sweep] {spec.name}: {len(points)} runs -> {out} ({where})", flush=True)
-    result = run_sweep(spec, out, scheduler=args.scheduler, workers=args.workers,
-                       progress=lambda done, total, left: bar(done, total, f"left ~{_format_seconds(left)}"))
-    bar.close()
-    if not args.quiet:
-        print(f"[sweep] {result.written} run(s) written, {result.skipped} already present, "
-              f"{result.seconds:.1f} s on {result.workers} worker(s)", flush=True)
+    local = args.scheduler is None
+    with _worker_stderr(out / WORKER_LOG if local else None):
+        bar = ProgressBar("sweep", enabled=not args.quiet, interval=15.0, eta=True)
+        where = args.scheduler or f"LocalCluster, {args.workers or os.cpu_count()} worker(s), 1 thread each; " \
+                                  f"their own messages go to {out / WORKER_LOG}"
+        bar.message(f"{spec.name}: {len(points)} runs -> {out} ({where})")
+        try:
+            with _quiet_interrupt():
+                result = run_sweep(spec, out, scheduler=args.scheduler, workers=args.workers,
+                                   progress=lambda done, total, left: bar(done, total, "runs"))
+        finally:
+            bar.close()
+    print(f"{result.written} run(s) written, {result.skipped} already present, "
+          f"{result.seconds:.1f} s on {result.workers} worker(s)")
     return _write_phase(out, args, title=f"sweep '{spec.name}'")
+
+
+@contextlib.contextmanager
+def _worker_stderr(log: Path | None):
+    """While the sweep runs, file descriptor 2 (which the LocalCluster's worker processes inherit) points at
+    ``log``, and this process's own ``sys.stderr`` keeps the original stream: Ctrl-C reaches the workers too,
+    and each prints a KeyboardInterrupt traceback on its way down; they land in the log, not on the screen."""
+    if log is None:
+        yield
+        return
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    target = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(target, 2)
+    os.close(target)
+    original = sys.stderr
+    sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, encoding=getattr(original, "encoding", None) or "utf-8",
+                           errors="backslashreplace")
+    try:
+        yield
+    finally:
+        try:
+            sys.stderr.flush()
+            sys.stderr.close()
+        finally:
+            sys.stderr = original
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+@contextlib.contextmanager
+def _quiet_interrupt():
+    """Ctrl-C first mutes dask's loggers, then raises KeyboardInterrupt: the cluster shuts down (in the runner's
+    ``finally``) without logging the workers' deaths as errors."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupted(signum, frame):
+        _silence_dask()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _silence_dask() -> None:
+    """Mute dask/distributed's loggers and stderr warnings for the rest of the process (after Ctrl-C, the
+    nanny and worker shutdown prints dozens of tracebacks that say nothing about the sweep)."""
+    for name in ("distributed", "dask", "tornado", "asyncio"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.CRITICAL + 1)
+        logger.propagate = False
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+    import warnings
+
+    warnings.simplefilter("ignore")
+    sys.excepthook = lambda *exc: None  # pragma: no cover - only at interpreter shutdown
 
 
 def _write_phase(folder: Path, args: argparse.Namespace, title: str = "") -> int:
