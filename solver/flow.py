@@ -66,16 +66,15 @@ def initial_directions(rng: np.random.Generator, d: int, m: int) -> np.ndarray:
 
 
 def seed_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
-    """A run's two random streams: ``(initial, reinit)``.
+    """A run's two random streams, ``(initial, reinit)``: the children of ``SeedSequence(seed).spawn(2)``.
 
-    ``initial = default_rng(seed)`` draws W(0) (:func:`initial_directions`, nested in m);
-    ``reinit = default_rng(SeedSequence(seed).spawn(1)[0])`` (a child stream, statistically independent of
-    the first) draws Algorithm 1's re-initializations, so they do not shift with m either: the initial
-    draw consumes no re-initialization draws, whatever m is.
+    ``initial`` draws W(0) (:func:`initial_directions`, nested in m); ``reinit`` draws Algorithm 1's
+    re-initializations, so they do not shift with m either. Neither is ``default_rng(seed)`` itself: that stream
+    draws the random basis when ``basis_seed == seed`` (every sweep run), and W(0) drawn from it would reuse the
+    basis's Gaussians (before nested draws, W(0) at m = r *was* the matrix whose QR gives U).
     """
-    seed = int(seed)
-    child, = np.random.SeedSequence(seed).spawn(1)
-    return np.random.default_rng(seed), np.random.default_rng(child)
+    init, reinit = np.random.SeedSequence(int(seed)).spawn(2)
+    return np.random.default_rng(init), np.random.default_rng(reinit)
 
 
 def estimate_beta0(truths: Sequence[GroundTruth], starts: int = 16, iterations: int = 100, seed: int = 0) -> float:
@@ -319,8 +318,8 @@ def solve(
     """Run the configured flow for each seed (one run per seed, batched) and return the record.
 
     ``truths`` is one ground truth shared by all runs or one per seed (same ``d``, ``r`` and order).
-    Run ``b`` draws W(0) from ``numpy.random.default_rng(seeds[b])`` (nested in m: :func:`initial_directions`)
-    and its re-initializations from a spawned child stream (:func:`seed_streams`): the same seed gives the same
+    Run ``b`` draws W(0) (nested in m: :func:`initial_directions`) and its re-initializations from two child
+    streams of ``SeedSequence(seeds[b])`` (:func:`seed_streams`): the same seed gives the same
     trajectory on the same device, whatever the batch, and its first m' components are those of any larger m.
     ``progress(done, total, stage)`` is called as the integration advances.
     ``initial_state = (log_norms (B, m), directions (B, d, m))`` replaces the seeds' draw of ``W(0)`` (for

@@ -138,12 +138,11 @@ def test_batch_independence_and_per_run_steps():
 
 def test_flow_discovery_times_agree_with_scipy_bdf():
     """Algorithm 1 on the spread spectrum (d = 6, m = 12): discovery times of the torch path and the scipy BDF
-    path agree to 1e-3 relative. Seed 1: with nested draws seed 0 fits only a_1, a_2 here, on both paths alike
-    (two re-initializations; discovery times 17.35 and 2746.4 agree to 1.2e-5)."""
+    path agree to 1e-3 relative."""
     truth = spread_truth(d=6, r=3)
     base = dict(algorithm="modified", m=12, eps=1e-5, n_save=96)
-    bdf = solve(truth, FlowConfig(integrator="bdf", **base), seeds=[1])
-    ros = solve(truth, FlowConfig(integrator="rosenbrock", **base), seeds=[1])
+    bdf = solve(truth, FlowConfig(integrator="bdf", **base), seeds=[0])
+    ros = solve(truth, FlowConfig(integrator="rosenbrock", **base), seeds=[0])
     t_bdf, t_ros = bdf.discovery()[0], ros.discovery()[0]
     assert np.all(np.isfinite(t_bdf)) and np.all(np.isfinite(t_ros))
     np.testing.assert_allclose(t_ros, t_bdf, rtol=1e-3)
