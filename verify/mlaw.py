@@ -52,7 +52,7 @@ import numpy as np
 
 __all__ = ["basins", "predicted_fitted", "basin_probabilities", "occupancy_probability", "p_all_occupied",
            "m_needed", "predicted_m_quantile", "algorithm1_epochs", "algorithm1_success", "OccupancyEstimate",
-           "NO_BASIN"]
+           "NO_BASIN", "LawCheck", "check_run"]
 
 NO_BASIN = -1
 
@@ -236,3 +236,43 @@ def algorithm1_success(a: Sequence[float], order: int, m: int, betas: Sequence[f
         hits += need <= got
     p = hits / trials
     return OccupancyEstimate(p=p, se=math.sqrt(p * (1 - p) / trials), n=trials)
+
+
+# ------------------------------------------------------------------------------------ checking a run
+@dataclass(frozen=True)
+class LawCheck:
+    """A plain run against the law: ``predicted`` (occupied basins of W(0)) and ``observed`` (directions
+    fitted at the end, :meth:`solver.Trajectory.recovered`), 0-based; ``rescued`` = observed - predicted (a
+    direction fitted that no component's basin held: a late component saw the residual, not T*),
+    ``missed`` = predicted - observed (an occupied basin not fitted: the law's real failure)."""
+
+    predicted: tuple[int, ...]
+    observed: tuple[int, ...]
+    command: str
+
+    @property
+    def rescued(self) -> tuple[int, ...]:
+        return tuple(sorted(set(self.observed) - set(self.predicted)))
+
+    @property
+    def missed(self) -> tuple[int, ...]:
+        return tuple(sorted(set(self.predicted) - set(self.observed)))
+
+    @property
+    def agrees(self) -> bool:
+        return self.predicted == self.observed
+
+
+def check_run(spec) -> LawCheck:
+    """Solve a one-seed plain-flow :class:`solver.spec.RunSpec` on an orthogonal T* and compare its fitted set
+    with the occupied basins of its W(0) (:func:`solver.flow.seed_streams`, :func:`predicted_fitted`)."""
+    from solver.flow import initial_directions, seed_streams
+
+    truth = spec.instance.truth()
+    if not truth.orthogonal or spec.config.algorithm != "plain" or spec.n_seeds != 1:
+        raise ValueError("check_run: one seed of the plain flow on an orthogonal T*")
+    X0 = initial_directions(seed_streams(spec.first_seed)[0], truth.d, spec.config.m)
+    predicted = predicted_fitted(X0, truth.a, truth.U, truth.order)
+    recovered = spec.solve().recovered()[0]
+    observed = tuple(int(j) for j in np.nonzero(recovered)[0])
+    return LawCheck(predicted=predicted, observed=observed, command=spec.command())
