@@ -400,7 +400,7 @@ def test_spot_check_reproduces_and_flags_a_tampered_row(tmp_path, reference_rows
     assert check.k == 8 and check.reproduced == 6 and not check.ok and "irreproducible" in check.line()
 
 
-def test_m_curves_m_needed_non_monotone_and_m90_interval():
+def test_m_curves_m_needed_non_monotone_and_m90_interval(tmp_path):
     from scipy.stats import binom
 
     from verify.sweep.mcurve import SeedCurve, m_lines, quantile_interval
@@ -422,6 +422,10 @@ def test_m_curves_m_needed_non_monotone_and_m90_interval():
     (line,) = m_lines(pd.DataFrame(rows))
     assert [c.m_needed for c in line.curves] == [2, 4, 4, 8, None] and line.non_monotone == 0
     assert line.compared == 15 and line.agree == 11 and line.m90 is None  # 1 of 5 censored: q = 0.9 above
+    from verify.sweep.mcurve import plot_m_curves
+
+    paths = plot_m_curves(pd.DataFrame(rows), tmp_path / "m_curves")
+    assert all(p.stat().st_size > 0 for p in paths)
 
 
 def test_r_over_d_and_the_campaign_specs():

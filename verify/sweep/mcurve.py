@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-__all__ = ["SeedCurve", "MLine", "seed_curves", "m_lines", "quantile_interval", "LINE_KEYS"]
+__all__ = ["SeedCurve", "MLine", "seed_curves", "m_lines", "quantile_interval", "plot_m_curves", "LINE_KEYS"]
 
 # A grid line: every input but m (and the seed). Parameters that the grid may vary are included.
 LINE_KEYS = ("algorithm", "d", "r", "spread", "order", "basis", "delta0", "eps", "t_max")
@@ -169,3 +169,51 @@ def m_lines(rows: Any, q: float = 0.9, level: float = 0.95) -> list[MLine]:
                            non_monotone=sum(not c.monotone for c in curves), agree=agree, compared=compared,
                            ms=tuple(sorted({m for c in curves for m in c.ms}))))
     return lines
+
+
+def plot_m_curves(rows: Any, stem, title: str = "") -> list:
+    """Success vs m, one panel per (algorithm, r, spread), one line per d: the measured rate (Wilson 95% bars),
+    the order law's predicted ``P(every basin occupied | m)`` for the plain flow (dashed; it does not depend on
+    d), and each seed's ``m_needed`` as ticks under the axis. Writes ``stem.png`` and ``stem.svg``."""
+    from pathlib import Path
+
+    import matplotlib.ticker
+    import matplotlib
+    import numpy as np
+
+    from verify import mlaw
+    from verify.plots import plt, save_figure
+
+    from .phase import wilson_interval
+
+    df = rows[rows["error"].isna()] if "error" in rows else rows
+    panels = sorted({(str(a), int(r), float(s)) for a, r, s in zip(df["algorithm"], df["r"], df["spread"])})
+    fig, axes = plt.subplots(1, max(1, len(panels)), squeeze=False, figsize=(3.6 * max(1, len(panels)), 3.0))
+    for ax, (algorithm, r, spread) in zip(axes[0], panels):
+        sel = df[(df["algorithm"] == algorithm) & (df["r"] == r) & (df["spread"] == spread)]
+        for i, (d, group) in enumerate(sel.groupby("d", sort=True)):
+            ms, rate, lo, hi = [], [], [], []
+            for m, cell in group.groupby("m", sort=True):
+                k, n = int(cell["success"].sum()), len(cell)
+                a, b = wilson_interval(k, n)
+                ms.append(m), rate.append(k / n), lo.append(k / n - a), hi.append(b - k / n)
+            ax.errorbar(ms, rate, yerr=[lo, hi], marker="o", ms=3, lw=1, capsize=2, label=f"d={d}")
+            needs = [c.m_needed for c in seed_curves(group).get(next(iter(seed_curves(group))), [])]
+            ax.plot([x for x in needs if x is not None], [-0.04 - 0.03 * i] * sum(x is not None for x in needs),
+                    "|", ms=6, color=ax.lines[-1].get_color())
+        if algorithm == "plain":
+            a = spread ** (-np.arange(r) / max(1, r - 1))
+            p, _ = mlaw.basin_probabilities(a, int(sel["order"].iloc[0]) if "order" in sel else 4, samples=100_000)
+            grid = np.unique(np.geomspace(max(1, sel["m"].min()), sel["m"].max(), 60).round().astype(int))
+            ax.plot(grid, [mlaw.occupancy_probability(p, int(m)) for m in grid], "k--", lw=1, label="order law")
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_ylim(-0.05 - 0.03 * sel["d"].nunique(), 1.05)
+        ax.set_xlabel("m")
+        ax.set_ylabel("success rate")
+        ax.set_title(f"{algorithm}, r={r}, spread {spread:g}", fontsize=9)
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return save_figure(fig, Path(stem))
