@@ -178,7 +178,6 @@ def plot_m_curves(rows: Any, stem, title: str = "") -> list:
     from pathlib import Path
 
     import matplotlib.ticker
-    import matplotlib
     import numpy as np
 
     from verify import mlaw
