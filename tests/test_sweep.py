@@ -422,7 +422,14 @@ def test_m_curves_m_needed_non_monotone_and_m90_interval(tmp_path):
     (line,) = m_lines(pd.DataFrame(rows))
     assert [c.m_needed for c in line.curves] == [2, 4, 4, 8, None] and line.non_monotone == 0
     assert line.compared == 15 and line.agree == 11 and line.m90 is None  # 1 of 5 censored: q = 0.9 above
+    from verify.sweep.claims import law_agreement, p12_m90_evidence
     from verify.sweep.mcurve import plot_m_curves
+
+    assert law_agreement(pd.DataFrame(rows)) == (11, 15)
+    evidence = p12_m90_evidence(pd.DataFrame(rows))
+    assert evidence.status == "open" and "above the grid" in evidence.statement and "11 of 15" in evidence.statement
+    four = pd.DataFrame([r for r in rows if r["seed"] != 4])
+    assert p12_m90_evidence(four).status == "supported"
 
     paths = plot_m_curves(pd.DataFrame(rows), tmp_path / "m_curves")
     assert all(p.stat().st_size > 0 for p in paths)
