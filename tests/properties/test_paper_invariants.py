@@ -69,9 +69,27 @@ def test_p1_fails_when_a_middle_direction_is_skipped():
 
 @examples(ci=5)
 @given(orthogonal_instances(algorithm="modified", max_d=6, max_r=3, max_m=18))
-def test_modified_flow_satisfies_every_invariant(spec):
-    bad = _violations(spec)
+def test_modified_flow_satisfies_every_invariant_but_p7(spec):
+    """Every invariant but P7 (every a_j >= eps recovered): at m = 3d it fails reproducibly when no component
+    ever falls below delta1 (see the counterexample below); Theorem 1 asks for m = poly(d), not 3d."""
+    bad = _violations(spec, skip=("P7",))
     assert not bad, f"{'; '.join(bad)}\nreproduce: {spec.command()}"
+
+
+# P7 counterexample found by the property above (ci profile, first run with nested draws; hypothesis shrank it to
+# seed 0): Algorithm 1 at d = 4, m = 12 = 3d never fits a_3 = 0.25 (eps = 1e-3). No component is ever
+# re-initialized: every one joins the u_1 or u_2 cluster with a norm above delta1, so none is free to find u_3
+# (the mechanism README's fixed-m probe describes at d = 4). Seeds 1, 2, 3 of the same instance fit all three.
+P7_COUNTEREXAMPLE = ("--d 4 --a 1.0,0.5,0.25 --basis random --basis-seed 69 --algorithm modified --m 12 "
+                     "--delta0 1e-10 --eps 0.001 --linear-solver dense --first-seed 0")
+
+
+def test_p7_counterexample_is_reproducible():
+    spec = RunSpec.from_argv(P7_COUNTEREXAMPLE.split())
+    trajectory = spec.solve()
+    assert trajectory.recovered()[0].tolist() == [True, True, False], f"reproduce: {spec.command()}"
+    assert trajectory.summary()["runs"][0]["reinitializations"] == 0
+    assert sorted({v.claim for v in check_trajectory(trajectory) if v.failed}) == ["P7"]
 
 
 @examples(ci=8)
