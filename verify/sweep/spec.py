@@ -55,7 +55,8 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10 needs the backport
 __all__ = ["SweepSpec", "SweepPoint", "parse_spec", "load_spec", "SCALED_KEYS"]
 
 _TOP_KEYS = {"name", "description", "grid", "plain", "modified"}
-_GRID_KEYS = {"d", "r", "r_over_d", "spread", "ratio", "m", "m_over_r", "algorithm", "seeds", "first_seed", "basis", "order",
+_GRID_KEYS = {"d", "r", "r_over_d", "spread", "ratio", "m", "m_over_r", "algorithm", "seeds", "first_seed", "basis",
+              "order",
               "basis_seed"}
 # Per-algorithm keys that scale with the smallest coefficient a_r of each instance (not FlowConfig fields).
 SCALED_KEYS = {"plain": ("t_max_per_a_min",), "modified": ("eps_per_a_min", "t_max_per_a_min")}

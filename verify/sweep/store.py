@@ -64,7 +64,8 @@ def schema():
     fields = []
     for owner in (InstanceSpec, FlowConfig):
         hints = typing.get_type_hints(owner)
-        fields += [pa.field(_RENAMED.get(f.name, f.name), _arrow_type(hints[f.name])) for f in dataclasses.fields(owner)]
+        fields += [pa.field(_RENAMED.get(f.name, f.name), _arrow_type(hints[f.name]))
+                   for f in dataclasses.fields(owner)]
     fields += [
         pa.field("seed", pa.int64()), pa.field("m_over_r", pa.float64()), pa.field("spread", pa.float64()),
         pa.field("key", pa.string()), pa.field("command", pa.string()), pa.field("spec_json", pa.string()),
