@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FlowConfig", "solve", "initial_directions", "estimate_beta0", "epoch_schedule", "reinit_mask",
            "resolve_device", "DTYPES", "RunPlan", "plan_run", "run_spans", "save_grid", "draw_reinitializations",
-           "drop_small_components", "record_config", "work_meta"]
+           "drop_small_components", "record_config", "work_meta", "seed_streams"]
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 Progress = Callable[[float, float, str], None]
@@ -58,9 +58,26 @@ def resolve_device(device: str) -> torch.device:
 
 
 def initial_directions(rng: np.random.Generator, d: int, m: int) -> np.ndarray:
-    """``m`` independent uniform random unit vectors in R^d as columns (normalized Gaussians)."""
-    g = rng.standard_normal((d, m))
+    """``m`` independent uniform random unit vectors in R^d as columns (normalized Gaussians).
+
+    Nested in ``m``: the Gaussians are drawn as an ``(m, d)`` row-major block and transposed, so column ``k``
+    uses draws ``k d .. (k+1) d - 1`` of the stream and the first ``m'`` columns of a draw of ``m >= m'`` are
+    the draw of ``m'`` (a seed's W(0) at m = 12 is its W(0) at m = 6 plus six more components).
+    """
+    g = rng.standard_normal((m, d)).T
     return g / np.linalg.norm(g, axis=0)
+
+
+def seed_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """A run's two random streams, ``(initial, reinit)``: the children of ``SeedSequence(seed).spawn(2)``.
+
+    ``initial`` draws W(0) (:func:`initial_directions`, nested in m); ``reinit`` draws Algorithm 1's
+    re-initializations, so they do not shift with m either. Neither is ``default_rng(seed)`` itself: that stream
+    draws the random basis when ``basis_seed == seed`` (every sweep run), and W(0) drawn from it would reuse the
+    basis's Gaussians (before nested draws, W(0) at m = r *was* the matrix whose QR gives U).
+    """
+    init, reinit = np.random.SeedSequence(int(seed)).spawn(2)
+    return np.random.default_rng(init), np.random.default_rng(reinit)
 
 
 def estimate_beta0(truths: Sequence[GroundTruth], starts: int = 16, iterations: int = 100, seed: int = 0) -> float:
@@ -72,7 +89,8 @@ def estimate_beta0(truths: Sequence[GroundTruth], starts: int = 16, iterations: 
     rng = np.random.default_rng(seed)
     best = 0.0
     for truth in truths:
-        X = initial_directions(rng, truth.d, starts)
+        g = rng.standard_normal((truth.d, starts))  # its own draw (not nested): beta0 as before nested W(0)
+        X = g / np.linalg.norm(g, axis=0)
         for _ in range(iterations):
             X = truth.U @ (truth.a[:, None] * (truth.U.T @ X) ** (truth.order - 1))
             X = X / np.linalg.norm(X, axis=0)
@@ -305,12 +323,13 @@ def solve(
     ``solve(spec)`` with a :class:`solver.spec.RunSpec` is ``spec.solve()`` (its instance, config and seeds;
     the record carries the spec and its command); ``config`` and ``seeds`` must then be left out.
     ``truths`` is one ground truth shared by all runs or one per seed (same ``d``, ``r`` and order).
-    Run ``b`` draws its initial and re-initialized directions from ``numpy.random.default_rng(seeds[b])``
-    in a fixed order: the same seed gives the same trajectory on the same device, whatever the batch.
+    Run ``b`` draws W(0) (nested in m: :func:`initial_directions`) and its re-initializations from two child
+    streams of ``SeedSequence(seeds[b])`` (:func:`seed_streams`): the same seed gives the same
+    trajectory on the same device, whatever the batch, and its first m' components are those of any larger m.
     ``progress(done, total, stage)`` is called as the integration advances.
     ``initial_state = (log_norms (B, m), directions (B, d, m))`` replaces the seeds' draw of ``W(0)`` (for
-    metamorphic tests: rotated or permuted starts); re-initializations still come from the seeds, whose
-    streams skip the initial draw exactly as in a default run.
+    metamorphic tests: rotated or permuted starts); re-initializations still come from the seeds' child
+    streams, exactly as in a default run.
     """
     from .spec import RunSpec
 
@@ -354,8 +373,9 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
     lam = config.regularizer
     batch, m = len(seeds), config.m
 
-    rngs = [np.random.default_rng(s) for s in seeds]
-    X0 = np.stack([initial_directions(g, d, m) for g in rngs])
+    streams = [seed_streams(s) for s in seeds]
+    X0 = np.stack([initial_directions(init, d, m) for init, _ in streams])
+    rngs = [reinit for _, reinit in streams]
     rho0 = np.full((batch, m), math.log(config.delta0))
     if initial_state is not None:
         rho0, X0 = _check_initial_state(initial_state, batch, d, m)

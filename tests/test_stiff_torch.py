@@ -244,13 +244,15 @@ def test_matrix_free_flow_agrees_with_the_dense_torch_path():
     solve the same stage equations, to 1e-10), and a run's trajectory bit for bit the same alone as in a batch."""
     truth = spread_truth(d=4, r=2)  # small: on the CPU the matrix-free path is ~7x slower than the dense one here
     base = dict(algorithm="modified", m=6, eps=1e-3, n_save=32, integrator="rosenbrock")
-    dense = solve(truth, FlowConfig(linear_solver="dense", **base), seeds=[0, 1])
-    free = solve(truth, FlowConfig(linear_solver="krylov", **base), seeds=[0, 1])
+    # Seeds 3 and 4: with nested draws seed 3 fits both directions and seed 4 only a_1 (seeds 0..9: both in
+    # 3, 6, 8, 9; at m = 6 on d = 4 most starts lie in u_1's basin), so both outcomes are compared.
+    dense = solve(truth, FlowConfig(linear_solver="dense", **base), seeds=[3, 4])
+    free = solve(truth, FlowConfig(linear_solver="krylov", **base), seeds=[3, 4])
     t_dense, t_free = dense.discovery()[0], free.discovery()[0]
     found = np.isfinite(t_dense)
     assert found.sum() >= 3 and np.array_equal(np.isfinite(t_free), found)
     np.testing.assert_allclose(t_free[found], t_dense[found], rtol=1e-6)
-    alone = solve(truth, FlowConfig(linear_solver="krylov", **base), seeds=[1])
+    alone = solve(truth, FlowConfig(linear_solver="krylov", **base), seeds=[4])
     np.testing.assert_array_equal(alone.residuals[0], free.residuals[1])
     assert (dense.config["linear_solver_used"], free.config["linear_solver_used"]) == ("dense", "krylov")
 

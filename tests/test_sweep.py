@@ -346,3 +346,103 @@ def test_frontier_continues_at_high_precision_below_float64(monkeypatch):
     hp = [p for p in result.points if p.stage == "frontier"]
     assert [(p.eps, p.precision, p.recovered) for p in hp] == [(1e-10, "40 digits", 2), (1e-30, "40 digits", 0)]
     assert result.eps_star[5] == 1e-10 and result.resolved[5]
+
+
+# ------------------------------------------------------------------------------- the evidence store
+def test_rows_have_the_evidence_columns(reference_rows):
+    from verify.sweep.store import EVIDENCE_COLUMNS
+
+    for row in reference_rows.values():
+        for col in EVIDENCE_COLUMNS:
+            assert row.get(col) is not None, col
+        assert row["success"] == row["recovered_all"] and row["algorithm"] == "plain"
+        assert row["fitted"] == [j + 1 for j, ok in enumerate(row["recovered"]) if ok]
+        assert row["predicted_model"] == "basins" and set(row["predicted"]) <= {1, 2}
+        assert row["integrator"] == row["integrator_used"] == "bdf" and row["draws"] == "nested-v1"
+        assert len(row["commit"]) >= 40 or row["commit"] == "unknown"
+
+
+def test_resume_reruns_exactly_the_missing_rows(tmp_path, client, reference_rows):
+    """Rows deleted from a finished store (or never written: a killed campaign) are rerun, nothing else."""
+    spec = parse_spec(TINY)
+    for row in reference_rows.values():
+        write_row(tmp_path, row)
+    gone = sorted(reference_rows)[:3]
+    for key in gone:
+        (tmp_path / "runs" / f"{key}.parquet").unlink()
+    result = run_sweep(spec, tmp_path, client=client)
+    assert result.skipped == len(reference_rows) - 3 and sorted(r["key"] for r in result.rows) == gone
+    df = read_rows(tmp_path)
+    assert len(df) == df["key"].nunique() == len(reference_rows)
+    _assert_rows_equal(df, reference_rows)
+
+
+def test_spot_check_reproduces_and_flags_a_tampered_row(tmp_path, reference_rows):
+    from verify.sweep.spotcheck import spot_check
+
+    rows = list(reference_rows.values())
+    assert len(rows) == 8
+    tampered = dict(next(r for r in rows if np.isfinite(r["discovery_times"]).any()))
+    j = int(np.flatnonzero(np.isfinite(tampered["discovery_times"]))[0])
+    times = list(tampered["discovery_times"])
+    times[j] += 3 * tampered["discovery_tolerance"][j] + 1.0  # outside the run's stated tolerance
+    tampered["discovery_times"] = times
+    for row in rows:
+        write_row(tmp_path, tampered if row["key"] == tampered["key"] else row)
+    reproduced, k, mismatches = spot_check(tmp_path, k=8, seed=1)
+    assert (reproduced, k) == (7, 8)
+    assert [(m.key, m.field) for m in mismatches] == [(tampered["key"], f"discovery_times[{j + 1}]")]
+    # An edited command names another run: caught by its key.
+    other = next(r for r in rows if r["key"] != tampered["key"])
+    edited = dict(other, command=other["command"].replace("--m ", "--m 1"))
+    write_row(tmp_path, edited)
+    check = spot_check(tmp_path, full=True)
+    assert check.k == 8 and check.reproduced == 6 and not check.ok and "irreproducible" in check.line()
+
+
+def test_m_curves_m_needed_non_monotone_and_m90_interval(tmp_path):
+    from scipy.stats import binom
+
+    from verify.sweep.mcurve import SeedCurve, m_lines, quantile_interval
+
+    assert SeedCurve(0, (2, 4, 8), (False, True, True)).m_needed == 4
+    bumpy = SeedCurve(1, (2, 4, 8), (True, False, True))
+    assert bumpy.m_needed == 8 and not bumpy.monotone
+    assert SeedCurve(2, (2, 4, 8), (True, True, False)).m_needed is None
+    # Order-statistic interval: coverage >= 95% by the binomial law, and the shortest such.
+    est, low, high = quantile_interval(list(range(1, 101)), 0.9)
+    assert est == 90 and binom.cdf(high - 1, 100, 0.9) - binom.cdf(low - 1, 100, 0.9) >= 0.95
+    assert quantile_interval([5] * 10 + [None] * 2, 0.9)[2] is None  # censored seeds: no upper end
+    rows = []
+    for seed, need in enumerate([2, 4, 4, 8, None]):
+        for m in (2, 4, 8):
+            ok = need is not None and m >= need
+            rows.append({"algorithm": "plain", "d": 4, "r": 2, "spread": 1.0, "seed": seed, "m": m, "success": ok,
+                         "fitted": [1, 2] if ok else [1], "predicted": [1, 2] if m >= 4 else [1], "error": None})
+    (line,) = m_lines(pd.DataFrame(rows))
+    assert [c.m_needed for c in line.curves] == [2, 4, 4, 8, None] and line.non_monotone == 0
+    assert line.compared == 15 and line.agree == 11 and line.m90 is None  # 1 of 5 censored: q = 0.9 above
+    from verify.sweep.claims import law_agreement, p12_m90_evidence
+    from verify.sweep.mcurve import plot_m_curves
+
+    assert law_agreement(pd.DataFrame(rows)) == (11, 15)
+    evidence = p12_m90_evidence(pd.DataFrame(rows))
+    assert evidence.status == "open" and "above the grid" in evidence.statement and "11 of 15" in evidence.statement
+    four = pd.DataFrame([r for r in rows if r["seed"] != 4])
+    assert p12_m90_evidence(four).status == "supported"
+
+    paths = plot_m_curves(pd.DataFrame(rows), tmp_path / "m_curves")
+    assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_r_over_d_and_the_campaign_specs():
+    spec = parse_spec(TINY.replace("r = [2]", "r_over_d = [0.5]").replace("d = [4]", "d = [4, 6]"))
+    assert spec.shapes() == [(4, 2), (6, 3)]
+    with pytest.raises(ValidationError, match="grid.r"):
+        parse_spec(TINY.replace("r = [2]", "r = [2]\nr_over_d = [0.5]"))
+    plain, alg1 = load_spec("plain_m"), load_spec("alg1_m")
+    assert len(plain) == 3 * 2 * 3 * 13 * 30 and len(alg1) == 5 * 7 * 20
+    assert {(p.spec.instance.d, p.spec.instance.rank) for p in alg1.points()} == {(6, 3), (10, 5), (14, 7),
+                                                                                (20, 10), (30, 15)}
+    ms = sorted({p.spec.config.m for p in plain.points()})
+    assert all(1.3 < b / a < 1.55 for a, b in zip(ms[2:], ms[3:]))  # geometric, ratio ~ sqrt 2

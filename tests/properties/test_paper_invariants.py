@@ -33,8 +33,10 @@ def test_plain_flow_satisfies_every_invariant_but_p12(spec):
 
 
 # P12 counterexample found by the property above (hypothesis, ci profile): d = r = 4, ratio 2, m = 12 = 3d.
-# The smallest direction is never fitted (by t = 480 = 60/a_4; t_max 100x longer changes nothing), and the success rate over seeds
-# 0..7 grows with m (4/8 at m = 12, 5/8 at m = 24, 7/8 at m = 48): "m large enough" is far above 3d here.
+# The smallest direction is never fitted (by t = 480 = 60/a_4; t_max 100x longer changes nothing). It survived
+# the switch to nested draws (W(0) drawn (m, d) and transposed, from its own child stream): the order law
+# (verify.mlaw) predicts fitted {1, 2, 3} for this seed's W(0), and P(all four basins occupied | m = 12) = 0.44
+# (predicted m_90 = 37): "m large enough" is far above 3d here.
 P12_COUNTEREXAMPLE = ("--d 4 --a 1.0,0.5,0.25,0.125 --basis random --basis-seed 0 --m 12 --delta0 1e-10 "
                       "--seeds 1 --first-seed 2 --algorithm plain --t-max 480")
 
@@ -48,11 +50,13 @@ def test_p12_counterexample_is_reproducible():
     assert not [v.name for v in check_trajectory(trajectory) if v.failed and v.claim != "P12"]
 
 
-# Found by the property above on a random CI draw (before ci was derandomized): the same family as the P12
-# counterexample (d = r = 4, ratio 2, m = 12). a_3 is never fitted while a_4 is (t = 88), so the deflation order
-# P1 fails as a consequence of the skipped direction. verify/FINDINGS_invariants.md.
+# The same family as the P12 counterexample (d = r = 4, ratio 2, m = 12). a_3 is never fitted while a_4 is
+# (t = 88), so the deflation order P1 fails as a consequence of the skipped direction. Found first by hypothesis
+# at first-seed 0; with nested draws that seed misses a_4 instead, and this seed was picked by the order law
+# (verify.mlaw.predicted_fitted: {1, 2, 4}, the first such seed), then confirmed by the run.
+# verify/FINDINGS_invariants.md.
 P1_COUNTEREXAMPLE = ("--d 4 --a 1.0,0.5,0.25,0.125 --basis random --basis-seed 1337 --m 12 --delta0 1e-10 "
-                     "--seeds 1 --first-seed 0 --algorithm plain --t-max 480")
+                     "--seeds 1 --first-seed 1 --algorithm plain --t-max 480")
 
 
 def test_p1_fails_when_a_middle_direction_is_skipped():
@@ -65,9 +69,27 @@ def test_p1_fails_when_a_middle_direction_is_skipped():
 
 @examples(ci=5)
 @given(orthogonal_instances(algorithm="modified", max_d=6, max_r=3, max_m=18))
-def test_modified_flow_satisfies_every_invariant(spec):
-    bad = _violations(spec)
+def test_modified_flow_satisfies_every_invariant_but_p7(spec):
+    """Every invariant but P7 (every a_j >= eps recovered): at m = 3d it fails reproducibly when no component
+    ever falls below delta1 (see the counterexample below); Theorem 1 asks for m = poly(d), not 3d."""
+    bad = _violations(spec, skip=("P7",))
     assert not bad, f"{'; '.join(bad)}\nreproduce: {spec.command()}"
+
+
+# P7 counterexample found by the property above (ci profile, first run with nested draws; hypothesis shrank it to
+# seed 0): Algorithm 1 at d = 4, m = 12 = 3d never fits a_3 = 0.25 (eps = 1e-3). No component is ever
+# re-initialized: every one joins the u_1 or u_2 cluster with a norm above delta1, so none is free to find u_3
+# (the mechanism README's fixed-m probe describes at d = 4). Seeds 1, 2, 3 of the same instance fit all three.
+P7_COUNTEREXAMPLE = ("--d 4 --a 1.0,0.5,0.25 --basis random --basis-seed 69 --algorithm modified --m 12 "
+                     "--delta0 1e-10 --eps 0.001 --linear-solver dense --first-seed 0")
+
+
+def test_p7_counterexample_is_reproducible():
+    spec = RunSpec.from_argv(P7_COUNTEREXAMPLE.split())
+    trajectory = spec.solve()
+    assert trajectory.recovered()[0].tolist() == [True, True, False], f"reproduce: {spec.command()}"
+    assert trajectory.summary()["runs"][0]["reinitializations"] == 0
+    assert sorted({v.claim for v in check_trajectory(trajectory) if v.failed}) == ["P7"]
 
 
 @examples(ci=8)

@@ -7,8 +7,8 @@ float64), rows 1..d the unit directions. The field is :func:`solver.kernels.flow
 the flow and the float64 analytic Jacobian is the Jacobian of this field); directions are renormalized
 after every step (claim C8).
 
-The run draws its initial and re-initialized directions with ``numpy.random.default_rng(seed)`` through
-:func:`solver.flow.initial_directions`, in the same order as the float64 solver: a seed is the same
+The run draws its initial and re-initialized directions from :func:`solver.flow.seed_streams` through
+:func:`solver.flow.initial_directions`, as the float64 solver does: a seed is the same
 ``W(0)``, converted exactly to the working precision. Re-initialization decisions go through
 :func:`solver.flow.reinit_mask` on float64 copies (log-norms are safe in float64 at any size).
 """
@@ -24,7 +24,7 @@ import torch
 from solver import kernels
 from solver.errors import require
 from solver.flow import (FlowConfig, draw_reinitializations, drop_small_components, initial_directions, plan_run,
-                         record_config, reinit_mask, run_spans, work_meta)
+                         record_config, reinit_mask, run_spans, seed_streams, work_meta)
 from solver.ground_truth import GroundTruth
 from solver.jacobian import flow_jacobian
 from solver.trajectory import Trajectory, package_versions
@@ -161,10 +161,10 @@ def _solve(truth: GroundTruth, config: FlowConfig, seed: int, ar: Arithmetic, in
     log_delta0 = parse_delta0(delta0 if delta0 is not None else config.delta0, ar)
     log_delta0_f = float(ar.to_float(np.array([log_delta0], dtype=object))[0])
 
-    rng = np.random.default_rng(seed)
+    init_rng, rng = seed_streams(seed)
     Y = np.empty((d + 1, m), dtype=object)
     Y[0] = [log_delta0] * m
-    Y[1:] = ar.array(initial_directions(rng, d, m))
+    Y[1:] = ar.array(initial_directions(init_rng, d, m))
 
     events: list[dict] = []
     # epoch_schedule reads ln(1/delta0) from the exact initial norm, which float64 cannot hold below 1e-300.

@@ -6,6 +6,8 @@
   scheduler, rows written as they finish, resumable by key.
 - :mod:`.store`: the Parquet dataset, one atomically written file per run.
 - :mod:`.phase`: success rates over m/r x spread, the empirical m*(d, spread), heatmaps and tables.
+- :mod:`.mcurve`: per-seed success curves in m (nested draws), m_needed, m_90 with an order-statistic interval.
+- :mod:`.spotcheck`: re-run a sample of a store's rows from their commands; ``(k_reproduced, k, mismatches)``.
 
 Names load on first use (dask, pyarrow and torch only when a sweep runs or a dataset is read).
 """
@@ -15,8 +17,10 @@ from solver._lazy import lazy_exports
 _WHERE = {
     "spec": ("SweepSpec", "SweepPoint", "parse_spec", "load_spec"),
     "runner": ("run_sweep", "run_point", "SweepResult", "local_cluster"),
-    "store": ("read_rows", "write_row", "existing_keys"),
+    "store": ("read_rows", "write_row", "existing_keys", "EVIDENCE_COLUMNS"),
     "phase": ("PhaseSummary", "PhaseCell", "MStar", "phase_summary", "plot_phase", "write_phase"),
     "builtin": ("BUILTIN",),
+    "mcurve": ("SeedCurve", "MLine", "seed_curves", "m_lines", "quantile_interval"),
+    "spotcheck": ("SpotCheck", "Mismatch", "spot_check"),
 }
 __all__, __getattr__ = lazy_exports(__name__, _WHERE)

@@ -1,4 +1,5 @@
-"""The built-in sweep specs, ``quick`` and ``full`` (``deflation sweep quick``).
+"""The built-in sweep specs, ``quick`` and ``full`` (``deflation sweep quick``), and the campaigns ``plain_m`` and
+``alg1_m`` (``deflation sweep plain_m --out evidence/plain_m``; defined, sized below, not yet run).
 
 ``quick`` (216 runs; budget: under 10 minutes on 2 idle cores) asks P12's question at a size where a run
 costs about a CPU second: d = 6, r = 3 orthogonal (Haar basis, one per seed), m/r in {1, 2, 4, 8} and three
@@ -110,4 +111,79 @@ n_save = 20
 record_components = false
 """
 
-BUILTIN: dict[str, str] = {"quick": QUICK, "full": FULL, "audit": AUDIT, "test": TEST}
+# ------------------------------------------------------------------------------------------ the campaigns
+# How large must m be (P12, Theorem 1's m = poly(d)), with nested draws: each seed has a success curve in m, so
+# m_needed per seed and m_90 with an order-statistic interval (verify.sweep.mcurve). A geometric m grid of
+# ratio sqrt 2. The order law (verify.mlaw) predicts for the plain flow (l = 4) m_90 of 9, 24, 121 at r = 3 and
+# 19, 69, ~820 at r = 5 for spreads 1.44, 10, 100, and no dependence on d: the grid stops at 181, so r = 5 at
+# spread 100 is predicted above it (its seeds are right-censored there; the campaign measures how many).
+M_GRID = [3, 4, 6, 8, 11, 16, 23, 32, 45, 64, 91, 128, 181]
+
+PLAIN_M = f"""
+name = "plain_m"
+description = "campaign (a): plain flow success vs m per seed (nested draws), d in 6, 12, 24, r in 3, 5, three spreads"
+
+[grid]
+d = [6, 12, 24]
+r = [3, 5]
+spread = [1.44, 10.0, 100.0]
+m = {M_GRID}
+algorithm = ["plain"]
+seeds = 30
+basis = "random"
+
+[plain]
+delta0 = 1e-10
+t_max_per_a_min = 60.0
+integrator = "bdf"
+n_save = 50
+record_components = false
+"""
+
+# Algorithm 1 at r = d/2 (spread 100 spread over r directions: a_j = 100^(-(j-1)/(r-1))), m/r on a sqrt 2 grid
+# from 1 (the least m that can hold r fitted clusters) to 8; eps = a_r / 2 as in quick: success = every
+# direction fitted.
+ALG1_M = """
+name = "alg1_m"
+description = "campaign (b): Algorithm 1 success vs m per seed (nested draws), d in 6..30, r = d/2"
+
+[grid]
+d = [6, 10, 14, 20, 30]
+r_over_d = [0.5]
+spread = [100.0]
+m_over_r = [1.0, 1.41421356, 2.0, 2.82842712, 4.0, 5.65685425, 8.0]
+algorithm = ["modified"]
+seeds = 20
+basis = "random"
+
+[modified]
+delta0 = 1e-15
+delta1 = 1e-5
+eps_per_a_min = 0.5
+n_save = 32
+record_components = false
+"""
+
+# The campaigns' tests: their frame at a size a test can afford (d = 4, r = 2, 2 seeds, 3 m).
+CAMPAIGN_TEST = """
+name = "campaign_test"
+description = "tests: nested-m curves at d = 4, r = 2"
+
+[grid]
+d = [4]
+r = [2]
+spread = [1.44]
+m = [2, 3, 4]
+algorithm = ["plain"]
+seeds = 3
+basis = "random"
+
+[plain]
+delta0 = 1e-10
+t_max_per_a_min = 60.0
+n_save = 20
+record_components = false
+"""
+
+BUILTIN: dict[str, str] = {"quick": QUICK, "full": FULL, "audit": AUDIT, "test": TEST, "plain_m": PLAIN_M,
+                           "alg1_m": ALG1_M, "campaign_test": CAMPAIGN_TEST}

@@ -27,7 +27,11 @@ from solver.spec import RunSpec
 from .spec import SweepPoint, SweepSpec
 from .store import existing_keys, write_row
 
-__all__ = ["run_point", "run_sweep", "SweepResult", "point_payload", "local_cluster"]
+__all__ = ["run_point", "run_sweep", "SweepResult", "point_payload", "local_cluster", "git_commit", "prediction",
+           "DRAWS"]
+
+# How W(0) and the re-initializations were drawn: rows without it (null) predate nested draws.
+DRAWS = "nested-v1"
 
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
@@ -45,9 +49,26 @@ def limit_threads() -> None:
         pass
 
 
-def point_payload(point: SweepPoint) -> dict:
-    """What a task receives: the spec as a dict plus the grid coordinates (plain data, cheap to send)."""
-    return {"spec": point.spec.to_dict(), "m_over_r": point.m_over_r, "spread": point.spread}
+def point_payload(point: SweepPoint, commit: str | None = None) -> dict:
+    """What a task receives: the spec as a dict plus the grid coordinates (plain data, cheap to send) and the
+    git commit the sweep runs at (None: the task reads it itself)."""
+    return {"spec": point.spec.to_dict(), "m_over_r": point.m_over_r, "spread": point.spread, "commit": commit}
+
+
+def git_commit(root: Path | None = None) -> str:
+    """``git rev-parse HEAD`` of the package's checkout, ``+dirty`` when tracked files differ; ``unknown``
+    outside a checkout."""
+    import subprocess
+
+    root = Path(root) if root is not None else Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (commit + ("+dirty" if dirty else "")) if commit else "unknown"
 
 
 def run_point(payload: dict) -> dict:
@@ -55,29 +76,42 @@ def run_point(payload: dict) -> dict:
 
     A run whose integration raises is a result, not a crash: its row has ``error`` set and
     ``recovered_all = False`` (rerunning it would raise again: the same inputs give the same run).
+
+    Evidence columns (:mod:`verify.sweep.store`): ``success`` (= ``recovered_all``), ``fitted`` (1-based
+    directions whose final residual is fitted, the run's recovery rule), ``predicted`` (the order law's set,
+    :func:`prediction`), ``discovery_tolerance`` (per direction, the save interval holding the crossing: the
+    resolution a rerun is compared at), ``commit``, ``integrator`` (the one used).
     """
     limit_threads()
     spec = RunSpec.from_dict(payload["spec"])
     row = _input_columns(spec, payload["m_over_r"], payload["spread"])
+    row["commit"] = payload.get("commit") or git_commit()
     start, cpu_start = time.perf_counter(), time.process_time()
     try:
         trajectory = spec.solve()
     except Exception as err:  # noqa: BLE001 - recorded in the row
-        row.update({"recovered_all": False, "n_recovered": 0, "recovered": None, "discovery_times": None,
+        row.update({"recovered_all": False, "success": False, "n_recovered": 0, "recovered": None, "fitted": None,
+                    "discovery_times": None, "discovery_tolerance": None,
                     "final_residuals": None, "final_loss": None, "final_loss_floor": None, "reinitializations": None,
-                    "rhs_evals": None, "integrator_used": None, "versions": None,
+                    "rhs_evals": None, "integrator_used": None, "integrator": None, "versions": None,
                     "error": f"{type(err).__name__}: {err}"})
+        epochs = None
     else:
         run = trajectory.summary()["runs"][0]
         recovered = [bool(x) for x in run["recovered"]]
         row.update({
-            "recovered_all": all(recovered), "n_recovered": int(sum(recovered)), "recovered": recovered,
+            "recovered_all": all(recovered), "success": all(recovered), "n_recovered": int(sum(recovered)),
+            "recovered": recovered, "fitted": [j + 1 for j, ok in enumerate(recovered) if ok],
             "discovery_times": [math.nan if t is None else float(t) for t in run["discovery_times"]],
+            "discovery_tolerance": [math.nan if t is None else float(t) for t in run["discovery_resolution"]],
             "final_residuals": [float(x) for x in run["final_residuals"]],
             "final_loss": float(run["final_loss"]), "final_loss_floor": float(run["final_loss_floor"]),
             "reinitializations": int(run["reinitializations"]), "rhs_evals": int(trajectory.meta["rhs_evals"]),
             "integrator_used": str(trajectory.config["integrator_used"]),
+            "integrator": str(trajectory.config["integrator_used"]),
             "versions": json.dumps(trajectory.meta["versions"], sort_keys=True), "error": None})
+        epochs = [e["beta"] for e in trajectory.config.get("epochs", [])]
+    row["predicted"], row["predicted_model"] = prediction(spec, epochs)
     row["seconds"] = time.perf_counter() - start
     row["cpu_seconds"] = time.process_time() - cpu_start
     row["worker"] = _worker_name()
@@ -96,9 +130,39 @@ def _worker_name() -> str:
 def _input_columns(spec: RunSpec, m_over_r: float, spread: float) -> dict:
     data = spec.to_dict()
     row = {**data["instance"], **data["config"]}
+    row["integrator_requested"] = row.pop("integrator")  # ``integrator`` is the one the run used
     row.update({"seed": spec.first_seed, "m_over_r": float(m_over_r), "spread": float(spread), "key": spec.key(),
-                "command": spec.command(), "spec_json": json.dumps(data, sort_keys=True)})
+                "command": spec.command(), "spec_json": json.dumps(data, sort_keys=True), "r": spec.instance.rank,
+                "draws": DRAWS})
     return row
+
+
+def prediction(spec: RunSpec, betas: list[float] | None = None) -> tuple[list[int] | None, str | None]:
+    """The order law's fitted set for a one-seed spec (1-based, sorted) and the model that made it.
+
+    Plain flow: the occupied basins of the seed's W(0) (:func:`verify.mlaw.predicted_fitted`; model
+    ``"basins"``). Algorithm 1: the per-epoch model (:func:`verify.mlaw.algorithm1_epochs`, ``claimed="one"``)
+    from the seed's W(0) in epoch 0 and fresh model draws from the seed's re-initialization stream (which the
+    model spends differently from the solver: a model prediction, not a replay; model ``"epochs"``). None for a
+    non-orthogonal T* (the law needs orthogonal u_j) or when Algorithm 1's epochs are unknown.
+    """
+    import numpy as np
+
+    from solver.flow import initial_directions, seed_streams
+    from verify import mlaw
+
+    truth = spec.instance.truth()
+    if not truth.orthogonal:
+        return None, None
+    init, reinit = seed_streams(spec.first_seed)
+    X0 = initial_directions(init, truth.d, spec.config.m)
+    if spec.config.algorithm == "plain":
+        return [j + 1 for j in mlaw.predicted_fitted(X0, truth.a, truth.U, truth.order)], "basins"
+    if not betas:
+        return None, None
+    epochs = mlaw.algorithm1_epochs(truth.a, truth.order, spec.config.m, betas, reinit, initial=truth.U.T @ X0,
+                                    claimed="one")
+    return sorted(j + 1 for e in epochs for j in e), "epochs"
 
 
 # -------------------------------------------------------------------------------------------- the sweep
@@ -186,7 +250,8 @@ def run_sweep(spec: SweepSpec, out: Path, *, scheduler: str | None = None, worke
         # The costliest runs first (largest m d): the sweep's tail is then many short runs, not one long one.
         todo.sort(key=lambda p: -(p.spec.config.m * p.spec.instance.d
                                   * (4 if p.spec.config.algorithm == "modified" else 1)))
-        futures = [client.submit(run_point, point_payload(p), key=f"deflation-run-{p.key}", pure=False,
+        commit = git_commit()
+        futures = [client.submit(run_point, point_payload(p, commit), key=f"deflation-run-{p.key}", pure=False,
                                  retries=retries, priority=len(todo) - i) for i, p in enumerate(todo)]
         for future in as_completed(futures):
             row = future.result()

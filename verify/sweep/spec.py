@@ -9,7 +9,8 @@ The TOML format (every key is validated; an unknown key, an empty list or a bad 
 
     [grid]
     d = [6]                        # dimensions (integers >= 2)
-    r = [3]                        # ranks (integers >= 1; r <= d for orthogonal bases)
+    r = [3]                        # ranks (integers >= 1; r <= d for orthogonal bases); or
+    # r_over_d = [0.5]             # r = round(r_over_d * d) at each d (exactly one of r, r_over_d)
     spread = [1.0, 100.0]          # a_1 / a_r of a geometric spectrum a_j = spread^(-(j-1)/(r-1)); or
     # ratio = [1.2, 10]            # a_j / a_{j+1} (exactly one of spread, ratio)
     m_over_r = [1, 2, 4]           # m = round(m_over_r * r); or m = [...] (exactly one of them)
@@ -54,7 +55,8 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10 needs the backport
 __all__ = ["SweepSpec", "SweepPoint", "parse_spec", "load_spec", "SCALED_KEYS"]
 
 _TOP_KEYS = {"name", "description", "grid", "plain", "modified"}
-_GRID_KEYS = {"d", "r", "spread", "ratio", "m", "m_over_r", "algorithm", "seeds", "first_seed", "basis", "order",
+_GRID_KEYS = {"d", "r", "r_over_d", "spread", "ratio", "m", "m_over_r", "algorithm", "seeds", "first_seed", "basis",
+              "order",
               "basis_seed"}
 # Per-algorithm keys that scale with the smallest coefficient a_r of each instance (not FlowConfig fields).
 SCALED_KEYS = {"plain": ("t_max_per_a_min",), "modified": ("eps_per_a_min", "t_max_per_a_min")}
@@ -94,6 +96,16 @@ class SweepSpec:
     text: str = ""
     description: str = ""
 
+    def ranks(self, d: int) -> list[int]:
+        """The ranks of the grid at dimension ``d`` (``r``, or ``round(r_over_d * d)``)."""
+        if "r_over_d" in self.axes:
+            return sorted({max(1, int(round(x * d))) for x in self.axes["r_over_d"]})
+        return list(self.axes["r"])
+
+    def shapes(self) -> list[tuple[int, int]]:
+        """Every (d, r) of the grid, in grid order."""
+        return [(d, r) for d in self.axes["d"] for r in self.ranks(d)]
+
     def points(self) -> list[SweepPoint]:
         """Every run, in grid order: d, r, spectrum, m, algorithm, the algorithm's parameters, seed."""
         ax = self.axes
@@ -101,8 +113,8 @@ class SweepSpec:
         m_key = "m_over_r" if "m_over_r" in ax else "m"
         seeds = range(ax["first_seed"], ax["first_seed"] + ax["seeds"])
         points: list[SweepPoint] = []
-        for d, r, order, basis, value, m_value, algorithm in itertools.product(
-                ax["d"], ax["r"], ax["order"], ax["basis"], ax[spectrum_key], ax[m_key], ax["algorithm"]):
+        for (d, r), order, basis, value, m_value, algorithm in itertools.product(
+                self.shapes(), ax["order"], ax["basis"], ax[spectrum_key], ax[m_key], ax["algorithm"]):
             if spectrum_key == "spread":
                 spread = float(value)
                 ratio = 1.0 if r == 1 else float(spread ** (1.0 / (r - 1)))
@@ -171,8 +183,12 @@ def parse_spec(text: str, default_name: str = "sweep") -> SweepSpec:
     grid = data["grid"]
     _no_unknown("grid.", grid, _GRID_KEYS)
     axes: dict[str, Any] = {}
-    for key in ("d", "r"):
-        axes[key] = _int_list(grid, key, low=2 if key == "d" else 1)
+    axes["d"] = _int_list(grid, "d", low=2)
+    _exactly_one(grid, ("r", "r_over_d"))
+    if "r" in grid:
+        axes["r"] = _int_list(grid, "r", low=1)
+    else:
+        axes["r_over_d"] = _number_list(grid, "r_over_d", low=0.0, strict=True)
     _exactly_one(grid, ("spread", "ratio"))
     if "spread" in grid:
         axes["spread"] = _number_list(grid, "spread", low=1.0)
@@ -230,17 +246,18 @@ def parse_spec(text: str, default_name: str = "sweep") -> SweepSpec:
 def _check_points(spec: SweepSpec) -> None:
     """Validate every distinct configuration and instance shape once, naming the TOML field."""
     ax = spec.axes
-    for d, r, basis in itertools.product(ax["d"], ax["r"], ax["basis"]):
+    r_field = "grid.r" if "r" in ax else "grid.r_over_d"
+    for (d, r), basis in itertools.product(spec.shapes(), ax["basis"]):
         if basis != "nonorthogonal":
-            require(r <= d, "grid.r", f"at most d = {d} for an orthogonal basis", r)
-    for r in ax["r"]:
+            require(r <= d, r_field, f"at most d = {d} for an orthogonal basis", r)
+    for r in sorted({r for _, r in spec.shapes()}):
         if "spread" in ax and r == 1:
             require(all(s == 1.0 for s in ax["spread"]), "grid.spread", "1 when r = 1 (a single coefficient)",
                     ax["spread"])
         if "m_over_r" in ax:
             for value in ax["m_over_r"]:
                 require(round(value * r) >= 1, "grid.m_over_r", f"at least 1/r = {1 / r:g} (m >= 1)", value)
-    count = len(ax["d"]) * len(ax["r"]) * len(ax["order"]) * len(ax["basis"]) * len(ax.get("spread", ax.get("ratio")))
+    count = len(spec.shapes()) * len(ax["order"]) * len(ax["basis"]) * len(ax.get("spread", ax.get("ratio")))
     count *= len(ax.get("m_over_r", ax.get("m"))) * ax["seeds"]
     count *= sum(math.prod(len(v) for v in spec.algorithm_params.get(a, {}).values()) for a in ax["algorithm"])
     require(count <= MAX_RUNS, "grid", f"at most {MAX_RUNS} runs", count)
@@ -257,7 +274,7 @@ def _check_points(spec: SweepSpec) -> None:
             except TypeError as err:  # a value of a type FlowConfig cannot hold
                 raise ValidationError(algorithm, "values of the FlowConfig field types", str(err)) from None
     # Instance fields (d, order, basis) through InstanceSpec's own checks, on one representative point each.
-    for d, r, order, basis in itertools.product(ax["d"], ax["r"], ax["order"], ax["basis"]):
+    for (d, r), order, basis in itertools.product(spec.shapes(), ax["order"], ax["basis"]):
         try:
             InstanceSpec(d=d, r=r, ratio=1.0, order=order, basis=basis).validate()
         except ValidationError as err:

@@ -12,7 +12,12 @@ flattened, ``seed``, the grid coordinates ``m_over_r`` and ``spread``, ``key`` =
 ``recovered``, ``discovery_times``, ``final_residuals`` (relative, ``(T*-T)(u_j^l)/a_j``), ``final_loss`` and
 its float64 resolution floor, ``reinitializations``, ``seconds`` (wall) and ``cpu_seconds`` (this process's CPU time: what the run
 cost on a machine shared with other work), ``rhs_evals``, ``integrator_used``,
-``worker``, ``versions`` (JSON), ``error`` (None, or the exception of a run that could not be integrated)).
+``worker``, ``versions`` (JSON), ``error`` (None, or the exception of a run that could not be integrated)), and
+the evidence columns: ``success`` (= ``recovered_all``), ``fitted`` and ``predicted`` (1-based direction indices:
+observed, and the order law's, :func:`verify.sweep.runner.prediction`), ``predicted_model``,
+``discovery_tolerance`` (per direction, the save interval holding the crossing), ``commit`` (git HEAD, ``+dirty``
+when the tree differed), ``integrator`` (the one used; the requested one is ``integrator_requested``) and
+``draws`` (``nested-v1``; null in rows made before nested draws, which a spot-check must vouch for).
 """
 
 from __future__ import annotations
@@ -27,9 +32,14 @@ from solver.config import FlowConfig
 from solver.spec import InstanceSpec
 from solver.trajectory import atomic_write_bytes
 
-__all__ = ["RUNS_FOLDER", "schema", "write_row", "existing_keys", "read_rows", "row_path"]
+__all__ = ["RUNS_FOLDER", "EVIDENCE_COLUMNS", "schema", "write_row", "existing_keys", "read_rows", "row_path"]
 
 RUNS_FOLDER = "runs"
+# FlowConfig fields stored under another name: ``integrator`` is the integrator the run used.
+_RENAMED = {"integrator": "integrator_requested"}
+# Every row has these (evidence/README.md); a reader needs nothing else to tell what ran and what came out.
+EVIDENCE_COLUMNS = ("key", "command", "d", "r", "m", "spread", "algorithm", "seed", "success", "fitted", "predicted",
+                    "discovery_times", "commit", "integrator", "versions")
 
 
 def _arrow_type(hint: Any):
@@ -54,7 +64,8 @@ def schema():
     fields = []
     for owner in (InstanceSpec, FlowConfig):
         hints = typing.get_type_hints(owner)
-        fields += [pa.field(f.name, _arrow_type(hints[f.name])) for f in dataclasses.fields(owner)]
+        fields += [pa.field(_RENAMED.get(f.name, f.name), _arrow_type(hints[f.name]))
+                   for f in dataclasses.fields(owner)]
     fields += [
         pa.field("seed", pa.int64()), pa.field("m_over_r", pa.float64()), pa.field("spread", pa.float64()),
         pa.field("key", pa.string()), pa.field("command", pa.string()), pa.field("spec_json", pa.string()),
@@ -64,6 +75,11 @@ def schema():
         pa.field("final_loss_floor", pa.float64()), pa.field("reinitializations", pa.int64()),
         pa.field("seconds", pa.float64()), pa.field("cpu_seconds", pa.float64()), pa.field("rhs_evals", pa.int64()), pa.field("integrator_used", pa.string()),
         pa.field("worker", pa.string()), pa.field("versions", pa.string()), pa.field("error", pa.string()),
+        # The evidence columns (names fixed for readers without our code; evidence/README.md).
+        pa.field("success", pa.bool_()), pa.field("fitted", pa.list_(pa.int64())),
+        pa.field("predicted", pa.list_(pa.int64())), pa.field("predicted_model", pa.string()),
+        pa.field("discovery_tolerance", pa.list_(pa.float64())), pa.field("commit", pa.string()),
+        pa.field("integrator", pa.string()), pa.field("draws", pa.string()),
     ]
     return pa.schema(fields)
 
