@@ -66,6 +66,7 @@ class InvariantsResult:
     sweep: SweepSummary | None = None
     sweep_error: str | None = None
     sources: list[str] = field(default_factory=list)
+    sizes: dict[str, dict] = field(default_factory=dict)  # per source: d, m, r, l, seeds of its runs
 
     def for_claim(self, claim: str) -> list[SourcedVerdict]:
         return [v for v in self.verdicts if v.verdict.claim == claim]
@@ -92,7 +93,9 @@ def run(ctx: StageContext, result: StageResult) -> None:
     for source, trajectory in sources.items():
         ctx.progress.message(f"invariants: checking {source} ({trajectory.batch} run(s))")
         verdicts += [SourcedVerdict(source, v) for v in checks.check(trajectory)]
-    result.results = InvariantsResult(verdicts=verdicts, sources=list(sources))
+    sizes = {source: {"d": int(tr.U.shape[1]), "m": int(tr.config["m"]), "r": int(tr.U.shape[2]),
+                      "l": int(tr.order), "seeds": [int(s) for s in tr.seeds]} for source, tr in sources.items()}
+    result.results = InvariantsResult(verdicts=verdicts, sources=list(sources), sizes=sizes)
     ctx.progress.message(f"invariants: {len(verdicts)} verdicts, {sum(v.verdict.failed for v in verdicts)} failed")
 
     stem = ctx.out / "figures" / "p9_norm_correlation"
