@@ -8,25 +8,37 @@ prints every violated verdict and the ``deflation run`` command reproducing the 
 
 from __future__ import annotations
 
-from hypothesis import given, note
+from hypothesis import event, given, note
 
 from solver.spec import RunSpec
 from verify.invariants import check_trajectory
 
+from ._decided import record, requires_decided
 from .strategies import examples, full_rank_identity_instances, orthogonal_instances
 
+# The checkers an example must decide to count as evidence (the P9 law has its own property below). Measured
+# decided fractions (ci profile): plain 30/30 ... see each property's requires_decided.
+_REQUIRED = ("P1", "P3", "P5", "P6", "P8", "P9 norm_correlation", "P10", "descent")
 
-def _violations(spec: RunSpec, skip: tuple[str, ...] = ()) -> list[str]:
+
+def _violations(spec: RunSpec, skip: tuple[str, ...] = (), required: tuple[str, ...] = _REQUIRED) -> list[str]:
     trajectory = spec.solve()
     note(f"reproduce: {spec.command()}")
+    verdicts = check_trajectory(trajectory)
+    for v in verdicts:
+        event(f"{v.claim} {v.name}: {v.status.value}")
+    undecided = [f"{v.claim} {v.name}" for v in verdicts if not v.decided
+                 and any(f"{v.claim} {v.name}" == r or v.claim == r for r in required)]
+    record(not undecided, ", ".join(undecided))
     return [f"{v.claim} {v.name}: margin {v.margin:.3g}, worst {v.to_dict()['worst']}"
-            for v in check_trajectory(trajectory) if v.failed and v.claim not in skip]
+            for v in verdicts if v.failed and v.claim not in skip]
 
 
+@requires_decided(0.8)
 @examples(ci=30)
 @given(orthogonal_instances(algorithm="plain"))
 def test_plain_flow_satisfies_every_invariant_but_p12(spec):
-    """P1, P5, P6, P8, P9, P10 and descent. P12 (every direction fitted) is *not* asserted at m >= 3d: it
+    """P1, P3, P5, P6, P8, P9, P10 and descent. P12 (every direction fitted) is *not* asserted at m >= 3d: it
     fails there reproducibly (see the counterexample test below and verify/FINDINGS_invariants.md)."""
     bad = _violations(spec, skip=("P12",))
     assert not bad, f"{'; '.join(bad)}\nreproduce: {spec.command()}"
@@ -63,6 +75,7 @@ def test_p1_fails_when_a_middle_direction_is_skipped():
     assert failed == ["P1", "P12"], f"{failed}\nreproduce: {spec.command()}"
 
 
+@requires_decided(0.8)
 @examples(ci=5)
 @given(orthogonal_instances(algorithm="modified", max_d=6, max_r=3, max_m=18))
 def test_modified_flow_satisfies_every_invariant(spec):
@@ -70,16 +83,21 @@ def test_modified_flow_satisfies_every_invariant(spec):
     assert not bad, f"{'; '.join(bad)}\nreproduce: {spec.command()}"
 
 
+@requires_decided(0.5)
 @examples(ci=8)
 @given(full_rank_identity_instances())
 def test_norm_correlation_law_where_resolvable(spec):
-    """P9's empirical law: worst misalignment among components with ||w|| >= tau ~ (delta0/tau)^4."""
+    """P9's empirical law: worst misalignment among components with ||w|| >= tau ~ (delta0/tau)^4. An example
+    whose resolved window is too narrow is inconclusive (counted, not failed); the property fails when fewer than
+    half of its examples decide (measured: 20 of 30 in a thorough run)."""
     from verify.invariants import NormCorrelationLaw
 
     verdict = NormCorrelationLaw().check(spec.solve())
     note(f"reproduce: {spec.command()}")
     details = verdict.to_dict()["details"]
-    assert verdict.decided, f"law not measurable ({verdict.why}): {details}\nreproduce: {spec.command()}"
+    record(verdict.decided, verdict.why or "")
+    if not verdict.decided:
+        return
     assert verdict.passed, (f"exponent {verdict.worst:.3g} (law: -4 +- {verdict.params['band']}), points "
                             f"{details['log10_tau_over_delta0']} {details['log10_worst_alpha']}\n"
                             f"reproduce: {spec.command()}")
