@@ -292,3 +292,21 @@ def test_every_p_checker_catches_a_mutant(reference_runs):
               for i, k in enumerate(keys)}
     missing = [k for k, names in caught.items() if not names and k.split()[0] != "descent"]
     assert missing == [], f"checkers that catch no mutant: {missing}; table {caught}"
+
+
+@pytest.mark.parametrize("order", [3, 4])
+@pytest.mark.parametrize("lam", [0.0, 0.1])
+def test_kicked_cluster_decays_at_the_c11_rates(order, lam):
+    """P8's perturbation test: co-rotation at -l a, merging at -l lambda/2 (neutral at lambda = 0)."""
+    from verify.mutants import KICK_RATE_TOLERANCE, cluster_kick_rates
+
+    rates = cluster_kick_rates(a=1.0, lam=lam, order=order)
+    assert rates["agree"], rates
+    assert abs(rates["co_rotation"]["measured"] + order) <= KICK_RATE_TOLERANCE * order
+    assert abs(rates["merging"]["measured"] + order * lam / 2) <= KICK_RATE_TOLERANCE * order
+
+
+def test_kicked_cluster_rates_catch_a_flipped_regularizer():
+    from verify.mutants import cluster_kick_rates
+
+    assert not cluster_kick_rates(lam=0.1, mutant="regularizer_sign")["agree"]

@@ -613,6 +613,36 @@ def _invariant_claim(claim: str, figures: list[str]) -> Callable[[Stages], _Deci
     return decide
 
 
+def mutant_lines(stages: Stages, claim: str) -> list[str]:
+    """What the checker x mutant table says about ``claim``'s checkers: which broken flows each catches."""
+    stage = stages.get("invariants")
+    if stage is None or stage.status != "ok":
+        return []
+    res = stage.results
+    if getattr(res, "mutants_error", None):
+        return [f"checker mutants failed: {res.mutants_error}"]
+    table = getattr(res, "mutants", None)
+    if not table:
+        return []
+    out = []
+    for key in table["checkers"]:
+        if key.split()[0] == claim or (claim == "P7" and key == "P12 recovery"):
+            caught = [m for m, v in table["table"][key].items() if v == "caught"]
+            out.append(f"checker {key} catches {len(caught)}/{len(table['mutants'])} broken flows"
+                       + (f": {', '.join(caught)}" if caught else " (it cannot fail on these mutants)"))
+    return out
+
+
+def _kick_lines(stages: Stages) -> list[str]:
+    stage = stages.get("invariants")
+    if stage is None or stage.status != "ok":
+        return []
+    return [f"kicked two-component cluster (l = {k['order']}, lambda = {k['lambda']:g}): co-rotation rate "
+            f"{k['co_rotation']['measured']:.6g} (C11: {k['co_rotation']['predicted']:.6g}), merging "
+            f"{k['merging']['measured']:.3g} (C11: {k['merging']['predicted']:.3g}): "
+            f"{'agree' if k['agree'] else 'DISAGREE'}" for k in (getattr(stage.results, "kick_rates", None) or [])]
+
+
 decide_p6 = _invariant_claim("P6", ["figure1"])
 decide_p8 = _invariant_claim("P8", ["figure1"])
 decide_p9 = _invariant_claim("P9", ["p9"])
@@ -716,7 +746,7 @@ def decide_p7(stages: Stages) -> _Decision:
         devs = [v for v in (r.max_rel_loss, r.max_rel_residuals) if v is not None]
         deviation = max(devs) if devs else None
         agreement = {True: "met", False: "not met", None: "float64 resolved no point"}[r.agree]
-        details.append(f"float64 vs {r.dps} digits on {getattr(r, 'instance', 'the Figure 1 instance')} to t = "
+        details.append(f"float64 vs {r.dps} digits on {getattr(r, 'instance', '') or 'the Figure 1 instance'} to t = "
                        f"{_fmt(r.t_max)}: max relative deviation loss {_fmt(r.max_rel_loss)}, residuals "
                        f"{_fmt(r.max_rel_residuals)} (the backend's agreement target {_fmt(r.tolerance)}: "
                        f"{agreement})")
@@ -845,6 +875,9 @@ def decide_ledger(stages: Stages) -> list[LedgerEntry]:
     """Every claim of SPEC section 3, in ledger order, with its status decided by the rule above and lowered to
     the weakest status among the claims it rests on (:data:`RESTS_ON`)."""
     decisions = {info.id: decide_claim(stages, info.id) for info in _CLAIM_LIST}
+    for claim, decision in decisions.items():
+        if claim.startswith("P"):
+            decision.details += mutant_lines(stages, claim) + (_kick_lines(stages) if claim == "P8" else [])
     entries = []
     for info in _CLAIM_LIST:
         decision = _inherit(info.id, decisions[info.id], decisions)
