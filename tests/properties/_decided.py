@@ -33,7 +33,7 @@ def requires_decided(fraction: float):
     def wrap(test):
         @functools.wraps(test)
         def run(*args, **kwargs):
-            key = test.__qualname__
+            key = f"{test.__module__}.{test.__name__}"
             _COUNTS[key] = Counter()
             _CURRENT.append(key)
             try:
