@@ -34,14 +34,18 @@ def _violations(spec: RunSpec, skip: tuple[str, ...] = (), required: tuple[str, 
             for v in verdicts if v.failed and v.claim not in skip]
 
 
-@requires_decided(0.8)
 @examples(ci=30)
 @given(orthogonal_instances(algorithm="plain"))
 def test_plain_flow_satisfies_every_invariant_but_p12(spec):
-    """P1, P3, P5, P6, P8, P9, P10 and descent. P12 (every direction fitted) is *not* asserted at m >= 3d: it
+    """P1, P5, P6, P8, P9, P10 and descent. P12 (every direction fitted) is *not* asserted at m >= 3d: it
     fails there reproducibly (see the counterexample test below and verify/FINDINGS_invariants.md)."""
     bad = _violations(spec, skip=("P12",))
     assert not bad, f"{'; '.join(bad)}\nreproduce: {spec.command()}"
+
+
+# Wrapped after the definition, not decorated: the ci profile's derandomized examples are keyed by the test's
+# source (decorators included), and the recorded findings refer to those examples. (P3 is checked too.)
+test_plain_flow_satisfies_every_invariant_but_p12 = requires_decided(0.8)(test_plain_flow_satisfies_every_invariant_but_p12)
 
 
 # P12 counterexample found by the property above (hypothesis, ci profile): d = r = 4, ratio 2, m = 12 = 3d.
@@ -75,12 +79,14 @@ def test_p1_fails_when_a_middle_direction_is_skipped():
     assert failed == ["P1", "P12"], f"{failed}\nreproduce: {spec.command()}"
 
 
-@requires_decided(0.8)
 @examples(ci=5)
 @given(orthogonal_instances(algorithm="modified", max_d=6, max_r=3, max_m=18))
 def test_modified_flow_satisfies_every_invariant(spec):
     bad = _violations(spec)
     assert not bad, f"{'; '.join(bad)}\nreproduce: {spec.command()}"
+
+
+test_modified_flow_satisfies_every_invariant = requires_decided(0.8)(test_modified_flow_satisfies_every_invariant)
 
 
 @requires_decided(0.5)

@@ -4,43 +4,51 @@ This module is the only place where a status is decided. It reads :class:`StageR
 ``status`` and normalized ``results``) and returns :class:`LedgerEntry` rows; it runs nothing and draws
 nothing, and the renderer only displays what it returns.
 
-Statuses:
+Statuses (SPEC section 3), strongest first (:data:`STATUS_ORDER`):
 
-- **verified**: a symbolic derivation (sympy, cross-checked at 50 digits and against the solver's code) passed.
-- **supported**: numeric evidence (named instances, margins, figures) agrees with the claim.
+- **proven**: a symbolic proof for every d (proofs_check's ``status`` "proven" with ``scope["d"] == "all"``); the
+  entry's ``scope`` states the l range and ``lemmas`` the stated lemmas it rests on.
+- **verified**: exact checks at the listed instances only (``scope`` lists d and l).
+- **supported**: numeric evidence, ``k`` of ``n`` runs agree, with the Wilson 95% interval ``ci95``
+  (:func:`wilson_interval`, scipy's ``binomtest(k, n).proportion_ci(method="wilson")``) and the ``sizes`` of the
+  runs counted (d, m, r, l, seeds).
+- **open**: the evidence is missing (its stage failed or did not run in this profile) or does not decide the
+  claim (e.g. an existence claim with unquantified constants that a finite run did not reproduce).
 - **refuted**: a check that covers the claim's regime failed; the entry carries the counterexample and the
   command that reproduces it.
-- **open**: the evidence is missing (its stage failed or did not run in this profile) or does not decide
-  the claim (e.g. an existence claim with unquantified constants that a finite run did not reproduce).
+
+A claim that rests on others (:data:`RESTS_ON`, SPEC's evidence column: P2 on C5, P3 on C6 and C7, P5 on C10)
+takes the weakest status among its own and theirs (:func:`weakest`).
 
 The rules, claim by claim (each is a function below with the same statement in its docstring):
 
 ====  ======================================================================================================
-C*    proofs_check status ``pass`` -> verified; ``fail`` -> refuted (the failing checks); not run -> open
-      (C9 also cites the ``descent`` invariant along the audited runs; it does not decide C9)
+C*    proofs_check ``proven`` for all d -> proven; ``proven`` at listed d, ``verified`` or ``pass`` -> verified
+      (instances listed); ``fail`` -> refuted (the failing checks); not run -> open (C9 also cites the
+      ``descent`` invariant along the audited runs; it does not decide C9)
 P1    with the phase stage: the sweep's plain runs at m/r >= m* that found every direction, all in the order
-      of a_j -> supported, else refuted (their commands); the fixed-m verdicts are cited. Without it: invariant
-      verdicts ``P1`` on every audited run and the property sweep: any failed -> refuted; all passed ->
-      supported; none applicable -> open
+      of a_j -> supported (k/n), else refuted (their commands); the fixed-m verdicts are cited. Without it:
+      invariant verdicts ``P1`` on every audited run and the property sweep: any failed -> refuted; all passed ->
+      supported (k/n = decided verdicts); none applicable -> open
 P2    status of C5 (tangential speed independent of the component's own norm)
-P3    C6 and C7 verified -> verified, unless a numeric ``P3`` verdict failed (refuted); either refuted -> refuted
+P3    the numeric comparison with the power method on the first plateau (``P3`` verdicts of
+      :class:`verify.invariants.PowerMethodTracking`): all passed -> supported, one failed -> refuted, none ->
+      open; then the weakest of that, C6 and C7
 P4    every Figure 1 run discovers the largest a_j first, and the tensor power method rows of the baselines on
       orthogonal instances recover every component in the order of a_j -> supported; a miss -> refuted
 P5    C10 verified and every Figure 1 run fits every direction, and no ``P5`` verdict failed -> supported;
       C10 refuted or a ``P5`` verdict failed -> refuted
 P6    invariant verdicts ``P6`` (as P1)
-P7    Algorithm 1 recovers every direction of the spread spectrum in every run (d = 10, identity basis, and
-      the scale stage's larger d, random basis), float64 deviates by less
-      than 1e-6 from high precision (when cross-checked), and every probe row with
-      eps >= exp(-d/ln d) recovers all -> supported; otherwise open ("not reproduced": Theorem 1 asserts
-      success for suitable, unquantified parameters, so one parameter choice cannot refute it)
+P7    Algorithm 1 runs inside Theorem 1's regime (eps >= exp(-d/ln d): probe rows, frontier points and any audited
+      run there) all recover every component with a_j >= eps -> supported (k/n); a miss or no run in the regime
+      -> open ("not reproduced": the theorem's parameters are unquantified); float64 deviating from high
+      precision by more than 1e-6 on the stiff Algorithm 1 cross-check -> open
 P8    invariant verdicts ``P8`` (as P1)
 P9    invariant verdicts ``P9`` (as P1)
 P10   invariant verdicts ``P10`` (as P1)
-P11   with the phase stage's frontier (an m found above exp(-d/ln d), then eps below it): every grid eps below
-      the bound recovered -> supported, else open with eps*(d). Without it: every probe row with eps below
-      exp(-d/ln d) recovers all components (and there is one) -> supported; otherwise open (the theorem
-      promises nothing there, and "mild" is qualitative)
+P11   the Algorithm 1 runs below exp(-d/ln d) (the spread spectrum's and the scale stage's eps = 1e-9, probe rows
+      and frontier points below the bound) all recover -> supported (k/n); a miss or none -> open (the theorem
+      promises nothing there, and "mild" is qualitative); the frontier's eps*(d) statement is cited
 P12   with the phase stage: every plain-flow line of the sweep reaches its m* (90% success from there on) ->
       supported; a line that never does -> open (no refutation: the grid's largest m may not be "large
       enough"; a failure below m* is no counterexample). Without it: a failed ``P12`` verdict -> refuted; else
@@ -428,8 +436,15 @@ def _phase(stages: Stages):
     return stage.results
 
 
+def _phase_sizes(phase, algorithm: str = "plain") -> list[dict]:
+    """The sweep lines (d, r, spread, m*) of ``algorithm`` whose runs at m >= m* a phase-stage claim counts."""
+    return [{"source": f"phase sweep {phase.spec_name} ({e.algorithm})", "d": e.d, "m": e.m, "r": e.r, "l": 4,
+             "spread": e.spread, "m_over_r_from": e.m_over_r}
+            for e in phase.summary.m_star if e.algorithm == algorithm and e.m_over_r is not None]
+
+
 def _from_evidence(evidence, stages_used: list[str], figures: list[str], reproduce: str,
-                   details: list[str]) -> _Decision:
+                   details: list[str], sizes: list[dict] | None = None) -> _Decision:
     """A :class:`verify.sweep.claims.ClaimEvidence` as the claim's decision (its status is the ledger's
     vocabulary: supported / refuted / open); its commands become the counterexample when refuted."""
     counterexample = None
@@ -440,7 +455,8 @@ def _from_evidence(evidence, stages_used: list[str], figures: list[str], reprodu
                          counterexample)
     counted = _evidence_counts(evidence)
     if counted is not None:
-        _count(decision, *counted)
+        k, n, own = counted
+        _count(decision, k, n, own or sizes or [])
     return decision
 
 
@@ -478,7 +494,7 @@ def decide_p1(stages: Stages) -> _Decision:
                  if decision is not None else [])
         return _from_evidence(phase.p1, ["phase", "invariants", "figure1"], ["phase", "figure1"],
                               f"deflation sweep {phase.spec_name} --out results/sweep-{phase.spec_name}",
-                              cited + figure1)
+                              cited + figure1, _phase_sizes(phase))
     if decision is not None:
         decision.details += figure1
         return decision

@@ -50,7 +50,7 @@ def cross_check_algorithm1(dps: int = 30, backend: str = "auto") -> dict:
     """float64 BDF vs ``dps``-digit Radau IIA on :func:`algorithm1_specs`: the deviations where float64 resolves
     the value (above ``RESOLVED`` floors), in units of the floor everywhere, and the curves."""
     from solver import solve
-    from verify.precision import residual_floor
+    from verify.precision.crosscheck import residual_floor
     from verify.precision.backend import solve_high_precision
 
     spec64, spec_hp = algorithm1_specs(dps)
