@@ -17,7 +17,7 @@ from ._decided import record, requires_decided
 from .strategies import examples, full_rank_identity_instances, orthogonal_instances
 
 # The checkers an example must decide to count as evidence (the P9 law has its own property below). Measured
-# decided fractions (ci profile, measured): plain flow 30/30, modified flow 5/5, P9 law 8/8.
+# decided fractions (ci profile): plain flow 30/30, modified flow 5/5, P9 law 8/8.
 _REQUIRED = ("P1", "P3", "P5", "P6", "P8", "P9 norm_correlation", "P10", "descent")
 
 
