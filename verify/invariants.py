@@ -57,7 +57,8 @@ from solver.errors import ValidationError
 from solver.trajectory import RECOVERY_TOLERANCE, Trajectory, json_safe
 
 __all__ = [
-    "Status", "Verdict", "Checker", "DeflationOrder", "PowerMethodTracking", "power_method_coordinates", "Fitting", "PlateausAndDrops", "LocalStability",
+    "Status", "Verdict", "Checker", "DeflationOrder", "PowerMethodTracking", "power_method_coordinates", "Fitting",
+    "PlateausAndDrops", "LocalStability",
     "NormCorrelation", "NormCorrelationLaw", "ResidualNearOrthogonal", "Recovery", "Descent", "Invariants",
     "check_trajectory", "integration_tolerances", "misalignment", "noise_factor", "loss_segments",
     "orthogonal_distance", "alpha_floor", "plot_norm_correlation", "worst_alpha_by_tau",

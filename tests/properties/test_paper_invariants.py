@@ -45,7 +45,8 @@ def test_plain_flow_satisfies_every_invariant_but_p12(spec):
 
 # Wrapped after the definition, not decorated: the ci profile's derandomized examples are keyed by the test's
 # source (decorators included), and the recorded findings refer to those examples. (P3 is checked too.)
-test_plain_flow_satisfies_every_invariant_but_p12 = requires_decided(0.8)(test_plain_flow_satisfies_every_invariant_but_p12)
+test_plain_flow_satisfies_every_invariant_but_p12 = requires_decided(0.8)(
+    test_plain_flow_satisfies_every_invariant_but_p12)
 
 
 # P12 counterexample found by the property above (hypothesis, ci profile): d = r = 4, ratio 2, m = 12 = 3d.

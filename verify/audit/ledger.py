@@ -39,8 +39,9 @@ P4    every Figure 1 run discovers the largest a_j first, and the tensor power m
 P5    C10 verified and every Figure 1 run fits every direction, and no ``P5`` verdict failed -> supported;
       C10 refuted or a ``P5`` verdict failed -> refuted
 P6    invariant verdicts ``P6`` (as P1)
-P7    Algorithm 1 runs inside Theorem 1's regime (eps >= exp(-d/ln d): probe rows, frontier points and any audited
-      run there) all recover every component with a_j >= eps -> supported (k/n); a miss or no run in the regime
+P7    Algorithm 1 runs inside Theorem 1's regime (eps >= exp(-d/ln d): probe rows, frontier points at the m the
+      search settled on, any audited run there) all recover every component with a_j >= eps -> supported (k/n);
+      a miss or no run in the regime
       -> open ("not reproduced": the theorem's parameters are unquantified); float64 deviating from high
       precision by more than 1e-6 on the stiff Algorithm 1 cross-check -> open
 P8    invariant verdicts ``P8`` (as P1)
@@ -607,11 +608,12 @@ def decide_p5(stages: Stages) -> _Decision:
     details.append(f"Figure 1: every direction fitted in {sum(fits)}/{len(fits)} runs")
     if symbolic.status in ("proven", "verified") and all(fits):
         r1 = stages["figure1"].results
-        return _count(_Decision("supported", f"C10 {symbolic.status} (equilibrium a - lambda/2, stable); every Figure 1 run fits "
-                         "every direction" + ("; P5 verdicts pass" if numeric else ""), details,
-                         ["derivations", "figure1", "invariants"], ["figure1"], reproduce),
-                      len(fits), len(fits), [_spec_size(r1.spec, "figure1", r1.seeds)])
-    reason = "C10 not proven or verified" if symbolic.status != "verified" else "a Figure 1 run left a direction unfitted"
+        summary = (f"C10 {symbolic.status} (equilibrium a - lambda/2, stable); every Figure 1 run fits every "
+                   "direction" + ("; P5 verdicts pass" if numeric else ""))
+        return _count(_Decision("supported", summary, details, ["derivations", "figure1", "invariants"], ["figure1"],
+                                reproduce), len(fits), len(fits), [_spec_size(r1.spec, "figure1", r1.seeds)])
+    reason = ("C10 not proven or verified" if symbolic.status not in ("proven", "verified")
+              else "a Figure 1 run left a direction unfitted")
     return _open(reason, ["derivations", "figure1"], reproduce, details, ["figure1"])
 
 
@@ -733,6 +735,10 @@ def _algorithm1_groups(stages: Stages) -> tuple[list[_RunGroup], list[str]]:
     phase = _phase(stages)
     front = getattr(phase, "frontier", None) if phase is not None else None
     for pt in (front.points if front is not None else []):
+        # The m search's failures below the m it settled on are not runs of "suitable parameters" (Theorem 1
+        # asks for m = poly(d)): counted are the points at that m, as the sweep counts runs at m >= m*.
+        if front.m_by_d.get(pt.d) is None or pt.m < front.m_by_d[pt.d]:
+            continue
         groups.append(_RunGroup("frontier", pt.d, pt.eps, int(pt.recovered), int(pt.n),
                                 {"source": f"frontier ({pt.stage})", "d": pt.d, "m": pt.m, "r": None, "l": 4,
                                  "seeds": pt.n},
@@ -878,7 +884,8 @@ def _inherit(claim: str, decision: _Decision, parts: dict[str, _Decision]) -> _D
     if status == decision.status:
         return decision
     weak = [c for c in deps if parts[c].status == status]
-    decision.summary = f"{status}, inherited from {', '.join(weak)} (own evidence: {decision.status}; {decision.summary})"
+    decision.summary = (f"{status}, inherited from {', '.join(weak)} (own evidence: {decision.status}; "
+                        f"{decision.summary})")
     decision.status = status
     if status == "refuted":
         decision.counterexample = parts[weak[0]].counterexample
