@@ -621,7 +621,7 @@ class NormCorrelation(Checker):
     Attributes:
         tau: the norm threshold.
         law_factor: the law's allowed prefactor.
-        noise_factor: rounding noise in units of ``(m + r)`` floors.
+        noise_units: rounding noise in units of ``(m + r)`` floors (as :class:`LocalStability`'s).
         taus: thresholds of the worst-alpha table (None: every half decade from ``10 delta0`` to 1).
     """
 
@@ -629,13 +629,13 @@ class NormCorrelation(Checker):
     name: ClassVar[str] = "norm_correlation"
     tau: float = 1e-4
     law_factor: float = 1e3
-    noise_factor: float = 1.0
+    noise_units: float = 1.0
     taus: tuple[float, ...] | None = None
 
     def bound(self, tr: Trajectory, b: int) -> float:
         """The allowed ``1 - max_j H_kj^2`` at ``tau`` on run ``b``."""
         return (self.law_factor * (_delta0(tr) / self.tau) ** 4
-                + self.noise_factor * noise_factor(tr) * alpha_floor(tr, b))
+                + self.noise_units * noise_factor(tr) * alpha_floor(tr, b))
 
     def check(self, tr: Trajectory, b: int) -> Verdict:
         if tr.log_norms is None:
