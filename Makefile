@@ -20,9 +20,11 @@ install: $(VENV)/.installed
 test: install
 	$(PY) -m pytest -q
 
-# The counterexample hunt: >= 200 fresh random examples per property (the test run's ci profile draws a fixed set).
+# The counterexample hunt: >= 200 fresh random examples per property (the test run's ci profile draws a fixed set),
+# one pytest-xdist worker per core, with hypothesis's statistics (each property's decided/undecided events; a
+# property that decided in too few of its examples fails).
 properties: install
-	$(PY) -m pytest -q tests/properties --hypothesis-profile=thorough
+	$(PY) -m pytest -q tests/properties --hypothesis-profile=thorough -n auto --hypothesis-show-statistics
 
 audit: install
 	$(VENV)/bin/deflation audit --profile quick --out $(OUT) --overwrite

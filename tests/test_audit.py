@@ -64,9 +64,14 @@ def test_report_json_is_valid_and_has_every_claim(audit):
     _check_against_schema(on_disk)
     ids = [e["id"] for e in on_disk["ledger"]]
     assert ids == list(CLAIM_IDS)
-    assert sorted(ids) == sorted([f"P{i}" for i in range(1, 13)] + [f"C{i}" for i in range(1, 14)])
+    assert sorted(ids) == sorted([f"P{i}" for i in range(1, 13)] + [f"C{i}" for i in range(1, 15)])
     for entry in on_disk["ledger"]:
-        assert entry["status"] in ("verified", "supported", "refuted", "open")
+        assert entry["status"] in ("proven", "verified", "supported", "refuted", "open")
+        if entry["status"] == "supported":  # k of n runs, their Wilson interval and sizes
+            assert entry["n"] >= 1 and 0 <= entry["k"] <= entry["n"] and entry["sizes"], entry["id"]
+            assert entry["ci95"][0] <= entry["k"] / entry["n"] <= entry["ci95"][1], entry["id"]
+        if entry["status"] == "proven":
+            assert entry["scope"]["d"] == "all", entry["id"]
         assert entry["reproduce"].startswith("deflation ")
         assert entry["evidence"]["summary"]
         if entry["status"] == "refuted":
@@ -334,17 +339,34 @@ def test_ledger_rules():
     derivations = _derivations(*[_claim(f"C{i}") for i in range(1, 14)])
     invariants = StageResult("invariants", "i", results=InvariantsResult(verdicts=[
         _verdict("P1", Status.PASS), _verdict("P9", Status.PASS), _verdict("P8", Status.FAIL),
-        _verdict("P6", Status.NOT_APPLICABLE), _verdict("P10", Status.INCONCLUSIVE),
+        _verdict("P6", Status.NOT_APPLICABLE), _verdict("P10", Status.INCONCLUSIVE), _verdict("P3", Status.PASS),
         _verdict("P12", Status.PASS), _verdict("P12", Status.FAIL, source="spread-plain")]))
-    s = _statuses([derivations, _figure1(), invariants])
-    assert all(s[f"C{i}"] == "verified" for i in range(1, 14))
-    assert s["P2"] == "verified" and s["P3"] == "verified"    # from C5; from C6 and C7
+    entries = {e.id: e for e in decide_ledger({s.name: s for s in [derivations, _figure1(), invariants]})}
+    s = {k: e.status for k, e in entries.items()}
+    assert all(s[f"C{i}"] == "verified" for i in range(1, 14))  # instance checks only: never "proven"
+    assert entries["C1"].scope == {"d": [2, 3], "l": [3, 4]}
+    assert s["C14"] == "open"                                   # not run
+    assert s["P2"] == "verified"                                # from C5
+    assert s["P3"] == "supported" and entries["P3"].rests_on == ["C6", "C7"]  # the numeric comparison decides
     assert s["P1"] == "supported" and s["P9"] == "supported"
+    assert (entries["P1"].k, entries["P1"].n) == (1, 1) and entries["P1"].ci95[1] == 1.0
     assert s["P8"] == "refuted"                                 # a failed verdict is a counterexample
     assert s["P6"] == "open" and s["P10"] == "open"             # only undecided verdicts: no evidence
     assert s["P4"] == "supported" and s["P5"] == "supported"
     assert s["P12"] == "supported"                              # the spread plain run is cited, not decisive
     assert s["P7"] == "open" and s["P11"] == "open"             # their stages did not run
+
+    # proofs_check's "proven" counts only with scope d = "all"; a claim inherits the weakest of what it rests on.
+    proven = [_claim(f"C{i}") for i in range(1, 14)]
+    for c in proven:
+        c.status, c.scope = "proven", {"d": "all", "l": "all"}
+    proven[5].scope = {"d": [2, 3], "l": "all"}                 # C6 "proven" at listed d only
+    entries = {e.id: e for e in decide_ledger({s.name: s for s in [_derivations(*proven), _figure1(), invariants]})}
+    assert entries["C5"].status == "proven" and entries["C5"].scope == {"d": "all", "l": "all"}
+    assert entries["C6"].status == "verified" and entries["P2"].status == "proven"
+    assert entries["P3"].status == "supported"                  # numeric k/n is weaker than C6 (verified)
+    no_numeric = StageResult("invariants", "i", results=InvariantsResult(verdicts=[_verdict("P1", Status.PASS)]))
+    assert _statuses([_derivations(*proven), _figure1(), no_numeric])["P3"] == "open"
 
     s = _statuses([_derivations(_claim("C5", "fail"), _claim("C6")), _figure1(first_ok=False)])
     assert s["C5"] == "refuted" and s["P2"] == "refuted"
@@ -356,19 +378,26 @@ def test_ledger_rules():
     entries = {e.id: e for e in decide_ledger({"invariants": crashed})}
     assert entries["P9"].status == "open" and "ImportError" in entries["P9"].evidence.summary
 
+    # P7 counts Algorithm 1 runs inside eps >= exp(-d/ln d); runs below it (the spread spectrum's eps = 1e-9, the
+    # probe row at eps = 1e-6 < 0.013) are P11's.
     spread = StageResult("spread", "s", results=SpreadResult(InstanceSpec(d=4, r=2, ratio=100.0),
                                                              plain=_flow([True, False]),
                                                              modified=_flow([True, True])))
     probe = StageResult("probe", "p", results=ProbeResult(grid=[(10, 1e-6)], rows=[_probe_row(True)], settings={},
                                                           seconds=1.0))
-    s = _statuses([spread, probe])
-    assert s["P7"] == "supported" and s["P11"] == "supported"
+    entries = {e.id: e for e in decide_ledger({s.name: s for s in (spread, probe)})}
+    assert entries["P7"].status == "open" and "regime" in entries["P7"].evidence.summary
+    assert entries["P11"].status == "supported" and (entries["P11"].k, entries["P11"].n) == (2, 2)
+    inside = StageResult("probe", "p", results=ProbeResult(grid=[(10, 0.05)], rows=[
+        ProbeRow(d=10, eps=0.05, bound=0.0130, reached=0.01, recovered_all=True, epochs=3, seconds=1.0, error=None)],
+        settings={}, seconds=1.0))
+    entries = {e.id: e for e in decide_ledger({s.name: s for s in (spread, inside)})}
+    assert entries["P7"].status == "supported" and (entries["P7"].k, entries["P7"].n) == (1, 1)
+    assert entries["P7"].ci95 == pytest.approx([0.2065, 1.0], abs=1e-3)  # Wilson, 1 of 1
     scale = StageResult("scale", "a", results=ScaleResult(coefficients=[1.0, 1e-2], eps=1e-9, m_per_d=5,
-                                                          rows=[_scale_row(20, True), _scale_row(30, True)]))
-    assert _statuses([spread, probe, scale])["P7"] == "supported"
-    scale.results.rows[1] = _scale_row(30, False)
+                                                          rows=[_scale_row(20, True), _scale_row(30, False)]))
     entries = {e.id: e for e in decide_ledger({s.name: s for s in (spread, probe, scale)})}
-    assert entries["P7"].status == "open" and "d = 30" in entries["P7"].evidence.summary  # a miss at scale
+    assert entries["P11"].status == "open" and (entries["P11"].k, entries["P11"].n) == (3, 4)  # a miss at scale
     probe.results.rows[0] = _probe_row(False)
     s = _statuses([spread, probe])
     assert s["P11"] == "open"                                   # a miss below the bound is not a refutation

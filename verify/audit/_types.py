@@ -22,7 +22,7 @@ from .profiles import Profile
 __all__ = ["Figure", "RunRecord", "StageResult", "StageContext", "Stage", "STATUSES", "Evidence", "LedgerEntry",
            "Machine", "AuditReport"]
 
-STATUSES = ("verified", "supported", "refuted", "open")
+STATUSES = ("proven", "verified", "supported", "refuted", "open")
 
 R = TypeVar("R")
 
@@ -140,11 +140,20 @@ class LedgerEntry:
     evidence: Evidence
     reproduce: str
     counterexample: dict | None = None
+    scope: dict | None = None       # {"d": "all" | [..], "l": "all" | "l>=3" | [..]}: where the status holds
+    k: int | None = None            # supported: k of n runs agree, with their Wilson 95% interval ci95
+    n: int | None = None
+    ci95: list[float] | None = None
+    sizes: list[dict] | None = None  # the runs counted: source, d, m, r, l, seeds
+    lemmas: list[str] | None = None  # proven: the stated lemmas the proof rests on
+    rests_on: list[str] = field(default_factory=list)  # the claims whose status bounds this one's
 
     def to_dict(self) -> dict:
         return {"id": self.id, "title": self.title, "family": self.family, "kind": self.kind, "status": self.status,
                 "evidence": self.evidence.to_dict(), "reproduce": self.reproduce,
-                "counterexample": json_safe(self.counterexample)}
+                "counterexample": json_safe(self.counterexample), "scope": json_safe(self.scope), "k": self.k,
+                "n": self.n, "ci95": self.ci95, "sizes": json_safe(self.sizes), "lemmas": self.lemmas,
+                "rests_on": list(self.rests_on)}
 
 
 @dataclass

@@ -1,5 +1,7 @@
 """Stage ``invariants``: the invariant checkers (:class:`verify.invariants.Invariants`) on every trajectory
-this audit made, the P9 norm/correlation plot, and the property sweep (:func:`verify.experiments.invariant_sweep`).
+this audit made, the P9 norm/correlation plot, the property sweep (:func:`verify.experiments.invariant_sweep`),
+the checker x mutant table (:func:`verify.mutants.mutant_table`: every checker on deliberately broken flows) and
+P8's kicked-cluster decay rates against C11 (:func:`verify.mutants.cluster_kick_rates`).
 
 ``results``: :class:`InvariantsResult`: every :class:`verify.invariants.Verdict` with the trajectory it was
 taken on (``source``: ``figure1``, ``spread-plain``, ``spread-modified``), and the sweep's per-checker rows.
@@ -66,6 +68,10 @@ class InvariantsResult:
     sweep: SweepSummary | None = None
     sweep_error: str | None = None
     sources: list[str] = field(default_factory=list)
+    sizes: dict[str, dict] = field(default_factory=dict)  # per source: d, m, r, l, seeds of its runs
+    mutants: dict | None = None      # verify.mutants.mutant_table: which checker catches which broken flow
+    kick_rates: list[dict] = field(default_factory=list)  # verify.mutants.cluster_kick_rates (P8 vs C11)
+    mutants_error: str | None = None
 
     def for_claim(self, claim: str) -> list[SourcedVerdict]:
         return [v for v in self.verdicts if v.verdict.claim == claim]
@@ -92,7 +98,9 @@ def run(ctx: StageContext, result: StageResult) -> None:
     for source, trajectory in sources.items():
         ctx.progress.message(f"invariants: checking {source} ({trajectory.batch} run(s))")
         verdicts += [SourcedVerdict(source, v) for v in checks.check(trajectory)]
-    result.results = InvariantsResult(verdicts=verdicts, sources=list(sources))
+    sizes = {source: {"d": int(tr.U.shape[1]), "m": int(tr.config["m"]), "r": int(tr.U.shape[2]),
+                      "l": int(tr.order), "seeds": [int(s) for s in tr.seeds]} for source, tr in sources.items()}
+    result.results = InvariantsResult(verdicts=verdicts, sources=list(sources), sizes=sizes)
     ctx.progress.message(f"invariants: {len(verdicts)} verdicts, {sum(v.verdict.failed for v in verdicts)} failed")
 
     stem = ctx.out / "figures" / "p9_norm_correlation"
@@ -109,6 +117,16 @@ def run(ctx: StageContext, result: StageResult) -> None:
             path="figures/p9_norm_correlation.svg", claims=["P9"]))
     except Exception as err:  # the plot is evidence for P9 only: keep the verdicts
         result.notes.append(f"P9 plot failed: {type(err).__name__}: {err}")
+
+    from verify import mutants
+
+    ctx.progress.message("invariants: checker mutants (broken flows on the reference instance) and the kicked cluster")
+    try:
+        result.results.mutants = mutants.mutant_table()
+        result.results.kick_rates = [mutants.cluster_kick_rates(lam=lam, order=order)
+                                     for order in (3, 4) for lam in (0.0, 0.1)]
+    except Exception as err:  # evidence about the checkers: reported, the verdicts stand
+        result.results.mutants_error = f"{type(err).__name__}: {err}"
 
     if ctx.profile.sweep_n > 0:
         ctx.progress.message(f"invariants: property sweep over {ctx.profile.sweep_n} random instance(s)")
