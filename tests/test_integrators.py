@@ -484,11 +484,16 @@ def test_exact_rank_flow_on_the_spread_spectrum_finishes_with_few_field_evaluati
     --first-seed 3``): BDF once crawled at h ~ 30 near t = 2.47e10 (over 1e5 field evaluations in 30 s, 7.5e10 to
     go) and, when it got through, reported a_2 found at t = 2.4e10. Here it takes under 2,000 evaluations (841
     measured), and, as BDF at rtol 1e-9 and Radau at 1e-8 do, fits a_1 only: the fifth component sits in the
-    a_1 cluster 2e-6 off e_1 toward e_2, whose escape time ~1 / (8 a_2 x_2^2) ~ 3e12 is past t_max."""
+    a_1 cluster 2e-6 off e_1 toward e_2, whose escape time ~1 / (8 a_2 x_2^2) ~ 3e12 is past t_max. W(0) is the
+    one that hung: seed 3's draw before draws were nested (a (d, m) Gaussian from ``default_rng(3)``), passed as
+    the initial state; scipy's BDF is named because the hang was its own (CVODE, the CPU default, never had it)."""
     from solver import FlowConfig, solve
     from solver.instances import spread_truth
 
-    run = solve(spread_truth(d=10, r=5), FlowConfig(m=5, t_max=1e11, record_components=False), seeds=[3])
+    config = FlowConfig(m=5, t_max=1e11, record_components=False, integrator="bdf")
+    g = np.random.default_rng(3).standard_normal((10, 5))
+    initial = (np.full((1, 5), np.log(config.delta0)), (g / np.linalg.norm(g, axis=0))[None])
+    run = solve(spread_truth(d=10, r=5), config, seeds=[3], initial_state=initial)
     assert run.meta["rhs_evals"] < 2_000
     found = np.isfinite(run.discovery()[0][0])
     assert found.tolist() == [True, False, False, False, False]

@@ -58,7 +58,7 @@ def _report(out: Path) -> AuditReport:
         final_loss=[-1.11e-16, 3.3e-12], loss_floor=1.2e-15),
         figures=[Figure("figure1", "Figure 1: plain gradient flow", "a caption", "figures/figure1.svg",
                         ["P1", "P5"])])
-    spec = RunSpec(InstanceSpec(d=4, r=5, ratio=100.0))
+    spec = RunSpec(InstanceSpec(d=10, r=5, ratio=100.0))
     flow = FlowOutcome(spec=spec, seeds=[0], t_max=1e4, recovered=[[True, True, True, False, False]],
                        recovered_all=[False], fitted=[3], final_loss=[-3.331e-16], reinitializations=[3],
                        discovery_times=[[1.0, 2.0, 3.0, None, None]], seconds=1.0, loss_floor=[1e-15])
