@@ -20,9 +20,10 @@ __all__ = ["FlowConfig", "ALGORITHMS", "REINIT_RULES", "INTEGRATORS", "IMPLICIT_
 ALGORITHMS = ("plain", "modified")
 REINIT_RULES = ("norm", "cluster")
 # The integrator names solver.integrators implements (checked there against its own tables).
-INTEGRATORS = ("euler", "rk4", "dopri5", "bdf", "radau", "rosenbrock")
-# Stiff methods (implicit tolerances): scipy BDF/Radau on the CPU, the batched torch Rosenbrock on any device.
-IMPLICIT_INTEGRATORS = ("bdf", "radau", "rosenbrock")
+INTEGRATORS = ("euler", "rk4", "dopri5", "bdf", "radau", "rosenbrock", "cvode")
+# Stiff methods (implicit tolerances): SUNDIALS CVODE and scipy BDF/Radau on the CPU, the batched torch Rosenbrock
+# on any device.
+IMPLICIT_INTEGRATORS = ("bdf", "radau", "rosenbrock", "cvode")
 LINEAR_SOLVERS = ("auto", "dense", "sparse", "krylov")
 DTYPE_NAMES = ("float64", "float32")
 SAVE_GRIDS = ("auto", "linear", "log")
@@ -140,11 +141,11 @@ class FlowConfig:
             _positive_finite("atol", self.atol)
         require(self.linear_solver in LINEAR_SOLVERS, "linear_solver", f"one of {LINEAR_SOLVERS}", self.linear_solver)
         if self.linear_solver == "krylov":
-            require(self.integrator in ("auto", "bdf", "rosenbrock"), "linear_solver",
-                    "krylov only with the bdf or rosenbrock integrator", self.integrator)
+            require(self.integrator in ("auto", "bdf", "rosenbrock", "cvode"), "linear_solver",
+                    "krylov only with the bdf, rosenbrock or cvode integrator", self.integrator)
         if self.linear_solver == "sparse":
-            require(self.integrator != "rosenbrock", "linear_solver", "dense, krylov or auto with the rosenbrock "
-                    "integrator", self.linear_solver)
+            require(self.integrator not in ("rosenbrock", "cvode"), "linear_solver", "dense, krylov or auto with the "
+                    f"{self.integrator} integrator", self.linear_solver)
         if self.step is not None:
             _positive_finite("step", self.step)
         require(is_int(self.n_save) and self.n_save >= 2, "n_save", "an integer >= 2", self.n_save)

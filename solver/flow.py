@@ -25,8 +25,8 @@ from . import kernels
 from .config import FlowConfig
 from .errors import ValidationError, require
 from .ground_truth import GroundTruth
-from .integrators import (EXPLICIT, IMPLICIT, TORCH_STIFF, StepStats, integrate_explicit, integrate_implicit,
-                          integrate_rosenbrock, resolve_linear_solver)
+from .integrators import (EXPLICIT, IMPLICIT, SUNDIALS, TORCH_STIFF, CvodeCounts, StepStats, integrate_explicit,
+                          integrate_flow_cvode, integrate_implicit, integrate_rosenbrock, resolve_linear_solver)
 from .jacobian import flow_jacobian_batched, flow_krylov_linearization
 from .threads import field_flops, limit_threads
 from .trajectory import Trajectory, package_versions
@@ -328,9 +328,9 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
     device = resolve_device(config.device)
     integrator = _choose_integrator(config, truths, device)
     rtol, atol = config.tolerances(integrator)
-    if integrator in IMPLICIT and device.type != "cpu":
+    if (integrator in IMPLICIT or integrator in SUNDIALS) and device.type != "cpu":
         if config.device != "auto":
-            raise ValidationError("device", f"cpu or auto for the scipy integrator {integrator} (on {device.type}: "
+            raise ValidationError("device", f"cpu or auto for the CPU integrator {integrator} (on {device.type}: "
                                   "integrator rosenbrock)", config.device)
         device = torch.device("cpu")  # auto with an explicitly chosen CPU-only integrator
     dtype = DTYPES[config.dtype]
@@ -400,7 +400,13 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
                                                                       device)
     linearize = flow_krylov_linearization(a_t, U_t, order, m, d) if matrix_free else None
 
+    cvode_counts = CvodeCounts()
+    cvode_linear_solver = "dense" if config.linear_solver == "dense" else "krylov"
+
     def integrate(Yb: torch.Tensor, t0: float, t1: float, report):
+        if integrator in SUNDIALS:
+            return integrate_flow_cvode(a_np, U_np, order, lam, Yb, t0, t1, times, on_save, rtol=rtol, atol=atol,
+                                        linear_solver=cvode_linear_solver, progress=report, counts=cvode_counts)
         if integrator in TORCH_STIFF:
             y, step_stats = integrate_rosenbrock(
                 packed_field, packed_jacobian, pack(Yb), t0, t1, times,
@@ -432,16 +438,21 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
         linear_solver = "krylov" if matrix_free else "dense"
     elif integrator in IMPLICIT:
         linear_solver = resolve_linear_solver(config.linear_solver, IMPLICIT[integrator], m * (d + 1))
+    elif integrator in SUNDIALS:
+        linear_solver = cvode_linear_solver
     else:
         linear_solver = None
     config_dict = record_config(config, plan, d=d, r=r, order=order, integrator=integrator, rtol=rtol, atol=atol,
                                 lam=lam, device=str(device), linear_solver=linear_solver)
     meta = {
-        "versions": package_versions(("deflation-verify", "torch", "numpy"), missing="unknown"),
+        "versions": package_versions(("deflation-verify", "torch", "numpy")
+                                     + (("scikit-sundae",) if integrator in SUNDIALS else ()), missing="unknown"),
         "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
         "dtype": config.dtype, "unit_roundoff": unit_roundoff, **work_meta(stats, wall),
         "orthogonal": [t.orthogonal for t in truths],
     }
+    if integrator in SUNDIALS:
+        meta["cvode"] = cvode_counts.to_dict()
     return Trajectory(
         config=config_dict, seeds=seeds, times=times, loss=buffers["loss"], loss_floor=buffers["loss_floor"],
         residuals=buffers["residuals"], log_norms=buffers["log_norms"], correlations=buffers["correlations"],
