@@ -48,9 +48,13 @@ __all__ = ["CvodeCounts", "CvodeFailure", "Linearization", "BlockClusterPrecondi
 # system with this preconditioner on the scipy path (solver.integrators.bdf.KrylovBDF.max_krylov); a system not
 # solved within it is a recoverable linear failure for CVODE (it retries with a fresh Jacobian or smaller step).
 KRYLOV_DIM = 200
-# Internal steps per span before CVODE gives up (its default of 500 per output time is far too few for an epoch
-# of 1e10 with 1e4-long steps early on); a guard against a stall, not a budget.
+# Internal steps per span before the integration is stopped as stalled (a guard, not a budget: an epoch of 1e10
+# takes a few thousand steps). Counted by the one-step loop; CVODE's own limit (per output call) never binds there.
 MAX_STEPS = 10_000_000
+# Consecutive steps that leave t unchanged (h below the spacing of floats at t) before the integration is stopped:
+# CVODE warns and goes on ("t + h = t on the next step"), which in a one-step loop would never end. 10 is CVODE's
+# own count of such warnings (mxhnil).
+MAX_NULL_STEPS = 10
 
 
 class CvodeFailure(RuntimeError):
@@ -117,7 +121,7 @@ def integrate_cvode(fun: Callable[[float, np.ndarray], np.ndarray], y0: np.ndarr
     def rhs(t, y, yp):
         yp[:] = fun(t, y)
 
-    options: dict = dict(method="BDF", rtol=rtol, atol=atol, max_num_steps=max_steps, first_step=first_step)
+    options: dict = dict(method="BDF", rtol=rtol, atol=atol, first_step=first_step)
     if linearization is not None:
         def psetup(t, y, _yp, jok, jnew, gamma):
             counts.preconditioner_setups += 1
@@ -148,6 +152,7 @@ def integrate_cvode(fun: Callable[[float, np.ndarray], np.ndarray], y0: np.ndarr
     solver.init_step(t0, y0)
     states = np.empty((times.size, y0.size))
     k, t, y = 0, float(t0), y0
+    null_steps = 0
     while k < times.size and times[k] <= t:  # save times at t0
         states[k] = y0
         k += 1
@@ -157,7 +162,12 @@ def integrate_cvode(fun: Callable[[float, np.ndarray], np.ndarray], y0: np.ndarr
             raise CvodeFailure(f"CVODE stopped at t={float(result.t):.6g} (status {result.status}): "
                                f"{result.message}")
         counts.steps += 1
+        null_steps = null_steps + 1 if float(result.t) == t else 0
         t, y = float(result.t), result.y
+        if null_steps >= MAX_NULL_STEPS:
+            raise CvodeFailure(f"CVODE stopped at t={t:.6g}: the step size fell below the spacing of floats there")
+        if counts.steps >= max_steps and t < t1:
+            raise CvodeFailure(f"CVODE stopped at t={t:.6g}: {max_steps} steps without reaching t1={t1:.6g}")
         while k < times.size and times[k] <= t:
             if times[k] == t:
                 states[k] = y
