@@ -4,8 +4,9 @@
     python benchmarks/cvode.py --case d30 --json       # one case
 
 Each case is a ``deflation run`` flag list run with ``--integrator bdf`` and ``--integrator cvode`` (same seeds,
-same save times), alternating, best of ``--repeat``. Reported per case: both wall times and their ratio
-(``new_over_old`` = cvode / bdf), both work counters, the largest relative deviation of the discovery times
+same save times), alternating, best of ``--repeat``. Reported per case: both wall and CPU times and their ratios
+(``new_over_old`` = cvode / bdf in wall time, ``cpu_new_over_old`` in the process's CPU time, the steadier figure on
+a shared machine: every run is single-threaded), both work counters, the largest relative deviation of the discovery times
 (``max |t_cvode - t_bdf| / t_bdf`` over the components both discover) and the components only one discovers.
 ``--timeout`` bounds each run (a run that does not finish in time is reported as such, not waited for).
 """
@@ -43,12 +44,12 @@ def _run(argv: list[str], integrator: str, queue) -> None:
     from solver.spec import RunSpec
 
     spec = RunSpec.from_argv(argv + ["--integrator", integrator])
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     traj = spec.solve()
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     t_disc, _res = traj.discovery()
     meta = {k: traj.meta[k] for k in ("wall_seconds", "rhs_evals", "accepted_steps") if k in traj.meta}
-    queue.put({"seconds": wall, "t_disc": t_disc.tolist(), "work": meta, "cvode": traj.meta.get("cvode"),
+    queue.put({"seconds": wall, "cpu_seconds": cpu, "t_disc": t_disc.tolist(), "work": meta, "cvode": traj.meta.get("cvode"),
                "final_loss": traj.loss[:, -1].tolist()})
 
 
@@ -89,6 +90,7 @@ def compare(name: str, repeat: int, timeout: float) -> dict:
     old, new = best["bdf"].get("seconds"), best["cvode"].get("seconds")
     if old is not None and new is not None:
         out["new_over_old"] = new / old
+        out["cpu_new_over_old"] = best["cvode"]["cpu_seconds"] / best["bdf"]["cpu_seconds"]
         a, b = np.array(best["bdf"]["t_disc"]), np.array(best["cvode"]["t_disc"])
         both = ~np.isnan(a) & ~np.isnan(b)
         out["discovery_max_rel_deviation"] = float(np.max(np.abs(b[both] - a[both]) / a[both])) if both.any() else None
