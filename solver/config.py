@@ -61,12 +61,13 @@ class FlowConfig:
         drop_small: after the last epoch, set components with ``||w|| < delta1`` to norm 0 (the paper's
             optional output step; recorded as an event).
         integrator: ``auto`` (dopri5 for plain flows of a moderate spectrum on any device; otherwise rosenbrock on a
-            CUDA device, bdf on the CPU), ``rosenbrock`` (batched torch Rodas3, any device),
-            ``dopri5``, ``rk4``, ``euler``, ``bdf`` or ``radau``.
+            CUDA device, cvode on the CPU, bdf there with ``linear_solver="sparse"``), ``cvode`` (SUNDIALS CVODE:
+            BDF with GMRES and this project's preconditioner, CPU), ``rosenbrock`` (batched torch Rodas3, any
+            device), ``dopri5``, ``rk4``, ``euler``, ``bdf`` or ``radau`` (scipy, CPU).
         linear_solver: the linear systems of implicit methods: ``auto`` (bdf: dense LU up to 400 unknowns, above
             matrix-free GMRES; radau: sparse LU above 400; rosenbrock: dense batched LU up to 2,000 unknowns
-            on CUDA and on the CPU while sqrt(batch) * unknowns^2 <= 2e5, else matrix-free batched GMRES),
-            ``dense``, ``sparse`` (bdf, radau) or ``krylov`` (bdf, rosenbrock).
+            on CUDA and on the CPU while sqrt(batch) * unknowns^2 <= 2e5, else matrix-free batched GMRES; cvode:
+            GMRES), ``dense``, ``sparse`` (bdf, radau) or ``krylov`` (bdf, rosenbrock, cvode).
         rtol, atol: tolerances of adaptive and implicit integrators (rtol None: 1e-8 explicit, 1e-6 implicit;
             atol None: 1e-10 explicit, ``rtol`` implicit). The rows are log-norms and unit-vector coordinates, so
             an absolute error ``rtol`` is a relative one. Implicit methods need it: a fitted direction's field is
@@ -97,7 +98,7 @@ class FlowConfig:
                               choices=REINIT_RULES)
     cluster_cos2: float = _param(0.5, "cluster membership <wbar_j, wbar_k>^2 >= this (cluster rule)")
     drop_small: bool = _param(False, "after the last epoch, drop components with ||w|| < delta1")
-    integrator: str = _param("auto", "auto: dopri5 for moderate plain runs, else rosenbrock on cuda, bdf on cpu",
+    integrator: str = _param("auto", "auto: dopri5 for moderate plain runs, else rosenbrock on cuda, cvode on cpu",
                              choices=("auto",) + INTEGRATORS)
     linear_solver: str = _param("auto", "linear systems of bdf/radau/rosenbrock (auto: dense LU for small systems)",
                                 choices=LINEAR_SOLVERS)

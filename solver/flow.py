@@ -277,8 +277,8 @@ def rosenbrock_matrix_free(linear_solver: str, batch: int, unknowns: int, device
 
 def _choose_integrator(config: FlowConfig, truths: Sequence[GroundTruth], device: torch.device) -> str:
     """``auto``: dopri5 for plain flows of a moderate spectrum (any device); otherwise the stiff path:
-    ``rosenbrock`` (torch, batched) on a CUDA device, scipy's ``bdf`` on the CPU (faster per run there,
-    BENCHMARKS.md)."""
+    ``rosenbrock`` (torch, batched) on a CUDA device, SUNDIALS ``cvode`` on the CPU (faster per run there than
+    either; scipy's ``bdf`` when a sparse LU is asked for, which CVODE's path does not have; BENCHMARKS.md)."""
     if config.integrator != "auto":
         return config.integrator
     spread = max(float(t.a.max() / t.a.min()) for t in truths)
@@ -286,7 +286,7 @@ def _choose_integrator(config: FlowConfig, truths: Sequence[GroundTruth], device
             float(t.a.min()) for t in truths) <= 1e4:
         return "dopri5"
     if device.type != "cuda":
-        return "bdf"
+        return "bdf" if config.linear_solver == "sparse" else "cvode"
     return "rosenbrock"  # dense LU or matrix-free GMRES by size (rosenbrock_matrix_free)
 
 
