@@ -6,7 +6,8 @@ Data flow::
         -> initial state Y (B, d+1, m)      row 0: rho = log||w||, rows 1..d: unit directions
         -> epochs (modified) or one span (plain)
              re-initialize small components (modified, epoch s >= 1)
-             integrate: explicit torch engine | implicit scipy BDF/Radau   (both call solver.kernels)
+             integrate: explicit torch engine | torch Rosenbrock | SUNDIALS CVODE | scipy BDF/Radau
+                        (all call solver.kernels)
              every save time -> observe(): loss + floor, residuals, norms, correlations
         -> Trajectory (solver.trajectory): arrays + events + config + metadata
 """
