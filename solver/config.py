@@ -20,9 +20,10 @@ __all__ = ["FlowConfig", "ALGORITHMS", "REINIT_RULES", "INTEGRATORS", "IMPLICIT_
 ALGORITHMS = ("plain", "modified")
 REINIT_RULES = ("norm", "cluster")
 # The integrator names solver.integrators implements (checked there against its own tables).
-INTEGRATORS = ("euler", "rk4", "dopri5", "bdf", "radau", "rosenbrock")
-# Stiff methods (implicit tolerances): scipy BDF/Radau on the CPU, the batched torch Rosenbrock on any device.
-IMPLICIT_INTEGRATORS = ("bdf", "radau", "rosenbrock")
+INTEGRATORS = ("euler", "rk4", "dopri5", "bdf", "radau", "rosenbrock", "cvode")
+# Stiff methods (implicit tolerances): SUNDIALS CVODE and scipy BDF/Radau on the CPU, the batched torch Rosenbrock
+# on any device.
+IMPLICIT_INTEGRATORS = ("bdf", "radau", "rosenbrock", "cvode")
 LINEAR_SOLVERS = ("auto", "dense", "sparse", "krylov")
 DTYPE_NAMES = ("float64", "float32")
 SAVE_GRIDS = ("auto", "linear", "log")
@@ -60,12 +61,13 @@ class FlowConfig:
         drop_small: after the last epoch, set components with ``||w|| < delta1`` to norm 0 (the paper's
             optional output step; recorded as an event).
         integrator: ``auto`` (dopri5 for plain flows of a moderate spectrum on any device; otherwise rosenbrock on a
-            CUDA device, bdf on the CPU), ``rosenbrock`` (batched torch Rodas3, any device),
-            ``dopri5``, ``rk4``, ``euler``, ``bdf`` or ``radau``.
+            CUDA device, cvode on the CPU, bdf there with ``linear_solver="sparse"``), ``cvode`` (SUNDIALS CVODE:
+            BDF with GMRES and this project's preconditioner, CPU), ``rosenbrock`` (batched torch Rodas3, any
+            device), ``dopri5``, ``rk4``, ``euler``, ``bdf`` or ``radau`` (scipy, CPU).
         linear_solver: the linear systems of implicit methods: ``auto`` (bdf: dense LU up to 400 unknowns, above
             matrix-free GMRES; radau: sparse LU above 400; rosenbrock: dense batched LU up to 2,000 unknowns
-            on CUDA and on the CPU while sqrt(batch) * unknowns^2 <= 2e5, else matrix-free batched GMRES),
-            ``dense``, ``sparse`` (bdf, radau) or ``krylov`` (bdf, rosenbrock).
+            on CUDA and on the CPU while sqrt(batch) * unknowns^2 <= 2e5, else matrix-free batched GMRES; cvode:
+            GMRES), ``dense``, ``sparse`` (bdf, radau) or ``krylov`` (bdf, rosenbrock, cvode).
         rtol, atol: tolerances of adaptive and implicit integrators (rtol None: 1e-8 explicit, 1e-6 implicit;
             atol None: 1e-10 explicit, ``rtol`` implicit). The rows are log-norms and unit-vector coordinates, so
             an absolute error ``rtol`` is a relative one. Implicit methods need it: a fitted direction's field is
@@ -96,7 +98,7 @@ class FlowConfig:
                               choices=REINIT_RULES)
     cluster_cos2: float = _param(0.5, "cluster membership <wbar_j, wbar_k>^2 >= this (cluster rule)")
     drop_small: bool = _param(False, "after the last epoch, drop components with ||w|| < delta1")
-    integrator: str = _param("auto", "auto: dopri5 for moderate plain runs, else rosenbrock on cuda, bdf on cpu",
+    integrator: str = _param("auto", "auto: dopri5 for moderate plain runs, else rosenbrock on cuda, cvode on cpu",
                              choices=("auto",) + INTEGRATORS)
     linear_solver: str = _param("auto", "linear systems of bdf/radau/rosenbrock (auto: dense LU for small systems)",
                                 choices=LINEAR_SOLVERS)
@@ -140,11 +142,11 @@ class FlowConfig:
             _positive_finite("atol", self.atol)
         require(self.linear_solver in LINEAR_SOLVERS, "linear_solver", f"one of {LINEAR_SOLVERS}", self.linear_solver)
         if self.linear_solver == "krylov":
-            require(self.integrator in ("auto", "bdf", "rosenbrock"), "linear_solver",
-                    "krylov only with the bdf or rosenbrock integrator", self.integrator)
+            require(self.integrator in ("auto", "bdf", "rosenbrock", "cvode"), "linear_solver",
+                    "krylov only with the bdf, rosenbrock or cvode integrator", self.integrator)
         if self.linear_solver == "sparse":
-            require(self.integrator != "rosenbrock", "linear_solver", "dense, krylov or auto with the rosenbrock "
-                    "integrator", self.linear_solver)
+            require(self.integrator not in ("rosenbrock", "cvode"), "linear_solver", "dense, krylov or auto with the "
+                    f"{self.integrator} integrator", self.linear_solver)
         if self.step is not None:
             _positive_finite("step", self.step)
         require(is_int(self.n_save) and self.n_save >= 2, "n_save", "an integer >= 2", self.n_save)

@@ -6,7 +6,8 @@ Data flow::
         -> initial state Y (B, d+1, m)      row 0: rho = log||w||, rows 1..d: unit directions
         -> epochs (modified) or one span (plain)
              re-initialize small components (modified, epoch s >= 1)
-             integrate: explicit torch engine | implicit scipy BDF/Radau   (both call solver.kernels)
+             integrate: explicit torch engine | torch Rosenbrock | SUNDIALS CVODE | scipy BDF/Radau
+                        (all call solver.kernels)
              every save time -> observe(): loss + floor, residuals, norms, correlations
         -> Trajectory (solver.trajectory): arrays + events + config + metadata
 """
@@ -25,8 +26,8 @@ from . import kernels
 from .config import FlowConfig
 from .errors import ValidationError, require
 from .ground_truth import GroundTruth
-from .integrators import (EXPLICIT, IMPLICIT, TORCH_STIFF, StepStats, integrate_explicit, integrate_implicit,
-                          integrate_rosenbrock, resolve_linear_solver)
+from .integrators import (EXPLICIT, IMPLICIT, SUNDIALS, TORCH_STIFF, CvodeCounts, StepStats, integrate_explicit,
+                          integrate_flow_cvode, integrate_implicit, integrate_rosenbrock, resolve_linear_solver)
 from .jacobian import flow_jacobian_batched, flow_krylov_linearization
 from .threads import field_flops, limit_threads
 from .trajectory import Trajectory, package_versions
@@ -298,8 +299,8 @@ def rosenbrock_matrix_free(linear_solver: str, batch: int, unknowns: int, device
 
 def _choose_integrator(config: FlowConfig, truths: Sequence[GroundTruth], device: torch.device) -> str:
     """``auto``: dopri5 for plain flows of a moderate spectrum (any device); otherwise the stiff path:
-    ``rosenbrock`` (torch, batched) on a CUDA device, scipy's ``bdf`` on the CPU (faster per run there,
-    BENCHMARKS.md)."""
+    ``rosenbrock`` (torch, batched) on a CUDA device, SUNDIALS ``cvode`` on the CPU (faster per run there than
+    either; scipy's ``bdf`` when a sparse LU is asked for, which CVODE's path does not have; BENCHMARKS.md)."""
     if config.integrator != "auto":
         return config.integrator
     spread = max(float(t.a.max() / t.a.min()) for t in truths)
@@ -307,7 +308,7 @@ def _choose_integrator(config: FlowConfig, truths: Sequence[GroundTruth], device
             float(t.a.min()) for t in truths) <= 1e4:
         return "dopri5"
     if device.type != "cuda":
-        return "bdf"
+        return "bdf" if config.linear_solver == "sparse" else "cvode"
     return "rosenbrock"  # dense LU or matrix-free GMRES by size (rosenbrock_matrix_free)
 
 
@@ -364,9 +365,9 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
     device = resolve_device(config.device)
     integrator = _choose_integrator(config, truths, device)
     rtol, atol = config.tolerances(integrator)
-    if integrator in IMPLICIT and device.type != "cpu":
+    if (integrator in IMPLICIT or integrator in SUNDIALS) and device.type != "cpu":
         if config.device != "auto":
-            raise ValidationError("device", f"cpu or auto for the scipy integrator {integrator} (on {device.type}: "
+            raise ValidationError("device", f"cpu or auto for the CPU integrator {integrator} (on {device.type}: "
                                   "integrator rosenbrock)", config.device)
         device = torch.device("cpu")  # auto with an explicitly chosen CPU-only integrator
     dtype = DTYPES[config.dtype]
@@ -437,7 +438,13 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
                                                                       device)
     linearize = flow_krylov_linearization(a_t, U_t, order, m, d) if matrix_free else None
 
+    cvode_counts = CvodeCounts()
+    cvode_linear_solver = "dense" if config.linear_solver == "dense" else "krylov"
+
     def integrate(Yb: torch.Tensor, t0: float, t1: float, report):
+        if integrator in SUNDIALS:
+            return integrate_flow_cvode(a_np, U_np, order, lam, Yb, t0, t1, times, on_save, rtol=rtol, atol=atol,
+                                        linear_solver=cvode_linear_solver, progress=report, counts=cvode_counts)
         if integrator in TORCH_STIFF:
             y, step_stats = integrate_rosenbrock(
                 packed_field, packed_jacobian, pack(Yb), t0, t1, times,
@@ -469,16 +476,21 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
         linear_solver = "krylov" if matrix_free else "dense"
     elif integrator in IMPLICIT:
         linear_solver = resolve_linear_solver(config.linear_solver, IMPLICIT[integrator], m * (d + 1))
+    elif integrator in SUNDIALS:
+        linear_solver = cvode_linear_solver
     else:
         linear_solver = None
     config_dict = record_config(config, plan, d=d, r=r, order=order, integrator=integrator, rtol=rtol, atol=atol,
                                 lam=lam, device=str(device), linear_solver=linear_solver)
     meta = {
-        "versions": package_versions(("deflation-verify", "torch", "numpy"), missing="unknown"),
+        "versions": package_versions(("deflation-verify", "torch", "numpy")
+                                     + (("scikit-sundae",) if integrator in SUNDIALS else ()), missing="unknown"),
         "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
         "dtype": config.dtype, "unit_roundoff": unit_roundoff, **work_meta(stats, wall),
         "orthogonal": [t.orthogonal for t in truths],
     }
+    if integrator in SUNDIALS:
+        meta["cvode"] = cvode_counts.to_dict()
     return Trajectory(
         config=config_dict, seeds=seeds, times=times, loss=buffers["loss"], loss_floor=buffers["loss_floor"],
         residuals=buffers["residuals"], log_norms=buffers["log_norms"], correlations=buffers["correlations"],

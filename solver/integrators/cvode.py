@@ -1,0 +1,321 @@
+"""The CPU stiff engine on SUNDIALS CVODE (BDF, variable order 1-5), through scikit-sundae's public API.
+
+CVODE owns the step-size and order control and the Newton iteration; this module supplies the callbacks
+(SUNDIALS' division of labour):
+
+- the field ``f(y)`` (:func:`solver.kernels.flow` in the layout of :func:`solver.jacobian.pack_state`);
+- a *linearization* ``J(y*)`` taken when CVODE asks for a new preconditioner (``psetup`` with ``jok = 0``):
+  the Jacobian-vector product ``v -> J(y*) v`` (:class:`solver.jacobian.JacobianOperator`, ``O(m^2 d)``) and
+  the preconditioner ``M ~ I - gamma J(y*)`` (:class:`BlockClusterPreconditioner`). CVODE's GMRES (SPGMR)
+  then solves Newton's systems ``(I - gamma J(y*)) dy = r``. ``J`` stays at ``y*`` until CVODE refreshes
+  it (every 51 steps, after a convergence failure with a stale Jacobian, or at the first step): a modified
+  Newton iteration, like scipy's BDF, whose Jacobian and preconditioner agree.
+
+Why the analytic ``J v``: CVODE's default difference quotient ``(f(y + sigma v) - f(y)) / sigma`` differences
+two fields that, on a fitted run's plateau, are float64 rounding noise (~1e-16 per O(1) term); the quotient
+is then noise amplified by ``1/sigma`` and GMRES stalls (a whole d = 30 run: 255 s against 15 s with the
+analytic product, BENCHMARKS.md). CVODE's Newton test declares divergence only when an increment grows by
+more than 2x (``crdown``/``rdiv``), so no noise-floor rule of our own is needed.
+
+Save times are CVODE's output times: the integrator steps one internal step at a time (``onestep``, with
+``tstop = t1`` so the span's end is landed exactly) and every save time passed is read from CVODE's own
+interpolating polynomial at exactly that time (``normal`` mode behind the current time), as
+``CVode(..., CV_NORMAL)`` does for an output time.
+
+:func:`integrate_cvode` is the generic entry point (any ``f``, optional ``J v`` + preconditioner, or a dense
+Jacobian); :func:`integrate_flow_cvode` runs it on each run of a batch of the flow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+import numpy as np
+import torch
+
+from .. import kernels
+from ..jacobian import JacobianOperator, flow_jacobian, pack_state, state_direction_norms, unpack_state
+from ..threads import field_flops, limit_threads
+from ._control import StepStats
+from .bdf import coupling_floor_for
+
+__all__ = ["CvodeCounts", "CvodeFailure", "Linearization", "BlockClusterPreconditioner", "FlowLinearization",
+           "integrate_cvode", "integrate_flow_cvode", "KRYLOV_DIM", "MAX_STEPS"]
+
+# GMRES's Krylov dimension (no restarts). Late Algorithm 1 epochs at d = 30 needed up to 100-200 iterations per
+# system with this preconditioner on the scipy path (solver.integrators.bdf.KrylovBDF.max_krylov); a system not
+# solved within it is a recoverable linear failure for CVODE (it retries with a fresh Jacobian or smaller step).
+KRYLOV_DIM = 200
+# Internal steps per span before the integration is stopped as stalled (a guard, not a budget: an epoch of 1e10
+# takes a few thousand steps). Counted by the one-step loop; CVODE's own limit (per output call) never binds there.
+MAX_STEPS = 10_000_000
+# Consecutive steps that leave t unchanged (h below the spacing of floats at t) before the integration is stopped:
+# CVODE warns and goes on ("t + h = t on the next step"), which in a one-step loop would never end. 10 is CVODE's
+# own count of such warnings (mxhnil).
+MAX_NULL_STEPS = 10
+
+
+class CvodeFailure(RuntimeError):
+    """CVODE stopped before the span's end (its status and message are in the text)."""
+
+
+@dataclass
+class CvodeCounts:
+    """CVODE's work counters. ``steps``: accepted internal steps (counted by the one-step loop);
+    ``rhs_evals``: CVODE's count of field evaluations; ``jacobians``: linearizations ``J(y*)`` formed
+    (``psetup`` with ``jok = 0``, or dense Jacobians); ``preconditioner_setups``: every ``psetup``
+    (a new ``gamma`` reuses ``J``); ``preconditioner_solves``; ``linear_iterations``: GMRES iterations,
+    one ``J v`` product each (CVODE's GMRES starts from zero: no product for the initial residual)."""
+
+    steps: int = 0
+    rhs_evals: int = 0
+    jacobians: int = 0
+    preconditioner_setups: int = 0
+    preconditioner_solves: int = 0
+    linear_iterations: int = 0
+
+    def add(self, other: "CvodeCounts") -> None:
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class Linearization(Protocol):
+    """What :func:`integrate_cvode` needs for its GMRES path: ``setup(t, y, gamma, reuse)`` forms (``reuse``
+    False) or keeps ``J`` and builds ``M ~ I - gamma J``, returning whether ``J`` was formed; ``jtimes(v)``
+    is ``J v`` at the last formed linearization; ``psolve(r)`` is ``M^{-1} r``."""
+
+    def setup(self, t: float, y: np.ndarray, gamma: float, reuse: bool) -> bool: ...
+
+    def jtimes(self, v: np.ndarray) -> np.ndarray: ...
+
+    def psolve(self, r: np.ndarray) -> np.ndarray: ...
+
+
+def integrate_cvode(fun: Callable[[float, np.ndarray], np.ndarray], y0: np.ndarray, t0: float, t1: float,
+                    save_times: np.ndarray, *, rtol: float, atol: float | np.ndarray,
+                    linearization: Linearization | None = None,
+                    jacobian: Callable[[float, np.ndarray], np.ndarray] | None = None,
+                    krylov_dim: int = KRYLOV_DIM, max_steps: int = MAX_STEPS,
+                    first_step: float = 0.0) -> tuple[np.ndarray, np.ndarray, CvodeCounts]:
+    """Integrate ``y' = fun(t, y)`` from ``t0`` to ``t1`` with CVODE's BDF and return ``(times, states, counts)``:
+    the states (K, n) at the save times ``times = save_times`` that lie in ``[t0, t1]`` (exactly those times).
+
+    Linear solver: GMRES with ``linearization`` (analytic ``J v`` and a right preconditioner, modified Newton);
+    else a dense LU of ``jacobian(t, y)`` (``J_ij = d f_i / d y_j``; small, badly conditioned systems such as
+    Van der Pol at mu = 1e6, where GMRES is unsuitable); else a dense LU of CVODE's difference-quotient Jacobian.
+    The error test is CVODE's weighted RMS norm with weights ``1 / (rtol |y_i| + atol_i)``.
+    Raises :class:`CvodeFailure` when CVODE stops early.
+    """
+    from sksundae.cvode import CVODE, CVODEJacTimes, CVODEPrecond
+
+    counts = CvodeCounts()
+    y0 = np.ascontiguousarray(y0, dtype=np.float64)
+    save_times = np.asarray(save_times, dtype=np.float64)
+    times = save_times[(save_times >= t0) & (save_times <= t1)]
+
+    def rhs(t, y, yp):
+        yp[:] = fun(t, y)
+
+    options: dict = dict(method="BDF", rtol=rtol, atol=atol, first_step=first_step)
+    if linearization is not None:
+        def psetup(t, y, _yp, jok, jnew, gamma):
+            counts.preconditioner_setups += 1
+            formed = linearization.setup(t, y, gamma, reuse=bool(jok))
+            counts.jacobians += int(formed)
+            jnew[0] = int(formed)
+
+        def psolve(_t, _y, _yp, r, z, _gamma, _delta, _lr):
+            counts.preconditioner_solves += 1
+            z[:] = linearization.psolve(r)
+
+        def jtimes(_t, _y, _yp, v, jv):
+            counts.linear_iterations += 1
+            jv[:] = linearization.jtimes(v)
+
+        options.update(linsolver="gmres", krylov_dim=min(krylov_dim, y0.size),
+                       precond=CVODEPrecond(psetup, psolve, side="right"), jactimes=CVODEJacTimes(None, jtimes))
+    elif jacobian is not None:
+        def jacfn(t, y, _yp, JJ):
+            counts.jacobians += 1
+            JJ[:, :] = jacobian(t, y)
+
+        options.update(linsolver="dense", jacfn=jacfn)
+    else:
+        options.update(linsolver="dense")
+
+    solver = CVODE(rhs, **options)
+    solver.init_step(t0, y0)
+    states = np.empty((times.size, y0.size))
+    k, t, y = 0, float(t0), y0
+    null_steps = 0
+    while k < times.size and times[k] <= t:  # save times at t0
+        states[k] = y0
+        k += 1
+    while t < t1:
+        result = solver.step(t1, method="onestep", tstop=t1)
+        if not result.success:
+            raise CvodeFailure(f"CVODE stopped at t={float(result.t):.6g} (status {result.status}): "
+                               f"{result.message}")
+        counts.steps += 1
+        null_steps = null_steps + 1 if float(result.t) == t else 0
+        t, y = float(result.t), result.y
+        if null_steps >= MAX_NULL_STEPS:
+            raise CvodeFailure(f"CVODE stopped at t={t:.6g}: the step size fell below the spacing of floats there")
+        if counts.steps >= max_steps and t < t1:
+            raise CvodeFailure(f"CVODE stopped at t={t:.6g}: {max_steps} steps without reaching t1={t1:.6g}")
+        while k < times.size and times[k] <= t:
+            if times[k] == t:
+                states[k] = y
+            else:  # behind the current time: CVODE interpolates, no step is taken
+                out = solver.step(float(times[k]), method="normal")
+                if not out.success or float(out.t) != times[k]:
+                    raise CvodeFailure(f"CVODE could not output t={times[k]:.6g}: {out.message}")
+                states[k] = out.y
+            k += 1
+    counts.rhs_evals = int(result.nfev) if t0 < t1 else 0
+    return times, states, counts
+
+
+class BlockClusterPreconditioner:
+    """``M^{-1} ~ (I - gamma J)^{-1}`` for the flow's Jacobian operator ``J`` (``scaled = gamma J``): the exact
+    per-component ``(d+1) x (d+1)`` blocks ``B`` plus each cluster's coupling by Woodbury,
+
+        M^{-1} = B^{-1} + B^{-1} Y (I - Z^T B^{-1} Y)^{-1} Z^T B^{-1},
+
+    with ``gamma J ~ (I - B) + Y Z^T`` on the clusters of nearly parallel components
+    (:meth:`JacobianOperator.cluster_coupling`; the model's own ``i = k`` terms moved into ``B``). The same
+    preconditioner as the scipy Krylov path's (:class:`solver.integrators.bdf.KrylovBDF`). Clusters share no
+    member: one ``(d+1) x (d+1)`` capacitance solve per cluster. The capacitance is solved at every application,
+    not inverted: late in Algorithm 1 it is nearly singular on a fitted cluster's neutral modes.
+    """
+
+    def __init__(self, scaled: JacobianOperator):
+        d, m = scaled.d, scaled.m
+        self.d, self.m = d, m
+        clusters, self_terms = scaled.cluster_coupling()
+        blocks = np.eye(d + 1)[None] - scaled.diagonal_blocks() + self_terms
+        # torch's batched inverse of many small matrices takes half numpy's time (150 blocks of 31 x 31: 3.7 ms
+        # against 6.9 ms), and a build happens every ~9 steps (BENCHMARKS.md).
+        self.inverse_blocks = torch.linalg.inv(torch.from_numpy(np.ascontiguousarray(blocks))).numpy()
+        self.woodbury = None
+        if clusters:
+            sizes = [members.size for members, _Y, _Z in clusters]
+            members = np.concatenate([members for members, _Y, _Z in clusters])
+            label = np.repeat(np.arange(len(clusters)), sizes)
+            starts = np.cumsum([0] + sizes[:-1])
+            Y = np.concatenate([Y for _members, Y, _Z in clusters])
+            Zt = np.ascontiguousarray(np.concatenate([Z for _members, _Y, Z in clusters]).transpose(0, 2, 1))
+            BinvY = self.inverse_blocks[members] @ Y
+            capacitance = np.eye(Y.shape[2]) - np.add.reduceat(Zt @ BinvY, starts)
+            self.woodbury = (members, label, starts, BinvY, Zt, capacitance)
+
+    def __call__(self, v: np.ndarray) -> np.ndarray:
+        m, d = self.m, self.d
+        per_component = np.concatenate([v[:m, None], v[m:].reshape(m, d)], axis=1)  # row k: [rho_k, x_k]
+        u = (self.inverse_blocks @ per_component[:, :, None])[:, :, 0]
+        if self.woodbury is not None:
+            members, label, starts, BinvY, Zt, capacitance = self.woodbury
+            projected = np.add.reduceat(Zt @ u[members][:, :, None], starts)
+            u[members] += (BinvY @ np.linalg.solve(capacitance, projected)[label])[:, :, 0]
+        return pack_state(u[:, 0], u[:, 1:].T)
+
+
+class FlowLinearization:
+    """:class:`Linearization` of the flow of one run: ``J(y*)`` as a :class:`JacobianOperator` (couplings of
+    components with ``c_i < coupling_floor`` dropped, as on the scipy path) and :class:`BlockClusterPreconditioner`
+    of ``gamma J(y*)``. ``y*`` is the state CVODE hands ``psetup`` when it asks for a fresh Jacobian."""
+
+    def __init__(self, a: np.ndarray, U: np.ndarray, order: int, d: int, m: int, coupling_floor: float | None):
+        self.a, self.U, self.order, self.d, self.m = a, U, order, d, m
+        self.coupling_floor = coupling_floor
+        self.operator: JacobianOperator | None = None
+        self.preconditioner: BlockClusterPreconditioner | None = None
+
+    def setup(self, t: float, y: np.ndarray, gamma: float, reuse: bool) -> bool:
+        formed = not reuse or self.operator is None
+        if formed:
+            y = np.array(y)
+            rho, X = unpack_state(y, self.d, self.m)
+            # CVODE does not renormalize the directions: the Jacobian must know their norms (solver.jacobian).
+            self.operator = JacobianOperator(X, rho, self.a, self.U, self.order, coupling_floor=self.coupling_floor,
+                                             direction_norms=state_direction_norms(y, self.d, self.m))
+        self.preconditioner = BlockClusterPreconditioner(gamma * self.operator)
+        return formed
+
+    def jtimes(self, v: np.ndarray) -> np.ndarray:
+        return self.operator.matvec(v)
+
+    def psolve(self, r: np.ndarray) -> np.ndarray:
+        return self.preconditioner(r)
+
+
+def integrate_flow_cvode(a: np.ndarray, U: np.ndarray, order: int, lam: float, y0: torch.Tensor, t0: float,
+                         t1: float, save_times: np.ndarray, on_save, *, rtol: float, atol: float,
+                         linear_solver: str = "krylov", progress: Callable[[float], None] | None = None,
+                         counts: CvodeCounts | None = None) -> tuple[torch.Tensor, StepStats]:
+    """Integrate each run of the batch ``y0`` (B, d+1, m) (row 0: log-norms) with :func:`integrate_cvode`.
+
+    ``a`` (B, r), ``U`` (B, d, r): each run's ground truth. Saved states go to ``on_save(k, Y, runs)`` as on
+    every other path. ``linear_solver``: ``krylov`` (GMRES with :class:`FlowLinearization`) or ``dense`` (CVODE's
+    dense LU of the exact Jacobian :func:`solver.jacobian.flow_jacobian`). The absolute tolerance of the log-norm rows is ``rtol`` (a relative error of ``||w||``),
+    ``atol`` elsewhere (unit-vector coordinates). ``counts`` (optional) accumulates CVODE's counters. Every
+    BLAS call runs under :func:`solver.threads.limit_threads` sized to one run's field (runs go one by one).
+    """
+    batch, rows, m = y0.shape
+    with limit_threads(field_flops(1, rows - 1, m)):
+        return _integrate_flow(a, U, order, lam, y0, t0, t1, save_times, on_save, rtol=rtol, atol=atol,
+                               linear_solver=linear_solver, progress=progress, counts=counts if counts is not None else CvodeCounts())
+
+
+def _integrate_flow(a, U, order, lam, y0, t0, t1, save_times, on_save, *, rtol, atol, linear_solver, progress,
+                    counts):
+    if linear_solver not in ("krylov", "dense"):
+        raise ValueError(f"linear_solver: krylov or dense with cvode (got {linear_solver!r})")
+    stats = StepStats()
+    batch, rows, m = y0.shape
+    d = rows - 1
+    save_times = np.asarray(save_times, dtype=np.float64)
+    floor = coupling_floor_for(t1 - t0, order)
+    y0_np = y0.detach().to("cpu", torch.float64).numpy()
+    atol_vec = np.full(m * (d + 1), float(atol))
+    atol_vec[:m] = rtol
+    finals = []
+    for b in range(batch):
+        a_b, U_b = a[b], U[b]
+
+        def fun(_t: float, y: np.ndarray) -> np.ndarray:
+            rho, X = unpack_state(y, d, m)
+            d_rho, d_X = kernels.flow(X, np.exp(2 * rho), a_b, U_b, order, lam)
+            return pack_state(d_rho, d_X)
+
+        def jacobian(_t: float, y: np.ndarray) -> np.ndarray:
+            rho, X = unpack_state(y, d, m)
+            return flow_jacobian(X, rho, a_b, U_b, order, direction_norms=state_direction_norms(y, d, m))
+
+        dense = linear_solver == "dense"
+        ends = np.unique(np.concatenate([save_times[(save_times >= t0) & (save_times <= t1)], [t1]]))
+        times, states, run_counts = integrate_cvode(
+            fun, pack_state(y0_np[b, 0], y0_np[b, 1:]), t0, t1, ends, rtol=rtol, atol=atol_vec,
+            linearization=None if dense else FlowLinearization(a_b, U_b, order, d, m, floor),
+            jacobian=jacobian if dense else None)
+        counts.add(run_counts)
+        stats.rhs_evals += run_counts.rhs_evals
+        stats.accepted += run_counts.steps
+        stats.jacobians += run_counts.jacobians
+        run = torch.tensor([b], device=y0.device)
+        final = None
+        for col, t in enumerate(times):
+            rho, X = unpack_state(states[col], d, m)
+            state = torch.as_tensor(np.concatenate([rho[None], X], axis=0)[None], dtype=y0.dtype, device=y0.device)
+            for k in np.nonzero(save_times == t)[0]:
+                on_save(int(k), state, run)
+            final = state[0]
+        finals.append(final)
+        if progress is not None:
+            progress(t0 + (t1 - t0) * (b + 1) / batch)
+    return torch.stack(finals), stats
