@@ -414,7 +414,8 @@ def test_every_rule_runs_on_real_stage_results(audit):
         assert decision.status in STATUSES and decision.summary and decision.reproduce.startswith("deflation ")
     # The rules that read each stage actually decided from it (not "stage did not run").
     decided = {e.id: e for e in report.ledger}
-    assert decided["C1"].status == "verified" and decided["C13"].status == "verified"
+    assert decided["C1"].status == "proven" and decided["C13"].status == "proven"  # proofs for every d
+    assert decided["C1"].scope["d"] == "all" and decided["C13"].scope["d"] == "all"
     assert "stage" not in decided["P4"].evidence.summary and "stage" not in decided["P11"].evidence.summary
 
 
