@@ -203,6 +203,7 @@ class BlockClusterPreconditioner:
         # against 6.9 ms), and a build happens every ~9 steps (BENCHMARKS.md).
         self.inverse_blocks = torch.linalg.inv(torch.from_numpy(np.ascontiguousarray(blocks))).numpy()
         self.woodbury = None
+        self._pinv: np.ndarray | None = None
         if clusters:
             sizes = [members.size for members, _Y, _Z in clusters]
             members = np.concatenate([members for members, _Y, _Z in clusters])
@@ -221,8 +222,19 @@ class BlockClusterPreconditioner:
         if self.woodbury is not None:
             members, label, starts, BinvY, Zt, capacitance = self.woodbury
             projected = np.add.reduceat(Zt @ u[members][:, :, None], starts)
-            u[members] += (BinvY @ np.linalg.solve(capacitance, projected)[label])[:, :, 0]
+            u[members] += (BinvY @ self._capacitance_solve(capacitance, projected)[label])[:, :, 0]
         return pack_state(u[:, 0], u[:, 1:].T)
+
+    def _capacitance_solve(self, capacitance: np.ndarray, projected: np.ndarray) -> np.ndarray:
+        """``C^{-1} p`` per cluster; where some ``C`` is exactly singular (a cluster's neutral mode at a stationary
+        split, seen in the alg1_m campaign at d = 6), its pseudo-inverse: the preconditioner only has to be close,
+        GMRES corrects the rest, and the pseudo-inverse is formed once per linearization."""
+        if self._pinv is None:
+            try:
+                return np.linalg.solve(capacitance, projected)
+            except np.linalg.LinAlgError:
+                self._pinv = np.linalg.pinv(capacitance)
+        return self._pinv @ projected
 
 
 class FlowLinearization:
