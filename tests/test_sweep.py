@@ -441,7 +441,7 @@ def test_r_over_d_and_the_campaign_specs():
     with pytest.raises(ValidationError, match="grid.r"):
         parse_spec(TINY.replace("r = [2]", "r = [2]\nr_over_d = [0.5]"))
     plain, alg1 = load_spec("plain_m"), load_spec("alg1_m")
-    assert len(plain) == 3 * 2 * 3 * 13 * 30 and len(alg1) == 5 * 7 * 20
+    assert len(plain) == 3 * 2 * 3 * 13 * 30 and len(alg1) == 5 * 9 * 20
     assert {(p.spec.instance.d, p.spec.instance.rank) for p in alg1.points()} == {(6, 3), (10, 5), (14, 7),
                                                                                 (20, 10), (30, 15)}
     ms = sorted({p.spec.config.m for p in plain.points()})

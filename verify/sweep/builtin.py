@@ -141,7 +141,8 @@ record_components = false
 """
 
 # Algorithm 1 at r = d/2 (spread 100 spread over r directions: a_j = 100^(-(j-1)/(r-1))), m/r on a sqrt 2 grid
-# from 1 (the least m that can hold r fitted clusters) to 8; eps = a_r / 2 as in quick: success = every
+# from 1 (the least m that can hold r fitted clusters) to 16 (the first sitting's grid stopped at 8, below the
+# transition from d = 10 on); eps = a_r / 2 as in quick: success = every
 # direction fitted.
 ALG1_M = """
 name = "alg1_m"
@@ -151,7 +152,7 @@ description = "campaign (b): Algorithm 1 success vs m per seed (nested draws), d
 d = [6, 10, 14, 20, 30]
 r_over_d = [0.5]
 spread = [100.0]
-m_over_r = [1.0, 1.41421356, 2.0, 2.82842712, 4.0, 5.65685425, 8.0]
+m_over_r = [1.0, 1.41421356, 2.0, 2.82842712, 4.0, 5.65685425, 8.0, 11.3137085, 16.0]
 algorithm = ["modified"]
 seeds = 20
 basis = "random"
