@@ -1,4 +1,4 @@
-"""Benchmarks of the baselines (issue 11); numbers go to BENCHMARKS.md, not tests.
+"""Benchmarks of the baselines; numbers go to BENCHMARKS.md, not tests.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/baselines.py            # TPM (Gram) vs TensorLy power (dense), d = 50
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/baselines.py --default  # + the default `deflation baselines` run

@@ -1,4 +1,4 @@
-"""CLI start-up: ``deflation --help`` and every ``deflation CMD --help`` in a fresh process (issue 13, key
+"""CLI start-up: ``deflation --help`` and every ``deflation CMD --help`` in a fresh process (key
 ``cli_help_seconds``: the slowest of them, best of ``repeat``; target <= 0.5 s).
 
 Each subcommand's module is imported only when chosen, and imports its heavy libraries (torch, scipy, sympy,

@@ -26,7 +26,7 @@ CASES = {
     "figure1": ["--ratio", "1.2", "--seeds", "5"],
     # The spread spectrum with Algorithm 1 at d = 10, m = 50.
     "spread10": ["--ratio", "100", "--algorithm", "modified"],
-    # issue 22's speed target: alg1_d30_new_over_old <= 0.67.
+    # The speed target: alg1_d30_new_over_old <= 0.67.
     "d30": ["--d", "30", "--m", "150", "--ratio", "100", "--basis", "random", "--algorithm", "modified"],
     # A quick-sweep case where scipy's BDF failed (step size underflow) before the accepted-state Jacobian.
     "d6": ["--d", "6", "--r", "3", "--ratio", "10.0", "--basis", "random", "--algorithm", "modified", "--m", "6",

@@ -1,4 +1,4 @@
-"""GPU checks for a session lent a device (issue 2): one prepared script, a few minutes.
+"""GPU checks for a session lent a device: one prepared script, a few minutes.
 
     python benchmarks/gpu.py --json            # on the device machine
     python benchmarks/gpu.py --json --small    # a CPU dry run of the same code paths
@@ -7,7 +7,7 @@
    CPU vs GPU, and the largest deviation in discovery times between the two devices.
 2. One vector-field evaluation at d=4096, m=65536 in float64 and float32 against the time of the two
    m x m x d GEMMs it contains (fraction of that roofline).
-3. Algorithm 1 (issue 13), each against the CPU:
+3. Algorithm 1, each against the CPU:
    - 256 Figure-1-size runs (d=10, m=50, spread spectrum a_i = 10^{-2(i-1)}) in one batched torch Rosenbrock
      run on the device, against scipy BDF on the CPU one run at a time (a few runs, seconds per run);
    - one run on the spread spectrum at d=200, m=1000 (random basis). That is 201,000 unknowns: the torch stiff

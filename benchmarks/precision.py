@@ -1,4 +1,4 @@
-"""Benchmarks of the high-precision backend (issue 5, item 6); numbers go to BENCHMARKS.md, not tests.
+"""Benchmarks of the high-precision backend; numbers go to BENCHMARKS.md, not tests.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/precision.py            # RHS cost per backend and digits
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/precision.py --figure1  # + Figure 1 to t=60 at 30 digits

@@ -1,4 +1,4 @@
-"""Solver benchmarks (issue 2). Figures go to BENCHMARKS.md; nothing here is asserted in tests.
+"""Solver benchmarks. Figures go to BENCHMARKS.md; nothing here is asserted in tests.
 
     python benchmarks/run.py --quick --json
 
@@ -137,7 +137,7 @@ def flow_eval_loaded_over_idle() -> dict:
     Idle and loaded samples alternate in 10 rounds of 40 evaluations (the sibling paused and resumed between
     them), and each figure is the median over all its rounds' samples: a shared machine's speed drifts by tens of
     percent over a minute, and timing all idle samples before all loaded ones put that drift into the ratio
-    (1.66, 0.95, 1.51, 0.94 in four runs of the sequential version, issue 13)."""
+    (1.66, 0.95, 1.51, 0.94 in four runs of the sequential version)."""
     import multiprocessing
 
     from threadpoolctl import threadpool_limits

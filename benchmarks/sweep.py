@@ -1,4 +1,4 @@
-"""Sweep benchmark (issue 10): ``sweep_speedup_2_workers``, the wall time of one sweep on a one-worker
+"""Sweep benchmark: ``sweep_speedup_2_workers``, the wall time of one sweep on a one-worker
 LocalCluster divided by the same sweep on a two-worker one, measured side by side in one process.
 
 Each cluster is started and warmed up (every worker imports torch and the solver on a throw-away run)

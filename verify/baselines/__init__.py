@@ -1,4 +1,4 @@
-"""Classical baselines beside the flows (issue 11): the robust tensor power method in Gram form, TensorLy's
+"""Classical baselines beside the flows: the robust tensor power method in Gram form, TensorLy's
 power iteration and CP-ALS, the exact-rank and over-parametrized flows and Algorithm 1, on named instances,
 judged by one recovery rule (:mod:`verify.baselines.recovery`); and the beyond-the-paper study
 (:mod:`verify.baselines.beyond`).

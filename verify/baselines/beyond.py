@@ -1,4 +1,4 @@
-"""Beyond the paper's claims (issue 11, item 3): the deflation picture on non-orthogonal ``T*`` as the mutual
+"""Beyond the paper's claims: the deflation picture on non-orthogonal ``T*`` as the mutual
 coherence of the ``u_j`` grows, and on tensor orders 3 to 6.
 
 Two studies, both on Figure 1's spectrum (``d = 10``, ``r = 5``, ``a_1 = 1``, ``a_i/a_{i+1} = 1.2``, ``m = 50``,

@@ -1,4 +1,4 @@
-"""The named instances of ``deflation baselines`` and the flow configurations run on each (issue 11, item 2).
+"""The named instances of ``deflation baselines`` and the flow configurations run on each.
 
 Each instance is an :class:`solver.spec.InstanceSpec` (so each flow row is a :class:`solver.spec.RunSpec`
 whose ``command()`` reruns it) plus the three numbers the flows need per instance, chosen so that every

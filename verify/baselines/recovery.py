@@ -1,4 +1,4 @@
-"""What a method recovered: aggregated recovery, relative error, order of discovery (issue 11, item 2).
+"""What a method recovered: aggregated recovery, relative error, order of discovery.
 
 Every method's output is brought to one form, :class:`Decomposition`: ``T = sum_k weight_k
 b_k^{(1)} (x) ... (x) b_k^{(l)}`` with unit factors. Symmetric outputs (the flows, the tensor power

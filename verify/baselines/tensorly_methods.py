@@ -1,4 +1,4 @@
-"""TensorLy's decompositions of ``T*``, used as documented (issue 11, item 1).
+"""TensorLy's decompositions of ``T*``, used as documented.
 
 TensorLy works on a dense tensor, so these methods form ``T* = sum_j a_j u_j^{(x)l}`` densely (TensorLy's
 own ``cp_to_tensor``): ``d^l`` entries, refused above :data:`MAX_DENSE_ENTRIES` (1e7, 80 MB in float64;

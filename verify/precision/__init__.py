@@ -1,4 +1,4 @@
-"""High-precision backend of the flow (issue 5): arithmetics, integrators, the flow, cross-check and probe.
+"""High-precision backend of the flow: arithmetics, integrators, the flow, cross-check and probe.
 
 Names load on first use: the arithmetic module is light (the CLI's flags read it), the flow needs torch.
 """

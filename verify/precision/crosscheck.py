@@ -16,7 +16,7 @@ from .backend import default_rtol, solve_high_precision
 
 __all__ = ["cross_check_figure1", "cross_check_specs", "residual_floor", "AGREEMENT"]
 
-AGREEMENT = 1e-10  # the relative agreement claimed where float64 resolves a value (issue 5, item 3)
+AGREEMENT = 1e-10  # the relative agreement claimed where float64 resolves a value
 
 
 def residual_floor(a: np.ndarray, U: np.ndarray, log_norms: np.ndarray, correlations: np.ndarray, order: int,

@@ -1,4 +1,4 @@
-"""Sweeps on Dask and the phase diagrams (issue 10).
+"""Sweeps on Dask and the phase diagrams.
 
 - :mod:`.spec`: a sweep spec (TOML, or the built-in ``quick`` / ``full``) expanded into one
   :class:`solver.spec.RunSpec` per run (one seed each; the row's key is :meth:`RunSpec.key`).

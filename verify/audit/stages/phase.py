@@ -1,4 +1,4 @@
-"""Stage ``phase``: how large must m be, and where does the accuracy restriction bite (issue 10).
+"""Stage ``phase``: how large must m be, and where does the accuracy restriction bite.
 
 1. A sweep (:func:`verify.sweep.run_sweep`, the profile's built-in spec) of the plain flow and Algorithm 1
    over m/r x spread of the spectrum on a Dask LocalCluster, its phase diagram and the empirical m* where the

@@ -2,7 +2,7 @@
 
 The spread spectrum ``a_i = 10^{-2(i-1)}``, ``i <= 5``, sits on a random orthonormal basis (seed 0), at each
 ``d`` of ``profile.scale_dims`` with ``m = profile.scale_m_per_d * d``. It uses the defaults otherwise. Theorem 1
-(P7) is about large ``d`` with ``m = poly(d)``, and issue 13 made one such run take a minute at d = 30.
+(P7) is about large ``d`` with ``m = poly(d)``, and one such run takes under a minute at d = 30.
 
 ``results``: :class:`ScaleResult`, one :class:`ScaleRow` per ``d``. P7 cites them and requires them to
 recover every direction (:func:`verify.audit.ledger.decide_p7`).
