@@ -446,3 +446,26 @@ def test_r_over_d_and_the_campaign_specs():
                                                                                 (20, 10), (30, 15)}
     ms = sorted({p.spec.config.m for p in plain.points()})
     assert all(1.3 < b / a < 1.55 for a, b in zip(ms[2:], ms[3:]))  # geometric, ratio ~ sqrt 2
+
+
+def test_m90_table_for_nested_stores_only(tmp_path):
+    """``write_m_curves`` writes the m_90 table and figure for a store of nested draws, and nothing for rows
+    drawn before draws were nested (their seeds have no curve in m)."""
+    from verify.sweep.phase import m90_markdown, write_m_curves
+    from verify.sweep.mcurve import m_lines
+
+    rows = []
+    for seed, need in enumerate([2, 4, 4, 8, None]):
+        for m in (2, 4, 8):
+            ok = need is not None and m >= need
+            rows.append({"algorithm": "plain", "d": 4, "r": 2, "spread": 1.0, "seed": seed, "m": m, "success": ok,
+                         "fitted": [1, 2] if ok else [1], "predicted": [1, 2] if m >= 4 else [1], "error": None,
+                         "order": 4, "draws": "nested-v1"})
+    nested = pd.DataFrame(rows)
+    paths = write_m_curves(nested, tmp_path)
+    assert {p.name for p in paths} >= {"m90.json", "m90.md", "m_curves.png"}
+    table = (tmp_path / "m90.md").read_text()
+    assert "| plain | 4 | 2 | 1 | 5 | 1 | - |" in table  # one seed above the grid: m_90 unbounded at 5 seeds
+    four = m90_markdown(m_lines(nested[nested["seed"] != 4]))
+    assert "| plain | 4 | 2 | 1 | 4 | 0 | 8 |" in four
+    assert write_m_curves(nested.assign(draws=None), tmp_path / "old") == []

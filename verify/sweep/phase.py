@@ -223,8 +223,40 @@ def write_phase(out: Path, threshold: float = SUCCESS_THRESHOLD, title: str = ""
     from .store import read_rows
 
     out = Path(out)
-    summary = phase_summary(read_rows(out), threshold)
+    rows = read_rows(out)
+    summary = phase_summary(rows, threshold)
     atomic_write_json(out / "phase.json", summary.to_dict())
     atomic_write_bytes(out / "phase.md", summary.markdown().encode())
     paths = plot_phase(summary, out / "phase", title=title)
-    return summary, [out / "phase.json", out / "phase.md", *paths]
+    return summary, [out / "phase.json", out / "phase.md", *paths, *write_m_curves(rows, out, title)]
+
+
+def m90_markdown(lines: list) -> str:
+    """A table of every grid line's m_90 with its order-statistic 95% interval (``-``: unbounded, the grid's
+    largest m did not reach it), the seeds above the grid and the non-monotone seeds."""
+    def show(v):
+        return "-" if v is None else f"{v:g}"
+
+    out = ["| algorithm | d | r | spread | seeds | above the grid | m_90 | 95% interval | non-monotone seeds |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for line in lines:
+        k = line.key
+        above = sum(c.m_needed is None for c in line.curves)
+        out.append(f"| {k.get('algorithm')} | {k.get('d')} | {k.get('r')} | {k.get('spread'):g} | "
+                   f"{len(line.curves)} | {above} | {show(line.m90)} | [{show(line.m90_low)}, "
+                   f"{show(line.m90_high)}] | {line.non_monotone} |")
+    return "\n".join(out) + "\n"
+
+
+def write_m_curves(rows: Any, out: Path, title: str = "") -> list[Path]:
+    """For a store of nested draws (every row's ``draws`` set): ``m90.json``, ``m90.md`` (:func:`m90_markdown`)
+    and the success-vs-m figure ``m_curves.png/svg`` (:func:`verify.sweep.mcurve.plot_m_curves`); nothing for
+    rows drawn before draws were nested, whose seeds have no curve in m."""
+    from .mcurve import m_lines, plot_m_curves
+
+    if "draws" not in rows or rows["draws"].isna().any() or "m" not in rows:
+        return []
+    lines = m_lines(rows)
+    atomic_write_json(out / "m90.json", [line.to_dict() for line in lines])
+    atomic_write_bytes(out / "m90.md", m90_markdown(lines).encode())
+    return [out / "m90.json", out / "m90.md", *plot_m_curves(rows, out / "m_curves", title=title)]
