@@ -469,3 +469,18 @@ def test_m90_table_for_nested_stores_only(tmp_path):
     four = m90_markdown(m_lines(nested[nested["seed"] != 4]))
     assert "| plain | 4 | 2 | 1 | 4 | 0 | 8 |" in four
     assert write_m_curves(nested.assign(draws=None), tmp_path / "old") == []
+
+
+def test_p1_from_a_sweep_treats_ties_and_resolution_as_deflation_order_does():
+    """A sweep row whose a_2 / a_3 = 1.2 pair is reversed by 1.4 time units, within the two discovery times'
+    resolution (2.4 each), is in order for :class:`DeflationOrder` and so for the sweep's P1; reversed by more
+    than the resolution, it is out of order."""
+    from verify.sweep.claims import _out_of_order
+
+    row = pd.Series({"a": None, "ratio": 1.2, "discovery_tolerance": [1.6, 2.4, 2.4]})
+    assert not _out_of_order(row, [11.26, 18.07, 16.67])
+    assert _out_of_order(row, [11.26, 18.07, 12.0])
+    assert not _out_of_order(row.copy().set_axis(row.index), [11.26, 12.0, 18.07])
+    assert _out_of_order(pd.Series({"a": [1.0, 0.5, 0.25], "discovery_tolerance": [0.0, 0.0, 0.0]}), [1.0, 3.0, 2.0])
+    assert not _out_of_order(pd.Series({"a": [1.0, 0.95, 0.25], "discovery_tolerance": [0.0, 0.0, 0.0]}),
+                             [2.0, 1.0, 3.0])  # a_1 / a_2 < rho = 1.1: a tie, either order

@@ -62,8 +62,26 @@ def p12_evidence(summary: PhaseSummary, algorithm: str = "plain") -> ClaimEviden
                          details={"m_star": [e.__dict__ for e in lines], "threshold": summary.threshold})
 
 
+def _out_of_order(row: Any, times: list[float]) -> bool:
+    """The sweep row's discovery order against its coefficients, with ties as :class:`DeflationOrder` treats
+    them: a pair with ``a_j / a_k < rho`` may come in either order, and a pair counts as reversed only when
+    ``t_j - t_k`` exceeds the two times' resolution (``discovery_tolerance``; 0 for rows that lack it)."""
+    from verify.invariants import DeflationOrder
+
+    rho = DeflationOrder.rho
+    a = [float(x) for x in row["a"]] if "a" in row and row["a"] is not None else None
+    if a is None or len(a) != len(times):  # a geometric spectrum given by its ratio a_j / a_{j+1}
+        ratio = float(row["ratio"]) if "ratio" in row and row["ratio"] is not None else 2 * rho  # else: strict
+        a = [ratio ** -j for j in range(len(times))]
+    tol = row["discovery_tolerance"] if "discovery_tolerance" in row else None
+    tol = [0.0] * len(times) if tol is None else [0.0 if math.isnan(float(x)) else float(x) for x in tol]
+    return any(a[j] > a[k] and a[j] / a[k] >= rho and times[j] - times[k] > tol[j] + tol[k]
+               for j in range(len(times)) for k in range(len(times)))
+
+
 def p1_evidence(rows: Any, summary: PhaseSummary, algorithm: str = "plain") -> ClaimEvidence:
-    """Deflation order in the runs at m/r >= m* that found every direction (``rows``: the sweep's DataFrame)."""
+    """Deflation order in the runs at m/r >= m* that found every direction (``rows``: the sweep's DataFrame),
+    with ties and time resolution as :class:`verify.invariants.DeflationOrder` treats them."""
     checked, out_of_order, commands = 0, 0, []
     for e in summary.m_star:
         if e.algorithm != algorithm or e.m_over_r is None:
@@ -76,8 +94,7 @@ def p1_evidence(rows: Any, summary: PhaseSummary, algorithm: str = "plain") -> C
             if any(math.isnan(t) for t in times):
                 continue
             checked += 1
-            # a_1 >= a_2 >= ...: discovery times must not decrease (ties at equal a_j allowed).
-            if any(t1 < t0 for t0, t1 in zip(times, times[1:])):
+            if _out_of_order(row, times):
                 out_of_order += 1
                 commands.append(str(row["command"]))
     if checked == 0:
