@@ -11,9 +11,8 @@ pytest.importorskip("sksundae")
 from solver import FlowConfig, solve  # noqa: E402
 from solver.errors import ValidationError  # noqa: E402
 from solver.instances import figure1_truth, spread_truth  # noqa: E402
-from solver.integrators.cvode import (BlockClusterPreconditioner, CvodeFailure, integrate_cvode,  # noqa: E402
-                                      FlowLinearization)
-from solver.jacobian import JacobianOperator, flow_jacobian, pack_state  # noqa: E402
+from solver.integrators.cvode import CvodeFailure, FlowLinearization, integrate_cvode  # noqa: E402
+from solver.jacobian import BlockClusterPreconditioner, JacobianOperator, flow_jacobian, pack_state  # noqa: E402
 
 from _helpers import random_state  # noqa: E402
 

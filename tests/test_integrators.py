@@ -260,20 +260,19 @@ def test_cluster_preconditioner_is_the_inverse_of_its_model_and_cuts_gmres_itera
     epochs of Algorithm 1, a tight cluster) GMRES with it converges in a few iterations where block-Jacobi alone
     needs several times more."""
     from solver.integrators import bdf
-    from solver.jacobian import JacobianOperator
+    from solver.jacobian import BlockClusterPreconditioner, JacobianOperator
 
     d, m, order = 6, 12, 4
     X, rho, a, U = clustered_state(rng, d, m, order, spread)
     op = JacobianOperator(X, rho, a, U, order)
     scaled = np.float64(step) * op
     n = m * (d + 1)
-    integrator = object.__new__(bdf.KrylovBDF)  # only the preconditioner's state is needed
-    integrator._d, integrator._m = d, m
-    _scaled, inverse_blocks, woodbury, _ = integrator._build_preconditioner(scaled)
+    precondition = BlockClusterPreconditioner(scaled)
     clusters, self_terms = scaled.cluster_coupling()
+    assert clusters  # the clusters are in the preconditioner
     model = np.eye(n) - block_diagonal(scaled.diagonal_blocks() - self_terms, d) - cluster_model(clusters, m, d)
     b = rng.standard_normal(n)
-    preconditioned = integrator._precondition(inverse_blocks, woodbury, b)
+    preconditioned = precondition(b)
     # Backward error: at h = 1e8 the model's entries reach 1e8, so its product carries rounding of that size.
     backward = np.linalg.norm(model @ preconditioned - b) / (np.linalg.norm(model, 2) * np.linalg.norm(preconditioned))
     assert backward < 1e-13
@@ -283,9 +282,15 @@ def test_cluster_preconditioner_is_the_inverse_of_its_model_and_cuts_gmres_itera
     def iterations(precondition):
         return bdf.gmres(lambda v: newton @ v, precondition, b, 1e-9, 60)[1:]
 
-    with_clusters, residual = iterations(lambda v: integrator._precondition(inverse_blocks, woodbury, v))
+    with_clusters, residual = iterations(precondition)
     blocks_only = np.linalg.inv(np.eye(d + 1)[None] - scaled.diagonal_blocks())
-    without, residual_without = iterations(lambda v: integrator._precondition(blocks_only, None, v))
+
+    def block_jacobi(v):
+        per_component = np.concatenate([v[:m, None], v[m:].reshape(m, d)], axis=1)
+        u = (blocks_only @ per_component[:, :, None])[:, :, 0]
+        return pack_state(u[:, 0], u[:, 1:].T)
+
+    without, residual_without = iterations(block_jacobi)
     assert residual <= 1e-9 and with_clusters <= 6
     assert residual_without > 1e-9 or without > 3 * with_clusters
 
@@ -297,21 +302,17 @@ def test_torch_cluster_preconditioner_matches_the_scipy_paths(rng, step, spread)
     and a run's preconditioned vector is bit for bit the same alone as beside a run with other clusters."""
     import torch
 
-    from solver.integrators import bdf
-    from solver.jacobian import JacobianOperator, flow_shifted_system, pack_state
+    from solver.jacobian import BlockClusterPreconditioner, JacobianOperator, flow_shifted_system, pack_state
 
     d, m, order = 6, 12, 4
     states = [clustered_state(rng, d, m, order, spread), clustered_state(rng, d, m, order, 10 * spread)]
-    integrator = object.__new__(bdf.KrylovBDF)
-    integrator._d, integrator._m = d, m
     n = m * (d + 1)
     b = rng.standard_normal((2, n))
     expected, models = [], []
     for (X, rho, a, U), rhs in zip(states, b):
         scaled = np.float64(step) * JacobianOperator(X, rho, a, U, order)
-        factor = integrator._build_preconditioner(scaled)
-        assert factor[2] is not None  # the clusters are in the scipy path's preconditioner
-        expected.append(integrator._precondition(factor[1], factor[2], rhs) * step)
+        assert scaled.cluster_coupling()[0]  # the clusters are in the CPU paths' preconditioner
+        expected.append(BlockClusterPreconditioner(scaled)(rhs) * step)
         clusters, self_terms = scaled.cluster_coupling()
         models.append(np.eye(n) - block_diagonal(scaled.diagonal_blocks() - self_terms, d)
                       - cluster_model(clusters, m, d))

@@ -41,8 +41,8 @@ from scipy.sparse.linalg import splu
 from .. import kernels
 from ..config import LINEAR_SOLVERS
 from ..threads import field_flops, limit_threads
-from ..jacobian import (JacobianOperator, flow_jacobian, flow_jacobian_sparse, pack_state, state_direction_norms,
-                        unpack_state)
+from ..jacobian import (BlockClusterPreconditioner, JacobianOperator, flow_jacobian, flow_jacobian_sparse, pack_state,
+                        state_direction_norms, unpack_state)
 from ._control import IntegrationStalled, StallGuard, time_tolerance
 from ._explicit import OnSave, StepStats
 
@@ -280,56 +280,12 @@ class KrylovBDF(NoiseFloorBDF):
         self.lu = self._factor
         self.solve_lu = self._solve
 
-    def _per_component(self, v: np.ndarray) -> np.ndarray:
-        """State layout (n,) (:func:`solver.jacobian.pack_state`) -> (m, d+1): row ``k`` is ``[rho_k, x_k]``."""
-        m = self._m
-        return np.concatenate([v[:m, None], v[m:].reshape(m, self._d)], axis=1)
-
-    def _state_layout(self, per_component: np.ndarray) -> np.ndarray:
-        """Inverse of :meth:`_per_component`."""
-        return pack_state(per_component[:, 0], per_component[:, 1:].T)
-
     def _factor(self, newton: _NewtonMatrix) -> list:
-        """Preconditioner of ``I - cJ``: exact per-component blocks plus each cluster's coupling (Woodbury).
-
-        With ``B`` the block-diagonal part (the cluster model's own ``i = k`` terms taken out) and
-        ``cJ ~ (I - B) + Y Z^T`` (:meth:`JacobianOperator.cluster_coupling`),
-        ``M^{-1} = B^{-1} + B^{-1} Y (I - Z^T B^{-1} Y)^{-1} Z^T B^{-1}``. Clusters share no member, so this is one
-        ``(d+1) x (d+1)`` capacitance solve per cluster, on its members' rows only.
-        """
+        """Preconditioner of ``I - cJ``: exact per-component blocks plus each cluster's coupling (Woodbury),
+        :class:`solver.jacobian.BlockClusterPreconditioner`."""
         self.nlu += 1
-        return self._build_preconditioner(newton.scaled_jacobian)
-
-    def _build_preconditioner(self, scaled: JacobianOperator) -> list:
-        clusters, self_terms = scaled.cluster_coupling()
-        blocks = np.eye(self._d + 1)[None] - scaled.diagonal_blocks() + self_terms
-        inverse_blocks = np.linalg.inv(blocks)
-        if not clusters:
-            return [scaled, inverse_blocks, None, None]
-        # Every cluster has rank d+1: their members are stacked and each cluster's sums taken with reduceat, so one
-        # preconditioner application is a few numpy calls however many clusters there are.
-        sizes = [members.size for members, _Y, _Z in clusters]
-        members = np.concatenate([members for members, _Y, _Z in clusters])
-        label = np.repeat(np.arange(len(clusters)), sizes)
-        starts = np.cumsum([0] + sizes[:-1])
-        Y = np.concatenate([Y for _members, Y, _Z in clusters])
-        Z = np.concatenate([Z for _members, _Y, Z in clusters])
-        BinvY = inverse_blocks[members] @ Y  # (members, d+1, R)
-        Zt = np.ascontiguousarray(Z.transpose(0, 2, 1))  # (members, R, d+1): Z^T u as one batched matmul
-        # Solved at every application, not inverted once: late in Algorithm 1 the capacitance is nearly singular
-        # on a fitted cluster's neutral modes, and an explicit inverse raised the preconditioner's backward error
-        # from 1e-16 to 1e-10 and a late d = 30 epoch's GMRES iterations 13-fold.
-        capacitance = np.eye(Y.shape[2]) - np.add.reduceat(Zt @ BinvY, starts)  # (clusters, R, R)
-        return [scaled, inverse_blocks, (members, label, starts, BinvY, Zt, capacitance), None]
-
-    def _precondition(self, inverse_blocks: np.ndarray, woodbury: tuple | None, v: np.ndarray) -> np.ndarray:
-        """``M^{-1} v`` (:meth:`_factor`) for one vector ``v`` (n,) in state layout."""
-        u = (inverse_blocks @ self._per_component(v)[:, :, None])[:, :, 0]
-        if woodbury is not None:
-            members, label, starts, BinvY, Zt, capacitance = woodbury
-            projected = np.add.reduceat(Zt @ u[members][:, :, None], starts)  # Z^T u per cluster: (clusters, R, 1)
-            u[members] += (BinvY @ np.linalg.solve(capacitance, projected)[label])[:, :, 0]
-        return self._state_layout(u)
+        scaled = newton.scaled_jacobian
+        return [scaled, BlockClusterPreconditioner(scaled), None]
 
     def _noise_solve(self, factor: list, b: np.ndarray) -> np.ndarray:
         return self._solve(factor, b, self.noise_gmres_rtol)
@@ -338,15 +294,12 @@ class KrylovBDF(NoiseFloorBDF):
         """Newton's system ``(I - cJ) x = b`` by GMRES to ``rtol`` (default ``gmres_rtol``); a direct LU when GMRES
         stalls."""
         rtol = self._gmres_rtol if rtol is None else rtol
-        scaled_jacobian, inverse_blocks, woodbury, direct = factor
+        scaled_jacobian, precondition, direct = factor
         if direct is not None:
             return direct(b)
 
         def apply(v: np.ndarray) -> np.ndarray:
             return v - scaled_jacobian.matvec(v)
-
-        def precondition(v: np.ndarray) -> np.ndarray:
-            return self._precondition(inverse_blocks, woodbury, v)
 
         x, steps, residual = gmres(apply, precondition, b, rtol, min(b.size, self.max_krylov))
         self.gmres_iterations += steps
@@ -363,10 +316,10 @@ class KrylovBDF(NoiseFloorBDF):
         # matrix is factored faster by LAPACK than by SuperLU).
         if self._coupling_floor is None or coupled > max(1, self._m // 4):
             dense = lu_factor(np.eye(b.size) - scaled_jacobian.dense())
-            factor[3] = lambda rhs: lu_solve(dense, rhs)
+            factor[2] = lambda rhs: lu_solve(dense, rhs)
         else:
-            factor[3] = splu((sp.identity(b.size, format="csc") - scaled_jacobian.sparse(self._coupling_floor)).tocsc()).solve
-        return factor[3](b)
+            factor[2] = splu((sp.identity(b.size, format="csc") - scaled_jacobian.sparse(self._coupling_floor)).tocsc()).solve
+        return factor[2](b)
 
 
 class AcceptedState:

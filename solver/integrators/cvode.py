@@ -36,12 +36,13 @@ import numpy as np
 import torch
 
 from .. import kernels
-from ..jacobian import JacobianOperator, flow_jacobian, pack_state, state_direction_norms, unpack_state
+from ..jacobian import (BlockClusterPreconditioner, JacobianOperator, flow_jacobian, pack_state,
+                        state_direction_norms, unpack_state)
 from ..threads import field_flops, limit_threads
 from ._control import StepStats
 from .bdf import coupling_floor_for
 
-__all__ = ["CvodeCounts", "CvodeFailure", "Linearization", "BlockClusterPreconditioner", "FlowLinearization",
+__all__ = ["CvodeCounts", "CvodeFailure", "Linearization", "FlowLinearization",
            "integrate_cvode", "integrate_flow_cvode", "KRYLOV_DIM", "MAX_STEPS"]
 
 # GMRES's Krylov dimension (no restarts). Late Algorithm 1 epochs at d = 30 needed up to 100-200 iterations per
@@ -179,62 +180,6 @@ def integrate_cvode(fun: Callable[[float, np.ndarray], np.ndarray], y0: np.ndarr
             k += 1
     counts.rhs_evals = int(result.nfev) if t0 < t1 else 0
     return times, states, counts
-
-
-class BlockClusterPreconditioner:
-    """``M^{-1} ~ (I - gamma J)^{-1}`` for the flow's Jacobian operator ``J`` (``scaled = gamma J``): the exact
-    per-component ``(d+1) x (d+1)`` blocks ``B`` plus each cluster's coupling by Woodbury,
-
-        M^{-1} = B^{-1} + B^{-1} Y (I - Z^T B^{-1} Y)^{-1} Z^T B^{-1},
-
-    with ``gamma J ~ (I - B) + Y Z^T`` on the clusters of nearly parallel components
-    (:meth:`JacobianOperator.cluster_coupling`; the model's own ``i = k`` terms moved into ``B``). The same
-    preconditioner as the scipy Krylov path's (:class:`solver.integrators.bdf.KrylovBDF`). Clusters share no
-    member: one ``(d+1) x (d+1)`` capacitance solve per cluster. The capacitance is solved at every application,
-    not inverted: late in Algorithm 1 it is nearly singular on a fitted cluster's neutral modes.
-    """
-
-    def __init__(self, scaled: JacobianOperator):
-        d, m = scaled.d, scaled.m
-        self.d, self.m = d, m
-        clusters, self_terms = scaled.cluster_coupling()
-        blocks = np.eye(d + 1)[None] - scaled.diagonal_blocks() + self_terms
-        # torch's batched inverse of many small matrices takes half numpy's time (150 blocks of 31 x 31: 3.7 ms
-        # against 6.9 ms), and a build happens every ~9 steps (BENCHMARKS.md).
-        self.inverse_blocks = torch.linalg.inv(torch.from_numpy(np.ascontiguousarray(blocks))).numpy()
-        self.woodbury = None
-        self._pinv: np.ndarray | None = None
-        if clusters:
-            sizes = [members.size for members, _Y, _Z in clusters]
-            members = np.concatenate([members for members, _Y, _Z in clusters])
-            label = np.repeat(np.arange(len(clusters)), sizes)
-            starts = np.cumsum([0] + sizes[:-1])
-            Y = np.concatenate([Y for _members, Y, _Z in clusters])
-            Zt = np.ascontiguousarray(np.concatenate([Z for _members, _Y, Z in clusters]).transpose(0, 2, 1))
-            BinvY = self.inverse_blocks[members] @ Y
-            capacitance = np.eye(Y.shape[2]) - np.add.reduceat(Zt @ BinvY, starts)
-            self.woodbury = (members, label, starts, BinvY, Zt, capacitance)
-
-    def __call__(self, v: np.ndarray) -> np.ndarray:
-        m, d = self.m, self.d
-        per_component = np.concatenate([v[:m, None], v[m:].reshape(m, d)], axis=1)  # row k: [rho_k, x_k]
-        u = (self.inverse_blocks @ per_component[:, :, None])[:, :, 0]
-        if self.woodbury is not None:
-            members, label, starts, BinvY, Zt, capacitance = self.woodbury
-            projected = np.add.reduceat(Zt @ u[members][:, :, None], starts)
-            u[members] += (BinvY @ self._capacitance_solve(capacitance, projected)[label])[:, :, 0]
-        return pack_state(u[:, 0], u[:, 1:].T)
-
-    def _capacitance_solve(self, capacitance: np.ndarray, projected: np.ndarray) -> np.ndarray:
-        """``C^{-1} p`` per cluster; where some ``C`` is exactly singular (a cluster's neutral mode at a stationary
-        split, seen in the alg1_m campaign at d = 6), its pseudo-inverse: the preconditioner only has to be close,
-        GMRES corrects the rest, and the pseudo-inverse is formed once per linearization."""
-        if self._pinv is None:
-            try:
-                return np.linalg.solve(capacitance, projected)
-            except np.linalg.LinAlgError:
-                self._pinv = np.linalg.pinv(capacitance)
-        return self._pinv @ projected
 
 
 class FlowLinearization:
