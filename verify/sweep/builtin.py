@@ -135,7 +135,7 @@ basis = "random"
 [plain]
 delta0 = 1e-10
 t_max_per_a_min = 60.0
-integrator = "bdf"
+integrator = "cvode"
 n_save = 50
 record_components = false
 """
