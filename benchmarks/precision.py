@@ -14,8 +14,9 @@ import numpy as np
 
 from solver.flow import initial_directions
 from solver.ground_truth import geometric_spectrum, identity_basis
-from verify.precision import cross_check_figure1, flint_available, make_arithmetic
-from verify.precision.backend import FlowProblem
+from solver.precision import flint_available, make_arithmetic
+from verify.precision import cross_check_figure1
+from solver.precision.backend import FlowProblem
 
 
 def rhs_seconds(backend: str, dps: int, d: int = 10, m: int = 50, repeats: int = 3) -> float:

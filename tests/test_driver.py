@@ -55,7 +55,7 @@ def test_record_config_keeps_every_field_and_the_resolved_values():
 
 def test_one_step_controller_and_one_set_of_counters():
     from solver.integrators import StepStats as SolverStats
-    from verify.precision.integrators import StepStats as PrecisionStats
+    from solver.precision.integrators import StepStats as PrecisionStats
 
     assert SolverStats is StepStats and PrecisionStats is StepStats
     total = StepStats(rhs_evals=3, newton_iterations=1)

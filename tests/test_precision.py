@@ -10,9 +10,9 @@ import pytest
 from solver import FlowConfig, ValidationError, solve
 from solver.ground_truth import geometric_spectrum, identity_basis
 from verify.cli import main
-from verify.precision import (cross_check_figure1, flint_available, make_arithmetic, run_probe,
-                              solve_high_precision, validate_dps, validate_grid)
-from verify.precision.arithmetic import MpmathArithmetic
+from solver.precision import flint_available, make_arithmetic, solve_high_precision, validate_dps
+from verify.precision import cross_check_figure1, run_probe, validate_grid
+from solver.precision.arithmetic import MpmathArithmetic
 
 BACKENDS = ["mpmath"] + (["flint"] if flint_available() else [])
 
@@ -54,7 +54,7 @@ def test_configured_dps_is_used(backend):
     # One component sitting almost on e_1 with ||w||^2 = 1 - 1e-10: loss = 1/2 (1e-10)^2 = 5e-21.
     ar = make_arithmetic(backend, 40)
     with ar.context():
-        from verify.precision.backend import FlowProblem
+        from solver.precision.backend import FlowProblem
 
         problem = FlowProblem(ar, truth, 0.0)
         Y = np.empty((3, 1), dtype=object)
@@ -152,7 +152,7 @@ def test_precision_cli_writes_record(tmp_path):
 def test_flint_matrix_products_equal_numpy_object_products(rng):
     """ArbMatrixArray's arb_mat product is the same product as numpy's per-scalar object matmul (to the working
     precision), keeps its type through elementwise operations and gives scalars for full reductions."""
-    from verify.precision.arithmetic import ArbMatrixArray
+    from solver.precision.arithmetic import ArbMatrixArray
 
     ar = make_arithmetic("flint", 40)
     with ar.context():

@@ -59,7 +59,7 @@ def test_precision_radau_lu_is_single_threaded(two_threads, monkeypatch):
     """The high-precision backend's float64 LU runs under the limit (its Newton solves are ~n^2 flops)."""
     import scipy.linalg
 
-    from verify.precision import integrators
+    from solver.precision import integrators
 
     seen: list[set[int]] = []
     original = scipy.linalg.lu_factor
@@ -69,7 +69,7 @@ def test_precision_radau_lu_is_single_threaded(two_threads, monkeypatch):
         return original(*args, **kwargs)
 
     monkeypatch.setattr(integrators.scipy.linalg, "lu_factor", spy)
-    from verify.precision.arithmetic import make_arithmetic
+    from solver.precision.arithmetic import make_arithmetic
 
     ar = make_arithmetic("mpmath", 20)
 

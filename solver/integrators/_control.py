@@ -1,6 +1,6 @@
 """What every adaptive integrator of the project shares, in both arithmetics: the step-size controller and
 the work counters. The float64 engines (:mod:`solver.integrators`) and the high-precision ones
-(:mod:`verify.precision.integrators`) import them from here.
+(:mod:`solver.precision.integrators`) import them from here.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from solver.config import FlowConfig
 from solver.spec import RunSpec, add_spec_arguments
 
 from ..outputs import check_out_dir
-from ..precision.arithmetic import BACKENDS, DEFAULT_DPS
+from solver.precision.arithmetic import BACKENDS, DEFAULT_DPS
 from .run import add_output_arguments, describe
 
 NAME = "precision"
@@ -50,8 +50,8 @@ def spec_and_delta0(args: argparse.Namespace) -> tuple[RunSpec, str | None]:
 
 def run(args: argparse.Namespace) -> int:
     from ..experiments import format_summary
-    from ..precision.arithmetic import validate_dps
-    from ..precision.backend import solve_high_precision
+    from solver.precision.arithmetic import validate_dps
+    from solver.precision.backend import solve_high_precision
     from ..progress import ProgressBar
 
     dps = validate_dps(args.dps)

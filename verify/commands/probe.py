@@ -17,7 +17,7 @@ from solver.errors import ValidationError
 from solver.trajectory import atomic_write_bytes, atomic_write_json
 
 from ..outputs import add_overwrite_argument, check_out_dir
-from ..precision.arithmetic import BACKENDS
+from solver.precision.arithmetic import BACKENDS
 from ..precision.probe import QUICK_GRID, TINY_GRID, validate_grid
 
 NAME = "probe"
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValidationError("--grid", "not combined with --tiny", "both")
     grid = validate_grid(TINY_GRID if args.tiny else (args.grid if args.grid is not None else QUICK_GRID))
     if args.dps is not None:
-        from ..precision.arithmetic import validate_dps
+        from solver.precision.arithmetic import validate_dps
 
         validate_dps(args.dps)
     from ..precision.probe import run_probe
@@ -163,7 +163,7 @@ def _run_frontier(args: argparse.Namespace) -> int:
     if args.workers is not None and args.scheduler is not None:
         raise ValidationError("--workers", "not combined with --scheduler", args.workers)
     if args.dps is not None:
-        from ..precision.arithmetic import validate_dps
+        from solver.precision.arithmetic import validate_dps
 
         validate_dps(args.dps)
     check_out_dir(args.out, overwrite=args.overwrite)

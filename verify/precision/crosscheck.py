@@ -12,7 +12,7 @@ from solver import FlowConfig, solve
 from solver.errors import require
 from solver.spec import InstanceSpec, RunSpec
 
-from .backend import default_rtol, solve_high_precision
+from solver.precision.backend import default_rtol, solve_high_precision
 
 __all__ = ["cross_check_figure1", "cross_check_specs", "residual_floor", "AGREEMENT"]
 

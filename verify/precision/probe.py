@@ -97,7 +97,7 @@ def high_precision_point(d: int, eps: float, m: int, *, r_max: int = 4, seed: in
     row = {"d": d, "eps": eps, "bound": theorem_scale(d), "dps": digits, "m": m, "r": truth.r,
            "precision": f"{digits} digits"}
     try:
-        from .backend import solve_high_precision  # loads torch: only when a point runs
+        from solver.precision.backend import solve_high_precision  # loads torch: only when a point runs
 
         traj = solve_high_precision(truth, config, seed, dps=digits, backend=backend, integrator="radau")
         loss = traj.meta["high_precision"]["loss"][0][-1]

@@ -51,7 +51,7 @@ def cross_check_algorithm1(dps: int = 30, backend: str = "auto") -> dict:
     the value (above ``RESOLVED`` floors), in units of the floor everywhere, and the curves."""
     from solver import solve
     from verify.precision.crosscheck import residual_floor
-    from verify.precision.backend import solve_high_precision
+    from solver.precision.backend import solve_high_precision
 
     spec64, spec_hp = algorithm1_specs(dps)
     truth = spec64.instance.truth()

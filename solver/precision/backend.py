@@ -21,13 +21,13 @@ from typing import Callable
 import numpy as np
 import torch
 
-from solver import kernels
-from solver.errors import require
-from solver.flow import (FlowConfig, draw_reinitializations, drop_small_components, initial_directions, plan_run,
+from .. import kernels
+from ..errors import require
+from ..flow import (FlowConfig, draw_reinitializations, drop_small_components, initial_directions, plan_run,
                          record_config, reinit_mask, run_spans, seed_streams, work_meta)
-from solver.ground_truth import GroundTruth
-from solver.jacobian import flow_jacobian
-from solver.trajectory import Trajectory, package_versions
+from ..ground_truth import GroundTruth
+from ..jacobian import flow_jacobian
+from ..trajectory import Trajectory, package_versions
 
 from .arithmetic import DEFAULT_DPS, Arithmetic, make_arithmetic
 from .integrators import INTEGRATORS, StepStats, integrate_gbs, integrate_radau

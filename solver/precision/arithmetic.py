@@ -25,7 +25,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from solver.errors import ValidationError, require
+from ..errors import ValidationError, require
 
 __all__ = ["Arithmetic", "MpmathArithmetic", "FlintArithmetic", "ArbMatrixArray", "flint_available", "make_arithmetic",
            "BACKENDS", "MIN_DPS", "MAX_DPS", "validate_dps"]

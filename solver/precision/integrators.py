@@ -29,8 +29,8 @@ from typing import Callable, Protocol
 import numpy as np
 import scipy.linalg
 
-from solver.integrators._control import HIGH_PRECISION_CONTROL, StepStats
-from solver.threads import limit_threads
+from ..integrators._control import HIGH_PRECISION_CONTROL, StepStats
+from ..threads import limit_threads
 
 from .arithmetic import Arithmetic
 
