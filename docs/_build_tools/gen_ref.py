@@ -32,26 +32,29 @@ if str(ROOT) not in sys.path:  # document the checkout being built, not another 
 log = logging.getLogger("mkdocs.plugins.gen_ref")
 
 PACKAGES = ("solver", "verify", "proofs_check")
+# Public functions whose docstring is still to be written by the module's owner: logged, not failed, until then.
+# tests/test_docs_site.py fails once one of them has a docstring, so the list can only shrink.
+PENDING_DOCSTRINGS = frozenset({"solver.precision.flint_available"})
 SUMMARY = {"solver": "The solver: RunSpec, solve, Trajectory",
            "verify": "verify: checkers, sweeps, baselines, audit",
            "proofs_check": "proofs_check: the symbolic claims C1-C14"}
 
 
 def exported_names(module: types.ModuleType) -> list[str]:
-    """The public names of ``module``: its ``__all__``, else (a package) its public submodules with an ``__all__``."""
+    """The public names of ``module``: its ``__all__``, then (a package) its public subpackages that declare an
+    ``__all__`` (``solver.precision``); a package without ``__all__`` exports its public submodules that declare
+    one (``verify``)."""
     names = getattr(module, "__all__", None)
-    if names is not None:
-        return list(names)
+    found = [] if names is None else list(names)
     if not hasattr(module, "__path__"):
-        return []
-    found = []
-    for info in pkgutil.iter_modules(module.__path__):
-        if info.name.startswith("_"):
+        return found
+    for info in sorted(pkgutil.iter_modules(module.__path__), key=lambda i: i.name):
+        if info.name.startswith("_") or info.name in found or (names is not None and not info.ispkg):
             continue
         sub = importlib.import_module(f"{module.__name__}.{info.name}")
         if getattr(sub, "__all__", None) is not None:
             found.append(info.name)
-    return sorted(found)
+    return found
 
 
 def defining_path(module: types.ModuleType, name: str, obj: object) -> str:
@@ -92,7 +95,8 @@ def module_page(module_name: str, pages: list[tuple[str, str, int]], depth: int 
         log.warning("%s: the module has no docstring", module_name)
     names = exported_names(module)
     for name in undocumented(module):
-        log.warning("%s.%s: a public class or function without a docstring", module_name, name)
+        report = log.info if f"{module_name}.{name}" in PENDING_DOCSTRINGS else log.warning
+        report("%s.%s: a public class or function without a docstring", module_name, name)
     documented: dict[str, str] = {}
     lines = [f"# `{module_name}`", "", f"::: {module_name}", "    options:", "      members: false",
              "      show_root_heading: false", "      show_root_toc_entry: false", ""]
