@@ -75,10 +75,14 @@ def _text(markup: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
 
 
+def _words(text: str) -> str:
+    """The plain words of ``text`` (three letters or more), markup, math and punctuation dropped."""
+    return " ".join(re.findall(r"[A-Za-z]{3,}", text))
+
+
 def _first_words(doc: str, n: int = 4) -> str:
-    """The first ``n`` plain words of a docstring's first line (markup and math dropped)."""
-    words = re.findall(r"[A-Za-z]{3,}", doc.strip().splitlines()[0])
-    return " ".join(words[:n])
+    """The first ``n`` plain words of a docstring's first line."""
+    return " ".join(_words(doc.strip().splitlines()[0]).split()[:n])
 
 
 def test_the_site_builds_strict_with_every_page(site: Path):
@@ -102,7 +106,7 @@ def test_every_public_name_is_in_the_reference_with_its_docstring(site: Path):
                 missing.append(dotted)
                 continue
             doc = obj.__doc__ if isinstance(obj, (type, types.FunctionType)) else None
-            if doc and _first_words(doc) and _first_words(doc) not in _text(page):
+            if doc and _first_words(doc) and _first_words(doc) not in _words(_text(page)):
                 undocumented.append(dotted)
     assert missing == [], missing
     assert undocumented == [], undocumented

@@ -110,7 +110,8 @@ def module_page(module_name: str, pages: list[tuple[str, str, int]], depth: int 
         path = defining_path(module, name, obj)
         documented[f"{module_name}.{name}"] = path
         # The public name as an anchor too: [RunSpec][solver.RunSpec] links here whichever module defines it.
-        body += [f"[](){{#{module_name}.{name}}}", f"::: {path}", "    options:", f"      heading: \"{name}\"", "      show_root_full_path: false",
+        body += [f"[](){{#{module_name}.{name}}}", f"::: {path}", "    options:", f"      heading: \"{name}\"",
+                 "      show_root_heading: true", "      show_root_full_path: false",
                  ""]
     if submodules:
         lines += ["Submodules: " + ", ".join(f"[`{s}`]({s}.md)"

@@ -16,8 +16,21 @@ _INLINE = re.compile(r'<span class="arithmatex">\\\((.*?)\\\)</span>', re.S)
 _BLOCK = re.compile(r'<div class="arithmatex">\\\[(.*?)\\\]</div>', re.S)
 
 
+# The executed tutorial's Markdown cells (mkdocs-jupyter, via nbconvert) keep their math as ``$...$`` for a
+# MathJax script; only those cells are rewritten, so a ``$`` in code or in an output is left alone.
+_NOTEBOOK_MARKDOWN = re.compile(r'(<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown[^>]*>)(.*?)(</div>)', re.S)
+_DOLLARS = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$([^$]+?)\$", re.S)
+
+
+def _notebook_math(cell: str) -> str:
+    return _DOLLARS.sub(lambda m: latex_to_html(html.unescape(m.group(1) or m.group(2)), m.group(1) is not None),
+                        cell)
+
+
 def on_page_content(content: str, **_: object) -> str:
-    """Replace each arithmatex span (inline) and div (display) with its MathML."""
+    """Replace each arithmatex span (inline) and div (display), and each ``$...$`` of a notebook's Markdown
+    cells, with its MathML."""
+    content = _NOTEBOOK_MARKDOWN.sub(lambda m: m.group(1) + _notebook_math(m.group(2)) + m.group(3), content)
     content = _BLOCK.sub(lambda m: f'<div class="math-display">{latex_to_html(html.unescape(m.group(1)), True)}</div>',
                          content)
     return _INLINE.sub(lambda m: latex_to_html(html.unescape(m.group(1)), False), content)
