@@ -131,7 +131,7 @@ def cli_page() -> None:
     """``reference/cli.md``: ``deflation --help`` and every subcommand's help, as the parser prints them."""
     from verify import cli
 
-    os.environ["COLUMNS"] = "110"  # argparse wraps to the terminal width: the page's width, on every machine
+    os.environ["COLUMNS"] = "80"  # argparse wraps to the terminal width: the code column's width, on every machine
     out = ["# The `deflation` command line", "",
            "Generated from the parser (`verify.cli`), so every flag and default shown here is the one the "
            "installed command accepts. Flags are never abbreviated; bad input is one line naming the "
