@@ -176,3 +176,16 @@ def test_the_build_fails_on_a_broken_reference_and_on_nothing_else(strict_build)
     warnings = [line for line in log.splitlines() if line.startswith("WARNING")]
     assert result.returncode != 0 and "Aborted with 1 warnings in strict mode" in log, log[-3000:]
     assert len(warnings) == 1 and BROKEN in warnings[0], warnings
+
+
+def test_restructuredtext_in_docstrings_reads_as_markdown():
+    spec = importlib.util.spec_from_file_location("sphinx_roles", ROOT / "docs" / "_build_tools" / "sphinx_roles.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    doc = ("See :class:`~solver.RunSpec` and :meth:`.key`.\n\n"
+           "====  =====\nid    what\n====  =====\nP1    :class:`DeflationOrder`\n====  =====\n\nAfter.")
+    text = module.markdown_friendly(doc)
+    assert text.startswith("See `solver.RunSpec` and `key`.")
+    block = text[text.index("```text"):text.rindex("```") + 3]
+    assert block.count("====  =====") == 3 and "P1    DeflationOrder" in block
+    assert text.endswith("After.") and ":class:" not in text
