@@ -189,3 +189,9 @@ def test_restructuredtext_in_docstrings_reads_as_markdown():
     assert text.startswith("See `solver.RunSpec` and `key`.")
     assert "| id | what |\n|---|---|\n| P1 | `DeflationOrder` continued |\n| P9 | a \\| b |" in text
     assert text.endswith("After.") and ":class:" not in text and "====" not in text
+
+
+def test_the_claims_page_has_a_row_for_every_ledger_id():
+    text = (ROOT / "docs" / "explanation" / "claims.md").read_text()
+    for claim in [f"P{i}" for i in range(1, 13)] + [f"C{i}" for i in range(1, 15)]:
+        assert re.search(rf"^\| {claim} \|", text, flags=re.M), claim
