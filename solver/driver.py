@@ -18,6 +18,7 @@ everywhere, from each seed's own streams (:func:`seed_streams`), so a seed means
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -30,11 +31,12 @@ from .config import FlowConfig
 from .errors import ValidationError, require
 from .ground_truth import GroundTruth
 from .integrators._control import StepStats
+from .record import Drop, Epoch, EpochStart, Event, Reinitialization, Resolved
 from .trajectory import Trajectory
 
 __all__ = ["initial_directions", "seed_streams", "estimate_beta0", "epoch_schedule", "reinit_mask", "save_grid",
            "RunPlan", "plan_run", "run_spans", "draw_reinitializations", "drop_small_components", "record_config",
-           "work_meta", "Progress", "DriverProblem", "Driven", "drive", "to_trajectory"]
+           "resolve", "work_meta", "Progress", "DriverProblem", "Driven", "drive", "to_trajectory"]
 
 # progress(done, total, stage): the one progress signature of the solver.
 Progress = Callable[[float, float, str], None]
@@ -166,7 +168,7 @@ def plan_run(config: FlowConfig, truths: Sequence[GroundTruth], explicit: bool,
 
 
 def run_spans(plan: RunPlan, state, *, integrate: Callable, reinitialize: Callable, stats,
-              events: list[dict], progress: Progress | None):
+              events: list[Event], progress: Progress | None):
     """The epoch loop of Algorithm 1 (or one plain span), for any backend.
 
     ``integrate(state, t0, t1, report) -> (state, stats)`` advances every run over a span;
@@ -175,7 +177,7 @@ def run_spans(plan: RunPlan, state, *, integrate: Callable, reinitialize: Callab
     """
     for s, (t0, t1, beta) in enumerate(plan.spans):
         if beta is not None:
-            events.append({"kind": "epoch", "epoch": s, "time": t0, "end": t1, "beta": beta})
+            events.append(EpochStart(time=t0, epoch=s, end=t1, beta=beta))
             if s >= 1:
                 state = reinitialize(state, s, t0)
         if progress is None:
@@ -191,7 +193,7 @@ def run_spans(plan: RunPlan, state, *, integrate: Callable, reinitialize: Callab
     return state
 
 
-def draw_reinitializations(masks: np.ndarray, rngs: Sequence[np.random.Generator], d: int, events: list[dict],
+def draw_reinitializations(masks: np.ndarray, rngs: Sequence[np.random.Generator], d: int, events: list[Event],
                            epoch: int, t: float) -> list[tuple[np.ndarray, np.ndarray]]:
     """Algorithm 1's re-initialization draws, for any backend: per run ``b``, the components that ``masks[b]``
     selects (:func:`reinit_mask`) and fresh uniform random unit directions for them (``d x n_b``), drawn from
@@ -201,11 +203,11 @@ def draw_reinitializations(masks: np.ndarray, rngs: Sequence[np.random.Generator
     for b, rng in enumerate(rngs):
         idx = np.nonzero(np.asarray(masks[b]))[0]
         draws.append((idx, initial_directions(rng, d, idx.size)))
-        events.append({"kind": "reinit", "run": b, "epoch": epoch, "time": t, "components": idx.tolist()})
+        events.append(Reinitialization(time=t, run=b, epoch=epoch, components=tuple(idx.tolist())))
     return draws
 
 
-def drop_small_components(final_log_norms: np.ndarray, config: FlowConfig, events: list[dict],
+def drop_small_components(final_log_norms: np.ndarray, config: FlowConfig, events: list[Event],
                           t_end: float) -> np.ndarray:
     """The optional output step of Algorithm 1 (``drop_small``, modified flow only): components with
     ``||w|| < delta1`` get norm 0 (log-norm ``-inf``), one ``drop`` event per run. Returns the (B, m) log-norms."""
@@ -213,28 +215,31 @@ def drop_small_components(final_log_norms: np.ndarray, config: FlowConfig, event
         return final_log_norms
     small = final_log_norms < math.log(config.delta1)
     for b in range(small.shape[0]):
-        events.append({"kind": "drop", "run": b, "time": t_end, "components": np.nonzero(small[b])[0].tolist()})
+        events.append(Drop(time=t_end, run=b, components=tuple(np.nonzero(small[b])[0].tolist())))
     return np.where(small, -np.inf, final_log_norms)
 
 
-def record_config(config: FlowConfig, plan: RunPlan, *, d: int, r: int, order: int, integrator: str, rtol: float,
-                  atol: float, lam: float, device: str, linear_solver: str | None = None) -> dict:
-    """A record's ``config``: every :class:`FlowConfig` field as given, and what the run resolved from them
-    (``*_used``: integrator, its linear solver when it has one, tolerances, ``lambda``, ``beta0``, device; the
-    epochs), for any backend."""
-    out = config.to_dict()
-    out.update({"order": order, "d": d, "r": r, "integrator_used": integrator, "rtol_used": rtol, "atol_used": atol,
-                "lam_used": lam, "beta0_used": plan.beta0, "device_used": device,
-                "epochs": [{"start": s, "end": e, "beta": b} for s, e, b in plan.spans if b is not None]})
-    if linear_solver is not None:
-        out["linear_solver_used"] = linear_solver
-    return out
+def resolve(plan: RunPlan, *, d: int, r: int, order: int, integrator: str, rtol: float, atol: float, lam: float,
+            device: str, linear_solver: str | None = None) -> Resolved:
+    """What a run resolved from its config (:class:`solver.record.Resolved`), for any backend: the integrator and
+    its linear solver, tolerances, ``lambda``, ``beta0``, device and the epochs of ``plan``."""
+    return Resolved(integrator=integrator, rtol=rtol, atol=atol, lam=lam, device=device, d=d, r=r, order=order,
+                    linear_solver=linear_solver, beta0=plan.beta0,
+                    epochs=tuple(Epoch(s, e, b) for s, e, b in plan.spans if b is not None))
 
 
-def work_meta(stats, wall_seconds: float) -> dict:
-    """The record's work figures (``meta``): wall time and the integrator's counters (:class:`StepStats`)."""
-    return {"wall_seconds": wall_seconds, "rhs_evals": stats.rhs_evals, "accepted_steps": stats.accepted,
-            "rejected_steps": stats.rejected}
+def record_config(config: FlowConfig, plan: RunPlan, **resolved: Any) -> dict:
+    """``run.json``'s ``config`` of a run: every :class:`FlowConfig` field and what :func:`resolve` gives for
+    ``resolved`` (its keyword arguments)."""
+    return {**config.to_dict(), **resolve(plan, **resolved).to_dict()}
+
+
+def work_meta(stats: StepStats, wall_seconds: float) -> dict:
+    """The record's work figures (``meta``): wall time and every counter the integrators report
+    (:class:`StepStats`: field evaluations, accepted and rejected steps, Newton iterations, Jacobians, ...)."""
+    names = {"accepted": "accepted_steps", "rejected": "rejected_steps"}
+    return {"wall_seconds": wall_seconds,
+            **{names.get(f.name, f.name): getattr(stats, f.name) for f in dataclasses.fields(stats)}}
 
 
 
@@ -259,7 +264,7 @@ class Driven:
     summed counters, the wall time and the final state (log-norms after the drop step, directions)."""
 
     arrays: dict[str, np.ndarray | None]
-    events: list[dict]
+    events: list[Event]
     stats: StepStats
     wall_seconds: float
     final_log_norms: np.ndarray
@@ -287,7 +292,7 @@ def drive(problem: DriverProblem, state: Any, plan: RunPlan, config: FlowConfig,
         "log_norms": np.full((batch, K, m), np.nan) if components else None,
         "correlations": np.full((batch, K, m, r), np.nan) if components else None,
     }
-    events: list[dict] = []
+    events: list[Event] = []
 
     def on_save(k: int, Y: Any, runs: Any) -> None:
         observation = problem.observe(Y, runs, components)
@@ -317,11 +322,11 @@ def drive(problem: DriverProblem, state: Any, plan: RunPlan, config: FlowConfig,
                   final_directions=final_directions, state=state)
 
 
-def to_trajectory(driven: Driven, plan: RunPlan, seeds: Sequence[int], a: np.ndarray, U: np.ndarray, config: dict,
-                  meta: dict) -> Trajectory:
-    """The record of a driven run: its arrays, events and final state, with the backend's ``config`` record
-    (:func:`record_config`) and ``meta`` (the work figures of :func:`work_meta` are added here)."""
-    return Trajectory(config=config, seeds=list(seeds), times=plan.times, a=a, U=U, events=driven.events,
+def to_trajectory(driven: Driven, plan: RunPlan, seeds: Sequence[int], a: np.ndarray, U: np.ndarray,
+                  config: FlowConfig, resolved: Resolved, meta: dict) -> Trajectory:
+    """The record of a driven run: its arrays, events and final state, with the run's ``config``, what it
+    ``resolved`` (:func:`resolve`) and the backend's ``meta`` (the work figures of :func:`work_meta` added here)."""
+    return Trajectory(flow=config, resolved=resolved, seeds=seeds, times=plan.times, a=a, U=U, events=driven.events,
                       meta={**meta, **work_meta(driven.stats, driven.wall_seconds)},
                       final_log_norms=driven.final_log_norms, final_directions=driven.final_directions,
                       **driven.arrays)

@@ -17,8 +17,8 @@ import torch
 from . import layout
 from .config import FlowConfig
 from .driver import (Progress, RunPlan, draw_reinitializations, drive, drop_small_components, epoch_schedule,
-                     estimate_beta0, initial_directions, plan_run, record_config, reinit_mask, run_spans, save_grid,
-                     seed_streams, to_trajectory, work_meta)
+                     estimate_beta0, initial_directions, plan_run, record_config, reinit_mask, resolve, run_spans,
+                     save_grid, seed_streams, to_trajectory, work_meta)
 from .errors import ValidationError, require
 from .ground_truth import GroundTruth
 from .integrators import (EXPLICIT, IMPLICIT, SUNDIALS, TORCH_STIFF, CvodeCounts, integrate_explicit,
@@ -209,8 +209,8 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
         linear_solver = cvode_linear_solver
     else:
         linear_solver = None
-    config_dict = record_config(config, plan, d=d, r=r, order=order, integrator=integrator, rtol=rtol, atol=atol,
-                                lam=lam, device=str(device), linear_solver=linear_solver)
+    resolved = resolve(plan, d=d, r=r, order=order, integrator=integrator, rtol=rtol, atol=atol, lam=lam,
+                       device=str(device), linear_solver=linear_solver)
     meta = {
         "versions": package_versions(("deflation-verify", "torch", "numpy")
                                      + (("scikit-sundae",) if integrator in SUNDIALS else ()), missing="unknown"),
@@ -219,7 +219,7 @@ def _solve(truths, config: FlowConfig, seeds: list[int], progress: Progress | No
     }
     if integrator in SUNDIALS:
         meta["cvode"] = cvode_counts.to_dict()
-    return to_trajectory(driven, plan, seeds, a_np, U_np, config_dict, meta)
+    return to_trajectory(driven, plan, seeds, a_np, U_np, config, resolved, meta)
 
 
 def _check_initial_state(state, batch: int, d: int, m: int) -> tuple[np.ndarray, np.ndarray]:

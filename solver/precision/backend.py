@@ -13,8 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import FlowConfig
-from ..driver import (Progress, drive, initial_directions, plan_run, record_config, seed_streams,
-                      to_trajectory)
+from ..driver import Progress, drive, initial_directions, plan_run, resolve, seed_streams, to_trajectory
 from ..errors import require
 from ..ground_truth import GroundTruth
 from ..problem import ObjectFlowProblem
@@ -116,8 +115,8 @@ def _solve(truth: GroundTruth, config: FlowConfig, seed: int, ar: Arithmetic, in
 
     driven = drive(problem, Y, plan, config, [rng], integrate=integrate, r=r, log_delta0=log_delta0,
                    progress=progress, on_observe=keep_exact)
-    config_dict = record_config(config, plan, d=d, r=r, order=order, integrator=integrator, rtol=rtol, atol=atol,
-                                lam=lam, device="cpu")
+    resolved = resolve(plan, d=d, r=r, order=order, integrator=integrator, rtol=rtol, atol=atol, lam=lam,
+                       device="cpu")
     meta = {
         "versions": package_versions(("deflation-verify", "numpy", "torch", "mpmath", "python-flint")),
         "device": "cpu", "dtype": f"{ar.name} {ar.dps} digits", "unit_roundoff": float(ar.to_float(
@@ -129,4 +128,4 @@ def _solve(truth: GroundTruth, config: FlowConfig, seed: int, ar: Arithmetic, in
                            "loss": [exact["loss"]], "loss_floor": [exact["loss_floor"]],
                            "residuals": [exact["residuals"]], "final_log_norms": [ar.to_str(driven.state[0])]},
     }
-    return to_trajectory(driven, plan, [seed], truth.a[None], truth.U[None], config_dict, meta)
+    return to_trajectory(driven, plan, [seed], truth.a[None], truth.U[None], config, resolved, meta)
