@@ -36,10 +36,19 @@ from .trajectory import Trajectory
 
 __all__ = ["initial_directions", "seed_streams", "estimate_beta0", "epoch_schedule", "reinit_mask", "save_grid",
            "RunPlan", "plan_run", "run_spans", "draw_reinitializations", "drop_small_components", "record_config",
-           "resolve", "work_meta", "Progress", "DriverProblem", "Driven", "drive", "to_trajectory"]
+           "resolve", "work_meta", "Progress", "SpanReport", "DriverProblem", "Driven", "drive", "to_trajectory"]
 
-# progress(done, total, stage): the one progress signature of the solver.
-Progress = Callable[[float, float, str], None]
+class Progress(Protocol):
+    """The one progress protocol: ``progress(done, total, stage)`` (:class:`verify.progress.ProgressBar` is one).
+    ``done``/``total`` count integration time for a plain run and epochs for Algorithm 1 (``stage`` then names the
+    epoch and the current time); integrators report only the time they reached (:data:`SpanReport`), which
+    :func:`run_spans` turns into this."""
+
+    def __call__(self, done: float, total: float, stage: str = "") -> None: ...
+
+
+# An integrator's report within a span: the time it reached.
+SpanReport = Callable[[float], None]
 
 
 def initial_directions(rng: np.random.Generator, d: int, m: int) -> np.ndarray:

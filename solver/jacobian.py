@@ -390,29 +390,22 @@ class JacobianOperator:
 
     def _find_clusters(self, min_overlap: float) -> list:
         """Unscaled ``(members, sum_i c_i, Y, Z, Y_k Z_k^T)`` of every cluster of two or more members
-        (:meth:`cluster_coupling`)."""
-        d, m, l, X = self.d, self.m, self.order, self.X
+        (:meth:`cluster_coupling`): :func:`_clusters_batched` on a batch of one, every cluster kept."""
         c = np.exp(2 * self._inputs[1])
-        overlap2 = (X.T @ X) ** 2
-        free = np.ones(m, dtype=bool)
-        found = []
-        for seed in np.argsort(-c):
-            if not free[seed]:
-                continue
-            members = np.nonzero(free & (overlap2[seed] >= min_overlap))[0]
-            free[members] = False
-            if members.size < 2:
-                continue
-            sign = np.sign(X[:, seed] @ X[:, members])
-            sign[sign == 0] = 1.0
-            center = X[:, members] @ (c[members] * sign)
-            sign = np.sign(center @ X[:, members])
-            sign[sign == 0] = 1.0
-            Y, Z = _cluster_factors(X[:, members].T, sign, c[members], l, np.zeros((members.size, d + 1, d + 1)))
+        X = torch.from_numpy(np.ascontiguousarray(self.X))[None]
+        found = _clusters_batched(X, torch.from_numpy(c)[None], X.mT @ X, self.order, torch.zeros(1, dtype=X.dtype),
+                                  min_overlap)
+        if found is None:
+            return []
+        label, Y, Z = (v[0].numpy() for v in found)
+        clusters = []
+        for k in range(int(label.max()) + 1):
+            members = np.nonzero(label == k)[0]
+            Yk, Zk = Y[members], Z[members]
             if self._column_scale is not None:  # block (k, i) = Y_k Z_i^T: columns of i scale Z_i's rows
-                Z = Z * self._column_scale[members][:, :, None]
-            found.append((members, float(c[members].sum()), Y, Z, Y @ Z.transpose(0, 2, 1)))
-        return found
+                Zk = Zk * self._column_scale[members][:, :, None]
+            clusters.append((members, float(c[members].sum()), Yk, Zk, Yk @ Zk.transpose(0, 2, 1)))
+        return clusters
 
     def diagonal_blocks(self) -> np.ndarray:
         """(m, d+1, d+1): row/column 0 is ``rho_k``, then ``x_k``; ``d x_k/d rho_k = 0``."""
