@@ -8,6 +8,8 @@ and the final state in float64. The driver (:mod:`solver.driver`) sees only thes
 
 - :class:`TorchFlowProblem`: a batch of runs as torch tensors, state ``Y`` (B, d+1, m) (float64 or float32,
   any device); the torch integrators and, through float64 copies, the CPU stiff engine.
+- :class:`NumpyFlowProblem`: one run in numpy float64 in the packed layout, for the CPU stiff engines
+  (SUNDIALS CVODE, scipy), with the dense, sparse and matrix-free Jacobians.
 - :class:`ObjectFlowProblem`: one run as a numpy object array (d+1, m) of flint or mpmath numbers
   (:mod:`solver.precision`); log-norms like ``-2302.6`` (norm 1e-1000) are just numbers there.
 """
@@ -20,9 +22,10 @@ import numpy as np
 import torch
 
 from . import kernels, layout
-from .jacobian import flow_jacobian, flow_jacobian_batched, flow_krylov_linearization
+from .jacobian import (JacobianOperator, flow_jacobian, flow_jacobian_batched, flow_jacobian_sparse,
+                       flow_krylov_linearization, state_direction_norms, unpack_state)
 
-__all__ = ["TorchFlowProblem", "ObjectFlowProblem", "Observation"]
+__all__ = ["TorchFlowProblem", "NumpyFlowProblem", "ObjectFlowProblem", "Observation"]
 
 # What one save time records, per run: loss and its floor (b,), residuals (b, r), and with components recorded
 # log-norms (b, m) and correlations (b, m, r); in the problem's own arithmetic.
@@ -115,6 +118,54 @@ class TorchFlowProblem:
         """``(log_norms (B, m), directions (B, d, m))`` in float64."""
         rho, X = layout.from_rows(Y)
         return self.to_float64(rho), self.to_float64(X)
+
+
+class NumpyFlowProblem:
+    """One run of the flow in numpy float64, state ``y`` packed (m (d+1),) (module docstring): ``a`` (r,),
+    ``U`` (d, r). The directions are stored unnormalized (the stiff engines do not renormalize), so every
+    Jacobian is taken with the state's ``||x_k||`` (:mod:`solver.jacobian`)."""
+
+    def __init__(self, a: np.ndarray, U: np.ndarray, order: int, lam: float, m: int) -> None:
+        self.a, self.U, self.order, self.lam, self.m = a, U, order, lam, m
+        self.d = U.shape[0]
+
+    def pack(self, Y: np.ndarray) -> np.ndarray:
+        """Rows layout (d+1, m) -> packed."""
+        return layout.rows_to_packed(Y)
+
+    def unpack(self, y: np.ndarray) -> np.ndarray:
+        """Packed -> rows layout (d+1, m), directions normalized."""
+        return layout.to_rows(*unpack_state(y, self.d, self.m))
+
+    def field(self, y: np.ndarray) -> np.ndarray:
+        """The field at ``xhat``, packed. A trial step may overshoot a log-norm past exp's range; the engine
+        rejects the non-finite field and retries with a smaller step, so that overflow is not warned about."""
+        rho, X = unpack_state(y, self.d, self.m)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return layout.pack(*kernels.flow(X, np.exp(2 * rho), self.a, self.U, self.order, self.lam))
+
+    def rounding(self, y: np.ndarray, unit_roundoff: float) -> np.ndarray:
+        """The field's rounding level (:func:`solver.kernels.flow_rounding`), packed."""
+        rho, X = unpack_state(y, self.d, self.m)
+        return layout.pack(*kernels.flow_rounding(X, np.exp(2 * rho), self.a, self.U, self.order, unit_roundoff))
+
+    def _at(self, y: np.ndarray) -> tuple:
+        rho, X = unpack_state(y, self.d, self.m)
+        return X, rho, self.a, self.U, self.order
+
+    def jacobian(self, y: np.ndarray) -> np.ndarray:
+        """Dense Jacobian of :meth:`field` (:func:`solver.jacobian.flow_jacobian`)."""
+        return flow_jacobian(*self._at(y), direction_norms=state_direction_norms(y, self.d, self.m))
+
+    def sparse_jacobian(self, y: np.ndarray, coupling_floor: float):
+        """The Jacobian without the couplings of components with ``c_i < coupling_floor`` (CSC)."""
+        return flow_jacobian_sparse(*self._at(y), coupling_floor, state_direction_norms(y, self.d, self.m))
+
+    def operator(self, y: np.ndarray, coupling_floor: float | None = None) -> JacobianOperator:
+        """The matrix-free Jacobian, with its diagonal blocks and cluster model for the preconditioner
+        (:class:`solver.jacobian.BlockClusterPreconditioner`)."""
+        return JacobianOperator(*self._at(y), coupling_floor=coupling_floor,
+                                direction_norms=state_direction_norms(y, self.d, self.m))
 
 
 class ObjectFlowProblem:
