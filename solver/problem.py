@@ -32,6 +32,18 @@ __all__ = ["TorchFlowProblem", "NumpyFlowProblem", "ObjectFlowProblem", "Observa
 Observation = dict
 
 
+def observe(rho: Any, X: Any, c: Any, a: Any, U: Any, order: int, unit_roundoff: float, components: bool
+            ) -> Observation:
+    """Loss ``1/2||T - T*||^2`` with its floor, residuals ``(T* - T)(u_j^l)`` and, with ``components``, the
+    log-norms ``rho`` and correlations ``<wbar_k, u_j>``, at unit directions ``X`` and ``c = exp(2 rho)``, in
+    any family."""
+    loss, floor = kernels.loss_and_floor(X, c, a, U, order, unit_roundoff)
+    out = {"loss": loss, "loss_floor": floor, "residuals": kernels.direction_residuals(X, c, a, U, order)}
+    if components:
+        out.update(log_norms=rho, correlations=kernels.correlations(X, U))
+    return out
+
+
 class TorchFlowProblem:
     """A batch of runs of the flow in torch (module docstring): ``a`` (B, r), ``U`` (B, d, r) on one device and
     dtype, ``lam`` the regularizer ``lambda``. ``runs`` arguments pick rows of the batch (integrators drop the
@@ -87,13 +99,8 @@ class TorchFlowProblem:
         """Loss ``1/2||T - T*||^2`` with its floor, residuals ``(T* - T)(u_j^l)`` and, with ``components``,
         log-norms and correlations ``<wbar_k, u_j>`` of the runs ``runs``."""
         rho, X = layout.from_rows(Y)
-        a, U = self.a[runs], self.U[runs]
-        c = torch.exp(2 * rho)
-        loss, floor = kernels.loss_and_floor(X, c, a, U, self.order, self.unit_roundoff)
-        out = {"loss": loss, "loss_floor": floor, "residuals": kernels.direction_residuals(X, c, a, U, self.order)}
-        if components:
-            out.update(log_norms=rho, correlations=kernels.correlations(X, U))
-        return out
+        return observe(rho, X, torch.exp(2 * rho), self.a[runs], self.U[runs], self.order, self.unit_roundoff,
+                       components)
 
     @staticmethod
     def to_float64(value: torch.Tensor) -> np.ndarray:
@@ -215,14 +222,8 @@ class ObjectFlowProblem:
         """Loss ``1/2||T-T*||^2`` with its floor, residuals ``(T*-T)(u_j^l)``, correlations, log-norms: at working
         precision (``runs`` is the one run)."""
         ar = self.arithmetic
-        X = self.directions(Y)
-        c = ar.exp(2 * Y[0])
-        loss, floor = kernels.loss_and_floor(X, c, self.a, self.U, self.order, ar.unit_roundoff)
-        residuals = kernels.direction_residuals(X, c, self.a, self.U, self.order)
-        out = {"loss": loss, "loss_floor": floor, "residuals": residuals}
-        if components:
-            out.update(correlations=kernels.correlations(X, self.U), log_norms=Y[0])
-        return out
+        return observe(Y[0], self.directions(Y), ar.exp(2 * Y[0]), self.a, self.U, self.order, ar.unit_roundoff,
+                       components)
 
     def to_float64(self, value: Any) -> np.ndarray:
         return self.arithmetic.to_float(value)
