@@ -105,3 +105,14 @@ def test_a_run_json_in_the_dict_era_form_loads_typed_and_saves_back_the_same(tmp
     again = json.loads((tmp_path / "b" / "run.json").read_text())
     assert again["events"] == [{k: e[k] for k in again["events"][i]} for i, e in enumerate(info["events"])]
     assert {k: v for k, v in again.items() if k != "events"} == {k: v for k, v in info.items() if k != "events"}
+
+
+def test_a_record_carries_the_spec_it_ran(tmp_path):
+    from solver import Trajectory, solve
+    from solver.spec import InstanceSpec, RunSpec
+
+    spec = RunSpec(InstanceSpec(d=3, r=2), FlowConfig(m=2, t_max=2.0, n_save=4, integrator="dopri5"), first_seed=1)
+    record = solve(spec)
+    assert record.spec == spec and record.resolved.integrator == "dopri5" and record.flow == spec.config
+    assert Trajectory.load(record.save(tmp_path)).spec == spec
+    assert solve(spec.instance.truth(), spec.config, [1]).spec is None  # solved on arrays: no spec
