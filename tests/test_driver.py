@@ -85,7 +85,7 @@ def test_resolved_and_events_round_trip_through_the_record_dicts():
 
 
 def test_a_run_json_in_the_dict_era_form_loads_typed_and_saves_back_the_same(tmp_path):
-    """run.json as the solver wrote it before the record was typed (events as dicts in their old key order)."""
+    """run.json with events as plain dicts in another key order (records written by earlier versions)."""
     import json
 
     from solver import Trajectory, solve

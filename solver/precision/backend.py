@@ -24,7 +24,7 @@ from .integrators import INTEGRATORS, integrate_gbs, integrate_radau
 
 __all__ = ["FlowProblem", "solve_high_precision", "parse_delta0", "default_rtol", "DEFAULT_DPS"]
 
-# The problem of this backend under its earlier name (benchmarks and tests build it directly).
+# The name benchmarks, tests and the probe build this backend's problem by.
 FlowProblem = ObjectFlowProblem
 
 
