@@ -74,7 +74,11 @@ def _flat_scale(per_component: np.ndarray) -> np.ndarray:
 def _one_run(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray):
     """One run's numpy inputs as a torch batch of one, sharing their memory (the numpy forms of this module run
     the torch code on it: one implementation of every block for both families)."""
-    return tuple(torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64))[None] for v in (X, rho, a, U))
+    def shared(v: np.ndarray) -> torch.Tensor:
+        v = np.ascontiguousarray(v, dtype=np.float64)
+        return torch.from_numpy(v if v.flags.writeable else v.copy())[None]  # torch refuses read-only memory
+
+    return tuple(shared(v) for v in (X, rho, a, U))
 
 
 def _self_blocks(X, rho, a, U, order: int, kept=None):
@@ -392,7 +396,7 @@ class JacobianOperator:
         """Unscaled ``(members, sum_i c_i, Y, Z, Y_k Z_k^T)`` of every cluster of two or more members
         (:meth:`cluster_coupling`): :func:`_clusters_batched` on a batch of one, every cluster kept."""
         c = np.exp(2 * self._inputs[1])
-        X = torch.from_numpy(np.ascontiguousarray(self.X))[None]
+        X = torch.from_numpy(np.array(self.X, dtype=np.float64))[None]
         found = _clusters_batched(X, torch.from_numpy(c)[None], X.mT @ X, self.order, torch.zeros(1, dtype=X.dtype),
                                   min_overlap)
         if found is None:
