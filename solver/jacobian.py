@@ -29,30 +29,32 @@ and turns the ``(m(d+1))^2`` LU of a dense Jacobian into a sparse one of the few
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import scipy.sparse as sp
+import torch
 
-from . import kernels
+from . import kernels, layout
 
 __all__ = ["BlockClusterPreconditioner", "flow_jacobian", "flow_jacobian_sparse", "flow_jacobian_batched", "flow_krylov_linearization",
            "flow_shifted_system", "JacobianOperator", "pack_state", "unpack_state", "state_direction_norms"]
 
 
 def pack_state(rho: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """``[rho (m), x_1 (d), .., x_m (d)]`` from ``rho`` (m,) and ``X`` (d, m)."""
-    return np.concatenate([rho, X.T.ravel()])
+    """``[rho (m), x_1 (d), .., x_m (d)]`` from ``rho`` (m,) and ``X`` (d, m) (:func:`solver.layout.pack`)."""
+    return layout.pack(rho, X)
 
 
 def unpack_state(y: np.ndarray, d: int, m: int) -> tuple[np.ndarray, np.ndarray]:
     """Inverse of :func:`pack_state`; the directions are returned normalized (``xhat``)."""
-    rho = y[:m]
-    X = y[m:].reshape(m, d).T
+    rho, X = layout.unpack(y, d, m)
     return rho, X / np.linalg.norm(X, axis=0)
 
 
 def state_direction_norms(y: np.ndarray, d: int, m: int) -> np.ndarray:
     """``||x_k||`` (m,) of the unnormalized directions stored in the flat state ``y``."""
-    return np.linalg.norm(y[m:].reshape(m, d), axis=1)
+    return np.linalg.norm(layout.unpack(y, d, m)[1], axis=0)
 
 
 def _column_scale(norms: np.ndarray | None, d: int) -> np.ndarray | None:
@@ -66,74 +68,93 @@ def _column_scale(norms: np.ndarray | None, d: int) -> np.ndarray | None:
 
 def _flat_scale(per_component: np.ndarray) -> np.ndarray:
     """(m, d+1) per-component layout -> the flat state layout (n,)."""
-    return np.concatenate([per_component[:, 0], per_component[:, 1:].ravel()])
+    return layout.from_components(per_component)
 
 
-def _self_blocks(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order: int,
-                 coupled: np.ndarray | None = None):
-    """Quantities shared by every form of the Jacobian, and its per-component diagonal blocks.
+def _one_run(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray):
+    """One run's numpy inputs as a torch batch of one, sharing their memory (the numpy forms of this module run
+    the torch code on it: one implementation of every block for both families)."""
+    def shared(v: np.ndarray) -> torch.Tensor:
+        v = np.ascontiguousarray(v, dtype=np.float64)
+        return torch.from_numpy(v if v.flags.writeable else v.copy())[None]  # torch refuses read-only memory
 
-    ``coupled`` (m,) bool: the components ``i`` whose terms ``c_i G_ki^{l-2} x_i x_i^T`` enter ``A_k``
-    (default all); the others are couplings below the floor (:func:`flow_jacobian_sparse`)."""
-    d, m = X.shape
+    return tuple(shared(v) for v in (X, rho, a, U))
+
+
+def _self_blocks(X, rho, a, U, order: int, kept=None):
+    """Quantities shared by every form of the Jacobian, and its per-component diagonal blocks, for a torch batch
+    (``X`` (B, d, m), ``rho`` (B, m), ``a`` (B, r), ``U`` (B, d, r)): ``(c, G, outer, self_xx, self_rx)`` with
+    ``outer`` (B, m, d, d) the ``x_k x_k^T``, ``self_xx`` (B, m, d, d) and ``self_rx`` (B, m, d).
+
+    ``kept`` (index over m, the same for every run): the components ``i`` whose terms ``c_i G_ki^{l-2} x_i x_i^T``
+    enter ``A_k`` (default all); the others are couplings below the floor (:func:`flow_jacobian_sparse`)."""
+    B, d, m = X.shape
     l = order
-    c = np.exp(2 * rho)
+    c = torch.exp(2 * rho)
     V, s = kernels.residual_contractions(X, c, a, U, l)
-    G = X.T @ X
-    H = X.T @ U
-    eye = np.eye(d)
-    Xt = X.T  # (m, d): row k is x_k
-    # No three-operand or batched-matmul einsums: they run as unblocked C loops (57 ms per call at d = 30,
-    # m = 150); GEMMs on flattened outer products and rank-one corrections instead.
-    outer = Xt[:, :, None] * Xt[:, None, :]  # (m, d, d): x_k x_k^T
-    P = eye[None] - outer
+    Xt = X.mT  # (B, m, d): row k is x_k
+    G = Xt @ X
+    H = Xt @ U
+    eye = torch.eye(d, dtype=X.dtype, device=X.device)
+    outer = Xt[..., :, None] * Xt[..., None, :]
     # A_k, excluding the i = k term of the sum, which the self-term -c_k I replaces.
-    Gd = G.copy()
-    np.fill_diagonal(Gd, 0.0)
+    Gd = G * (1 - torch.eye(m, dtype=X.dtype, device=X.device))
     # sum_j a_j H_kj^{l-2} u_j u_j^T and sum_i c_i G_ki^{l-2} x_i x_i^T for every k: one GEMM each against the
-    # flattened outer products.
-    Ut = U.T
-    truth_part = ((a * kernels.ipow(H, l - 2)) @ (Ut[:, :, None] * Ut[:, None, :]).reshape(-1, d * d)).reshape(m, d, d)
-    kept = np.arange(m) if coupled is None else np.nonzero(coupled)[0]
-    model_part = ((c[None, kept] * kernels.ipow(Gd[:, kept], l - 2)) @ outer[kept].reshape(kept.size, d * d)
-                  ).reshape(m, d, d)
-    A = (l - 1) * (truth_part - model_part) - c[:, None, None] * eye[None]
+    # flattened outer products (batched einsums with three operands run as unblocked loops).
+    Ut = U.mT
+    truth_part = (a[:, None, :] * kernels.ipow(H, l - 2)) @ (Ut[..., :, None] * Ut[..., None, :]).reshape(B, -1, d * d)
+    weights = c[:, None, :] * kernels.ipow(Gd, l - 2)
+    if kept is not None:  # a mask, not a column selection: the GEMM then sums in the same order as with all kept
+        weights = weights * _mask(kept, m, X)
+    model_part = weights @ outer.reshape(B, m, d * d)
+    A = (l - 1) * (truth_part - model_part).reshape(B, m, d, d) - c[..., None, None] * eye
     # Products with P_k = I - x_k x_k^T as rank-one corrections (no d x d x d products).
-    # (Two-operand einsums for the batched mat-vecs: numpy's batched matmul is slower at these shapes.)
-    PA = A - Xt[:, :, None] * np.einsum("kj,kjh->kh", Xt, A)[:, None, :]
-    xx_self = l * (PA - s[:, None, None] * eye[None] - Xt[:, :, None] * V.T[:, None, :])
-    self_xx = xx_self - np.einsum("kij,kj->ki", xx_self, Xt)[:, :, None] * Xt[:, None, :]
-    row = V.T + np.einsum("kij,kj->ki", A, Xt)  # V_k + A_k x_k
-    self_rx = 2 * (row - (row * Xt).sum(1, keepdims=True) * Xt)
-    return c, G, P, self_xx, self_rx
+    PA = A - Xt[..., :, None] * torch.einsum("bkj,bkjh->bkh", Xt, A)[..., None, :]
+    xx_self = l * (PA - s[..., None, None] * eye - Xt[..., :, None] * V.mT[..., None, :])
+    self_xx = xx_self - torch.einsum("bkij,bkj->bki", xx_self, Xt)[..., None] * Xt[..., None, :]
+    row = V.mT + torch.einsum("bkij,bkj->bki", A, Xt)  # V_k + A_k x_k
+    self_rx = 2 * (row - (row * Xt).sum(-1, keepdim=True) * Xt)
+    return c, G, outer, self_xx, self_rx
 
 
-def _blocks(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order: int, coupled: np.ndarray):
+def _mask(kept, m: int, like):
+    """(m,) 0/1 weights of the components in ``kept``, in ``like``'s dtype and device."""
+    mask = torch.zeros(m, dtype=like.dtype, device=like.device)
+    mask[torch.as_tensor(kept, dtype=torch.long, device=like.device)] = 1.0
+    return mask
+
+
+def _blocks(X, rho, a, U, order: int, kept=None):
+    """Every block of the Jacobian (module docstring) for a torch batch: the diagonal ones of :func:`_self_blocks`
+    and, over the columns ``i`` in ``kept`` (default all), ``rr`` (B, m, n), ``rx``, ``xr`` (B, m, n, d) and
+    ``xx`` (B, m, n, d, d), indexed ``[k, i]``; entries with ``i = k`` are not yet the self blocks."""
     l = order
-    c, G, P, self_xx, self_rx = _self_blocks(X, rho, a, U, order, coupled)
-    idx = np.nonzero(coupled)[0]
-    Gc = G[:, idx]  # (m, n)
-    cc = c[idx]
-    rr = -4 * cc[None, :] * kernels.ipow(Gc, l)  # d rho_k / d rho_i, includes i = k
-    Xi = X[:, idx]
-    Pi = P[idx]
-    # d rho_k / d x_i = -2 l c_i G_ki^{l-1} (P_i x_k)^T
-    Pi_xk = np.einsum("nij,jk->kni", Pi, X)  # (m, n, d)
-    rx = -2 * l * (cc[None, :] * kernels.ipow(Gc, l - 1))[:, :, None] * Pi_xk
-    # d x_k / d rho_i = -2 l c_i G_ki^{l-1} P_k x_i
-    Pk_xi = np.einsum("kij,jn->kni", P, Xi)  # (m, n, d)
-    xr = -2 * l * (cc[None, :] * kernels.ipow(Gc, l - 1))[:, :, None] * Pk_xi
-    # d x_k / d x_i = -l c_i [G^{l-1} P_k P_i + (l-1) G^{l-2} (P_k x_i)(P_i x_k)^T]
-    PkPi = np.einsum("kij,njh->knih", P, Pi)
-    xx = -l * cc[None, :, None, None] * (
-        (kernels.ipow(Gc, l - 1))[:, :, None, None] * PkPi
-        + (l - 1) * (kernels.ipow(Gc, l - 2))[:, :, None, None] * np.einsum("kni,knj->knij", Pk_xi, Pi_xk)
-    )
-    return idx, self_xx, self_rx, rr, rx, xr, xx
+    c, G, outer, self_xx, self_rx = _self_blocks(X, rho, a, U, order, kept)
+    Xt = X.mT
+    eye = torch.eye(X.shape[1], dtype=X.dtype, device=X.device)
+    if kept is not None:
+        kept = torch.as_tensor(kept, dtype=torch.long, device=X.device)
+        c, G, Xi, outer_i = c[:, kept], G[..., kept], Xt[:, kept], outer[:, kept]
+    else:
+        Xi, outer_i = Xt, outer
+    c_i = c[:, None, :]  # broadcast over k
+    G1 = c_i * kernels.ipow(G, l - 1)  # c_i G_ki^{l-1}
+    G2 = c_i * kernels.ipow(G, l - 2)
+    Pi_xk = Xt[:, :, None, :] - G[..., None] * Xi[:, None, :, :]  # (B, k, i, d): P_i x_k = x_k - G_ki x_i
+    Pk_xi = Xi[:, None, :, :] - G[..., None] * Xt[:, :, None, :]  # (B, k, i, d): P_k x_i = x_i - G_ki x_k
+    rr = -4 * c_i * kernels.ipow(G, l)
+    rx = -2 * l * G1[..., None] * Pi_xk
+    xr = -2 * l * G1[..., None] * Pk_xi
+    # P_k P_i = I - x_k x_k^T - x_i x_i^T + G_ki x_k x_i^T
+    PkPi = (eye - outer[:, :, None] - outer_i[:, None, :]
+            + G[..., None, None] * Xt[:, :, None, :, None] * Xi[:, None, :, None, :])
+    xx = -l * (G1[..., None, None] * PkPi + (l - 1) * G2[..., None, None] * Pk_xi[..., :, None] * Pi_xk[..., None, :])
+    return self_xx, self_rx, rr, rx, xr, xx
 
 
 def _assemble(d: int, m: int, idx, self_xx, self_rx, rr, rx, xr, xx):
-    """COO triplets of the Jacobian; cross blocks with i = k are replaced by the self blocks."""
+    """COO triplets of one run's Jacobian from :func:`_blocks` (numpy); cross blocks with i = k are replaced by
+    the self blocks."""
     rows, cols, vals = [], [], []
     base = m
     ks = np.arange(m)
@@ -163,30 +184,39 @@ def _assemble(d: int, m: int, idx, self_xx, self_rx, rr, rx, xr, xx):
     return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
 
 
+def flow_jacobian_batched(X, rho, a, U, order: int):
+    """Dense exact Jacobian of the flow for a batch of runs, in torch: ``(B, n, n)``, ``n = m (d+1)``.
+
+    The blocks of this module's docstring (:func:`_blocks`) written into the layout of :func:`pack_state`
+    (``[rho_1..rho_m, x_1, .., x_m]``), kept on the inputs' device: ``X`` (B, d, m) unit directions, ``rho``
+    (B, m) log-norms, ``a`` (B, r), ``U`` (B, d, r). Cost ``O(B m^2 d^2)`` (the ``d x_k / d x_i`` blocks), memory
+    the ``B n^2`` result. Used by the torch stiff integrator (:mod:`solver.integrators.rosenbrock`).
+    """
+    B, d, m = X.shape
+    self_xx, self_rx, rr, rx, xr, xx = _blocks(X, rho, a, U, order)
+    ks = torch.arange(m, device=X.device)
+    rx[:, ks, ks] = self_rx
+    xr[:, ks, ks] = 0.0
+    xx[:, ks, ks] = self_xx
+    n = m * (d + 1)
+    J = torch.empty((B, n, n), dtype=X.dtype, device=X.device)
+    J[:, :m, :m] = rr
+    J[:, :m, m:] = rx.reshape(B, m, m * d)
+    J[:, m:, :m] = xr.permute(0, 1, 3, 2).reshape(B, m * d, m)
+    J[:, m:, m:] = xx.permute(0, 1, 3, 2, 4).reshape(B, m * d, m * d)
+    return J
+
+
 def flow_jacobian(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order: int, lam: float = 0.0,
                   direction_norms: np.ndarray | None = None) -> np.ndarray:
-    """Dense exact Jacobian ``d f / d y`` of the flow at unit directions ``X`` (layout: :func:`pack_state`).
+    """Dense exact Jacobian ``d f / d y`` of one run at unit directions ``X`` (layout: :func:`pack_state`), numpy:
+    :func:`flow_jacobian_batched` on a batch of one.
 
     ``lam`` enters the field only as the constant ``-lambda`` in ``d rho/dt``, so it does not appear here.
     ``direction_norms``: the state's ``||x_k||`` when they are not 1 (module docstring).
-    The blocks are written straight into views of the ``(m(d+1))^2`` array (no scatter).
     """
-    d, m = X.shape
-    idx, self_xx, self_rx, rr, rx, xr, xx = _blocks(X, rho, a, U, order, np.ones(m, dtype=bool))
-    n = m * (d + 1)
-    J = np.zeros((n, n))
-    ks = np.arange(m)
-    J[:m, :m] = rr
-    J_rx = J[:m, m:].reshape(m, m, d)  # (k, i, :)
-    J_xr = J[m:, :m].reshape(m, d, m)  # (k, :, i)
-    J_xx = J[m:, m:].reshape(m, d, m, d)  # (k, :, i, :)
-    J_rx[:] = rx
-    J_xr[:] = np.transpose(xr, (0, 2, 1))
-    J_xx[:] = np.transpose(xx, (0, 2, 1, 3))
-    J_rx[ks, ks] = self_rx
-    J_xr[ks, :, ks] = 0.0
-    J_xx[ks, :, ks, :] = self_xx
-    scale = _column_scale(direction_norms, d)
+    J = flow_jacobian_batched(*_one_run(X, rho, a, U), order)[0].numpy()
+    scale = _column_scale(direction_norms, X.shape[0])
     if scale is not None:
         J *= _flat_scale(scale)[None, :]
     return J
@@ -198,12 +228,14 @@ def flow_jacobian_sparse(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.nd
     ``direction_norms`` as for :func:`flow_jacobian`."""
     d, m = X.shape
     n = m * (d + 1)
-    coupled = np.exp(2 * rho) >= coupling_floor
-    r, c, v = _assemble(d, m, *_blocks(X, rho, a, U, order, coupled))
+    idx = np.nonzero(np.exp(2 * rho) >= coupling_floor)[0]
+    blocks = [b[0].numpy() for b in _blocks(*_one_run(X, rho, a, U), order, idx)]
+    r, c, v = _assemble(d, m, idx, *blocks)
     scale = _column_scale(direction_norms, d)
     if scale is not None:
         v = v * _flat_scale(scale)[c]
     return sp.csc_matrix((v, (r, c)), shape=(n, n))
+
 
 
 def _jacobian_product(X, X_coupled, M1, M2, Mrr, rr_self, self_rx, self_xx, d_rho, dX, coupled_columns, order: int):
@@ -277,9 +309,10 @@ class JacobianOperator:
         self.d, self.m = X.shape
         self.shape = (self.m * (self.d + 1),) * 2
         c = np.exp(2 * rho)
-        coupled = None if coupling_floor is None else c >= coupling_floor
-        c, G, _, self.self_xx, self.self_rx = _self_blocks(X, rho, a, U, order, coupled)
-        self.coupled = np.arange(self.m) if coupled is None else np.nonzero(coupled)[0]
+        coupled = None if coupling_floor is None else np.nonzero(c >= coupling_floor)[0]
+        c, G, _, self_xx, self_rx = _self_blocks(*_one_run(X, rho, a, U), order, coupled)
+        c, G, self.self_xx, self.self_rx = c[0].numpy(), G[0].numpy(), self_xx[0].numpy(), self_rx[0].numpy()
+        self.coupled = np.arange(self.m) if coupled is None else coupled
         kept = self.coupled
         # Every component coupled (early epochs): no column selection, no copy of Q per product.
         self._coupled_columns = (lambda A: A) if kept.size == self.m else (lambda A: A[..., kept])
@@ -304,10 +337,9 @@ class JacobianOperator:
         d, m = self.d, self.m
         if self._column_scale is not None:
             v = v * _flat_scale(self._column_scale)
-        out_rho, out_x = _jacobian_product(self.X, self.X_coupled, self.M1, self.M2, self.Mrr, self.rr_self,
-                                           self.self_rx, self.self_xx, v[:m], v[m:].reshape(m, d).T,
-                                           self._coupled_columns, self.order)
-        return self.scale * pack_state(out_rho, out_x)
+        out = _jacobian_product(self.X, self.X_coupled, self.M1, self.M2, self.Mrr, self.rr_self, self.self_rx,
+                                self.self_xx, *layout.unpack(v, d, m), self._coupled_columns, self.order)
+        return self.scale * layout.pack(*out)
 
     def dense(self) -> np.ndarray:
         """The same (scaled) Jacobian as a dense matrix (:func:`flow_jacobian`)."""
@@ -362,29 +394,22 @@ class JacobianOperator:
 
     def _find_clusters(self, min_overlap: float) -> list:
         """Unscaled ``(members, sum_i c_i, Y, Z, Y_k Z_k^T)`` of every cluster of two or more members
-        (:meth:`cluster_coupling`)."""
-        d, m, l, X = self.d, self.m, self.order, self.X
+        (:meth:`cluster_coupling`): :func:`_clusters_batched` on a batch of one, every cluster kept."""
         c = np.exp(2 * self._inputs[1])
-        overlap2 = (X.T @ X) ** 2
-        free = np.ones(m, dtype=bool)
-        found = []
-        for seed in np.argsort(-c):
-            if not free[seed]:
-                continue
-            members = np.nonzero(free & (overlap2[seed] >= min_overlap))[0]
-            free[members] = False
-            if members.size < 2:
-                continue
-            sign = np.sign(X[:, seed] @ X[:, members])
-            sign[sign == 0] = 1.0
-            center = X[:, members] @ (c[members] * sign)
-            sign = np.sign(center @ X[:, members])
-            sign[sign == 0] = 1.0
-            Y, Z = _cluster_factors(X[:, members].T, sign, c[members], l, np.zeros((members.size, d + 1, d + 1)))
+        X = torch.from_numpy(np.array(self.X, dtype=np.float64))[None]
+        found = _clusters_batched(X, torch.from_numpy(c)[None], X.mT @ X, self.order, torch.zeros(1, dtype=X.dtype),
+                                  min_overlap)
+        if found is None:
+            return []
+        label, Y, Z = (v[0].numpy() for v in found)
+        clusters = []
+        for k in range(int(label.max()) + 1):
+            members = np.nonzero(label == k)[0]
+            Yk, Zk = Y[members], Z[members]
             if self._column_scale is not None:  # block (k, i) = Y_k Z_i^T: columns of i scale Z_i's rows
-                Z = Z * self._column_scale[members][:, :, None]
-            found.append((members, float(c[members].sum()), Y, Z, Y @ Z.transpose(0, 2, 1)))
-        return found
+                Zk = Zk * self._column_scale[members][:, :, None]
+            clusters.append((members, float(c[members].sum()), Yk, Zk, Yk @ Zk.transpose(0, 2, 1)))
+        return clusters
 
     def diagonal_blocks(self) -> np.ndarray:
         """(m, d+1, d+1): row/column 0 is ``rho_k``, then ``x_k``; ``d x_k/d rho_k = 0``."""
@@ -437,8 +462,6 @@ def _clusters_batched(X, c, G, order: int, keep_strength, min_overlap: float = 0
     of each component (-1 outside kept clusters), ``Y``, ``Z`` (B, m, d+1, d+1) of :func:`_cluster_factors`,
     zero outside kept clusters.
     """
-    import torch
-
     B, d, m = X.shape
     partner = G * G >= min_overlap  # (B, m, m), the diagonal included
     free = torch.ones((B, m), dtype=torch.bool, device=X.device)
@@ -481,8 +504,6 @@ def _woodbury_batched(inverse_blocks, label, Y, Z):
     an explicit inverse had cost the scipy path 13x the GMRES iterations. Each cluster's sums are masked sums over
     the components, so a run's arithmetic does not depend on the batch's other runs or clusters.
     """
-    import torch
-
     BinvY = inverse_blocks @ Y
     Zt = Z.mT
     R = Y.shape[-1]
@@ -504,50 +525,23 @@ def _woodbury_batched(inverse_blocks, label, Y, Z):
     return correct
 
 
-def _self_blocks_batched(X, rho, a, U, order: int):
-    """:func:`_self_blocks` for a batch of runs in torch (``X`` (B, d, m), ``rho`` (B, m), ``a`` (B, r),
-    ``U`` (B, d, r)): ``(c, G, outer, self_xx, self_rx)`` with ``outer`` (B, m, d, d) the ``x_k x_k^T``."""
-    import torch
-
-    B, d, m = X.shape
-    l = order
-    c = torch.exp(2 * rho)
-    V, s = kernels.residual_contractions(X, c, a, U, l)
-    Xt = X.mT  # (B, m, d)
-    G = Xt @ X  # (B, m, m)
-    H = Xt @ U  # (B, m, r)
-    eye = torch.eye(d, dtype=X.dtype, device=X.device)
-    outer = Xt[..., :, None] * Xt[..., None, :]  # (B, m, d, d)
-    Gd = G * (1 - torch.eye(m, dtype=X.dtype, device=X.device))
-    Ut = U.mT
-    truth_part = ((a[:, None, :] * kernels.ipow(H, l - 2)) @ (Ut[..., :, None] * Ut[..., None, :]).reshape(B, -1, d * d))
-    model_part = (c[:, None, :] * kernels.ipow(Gd, l - 2)) @ outer.reshape(B, m, d * d)
-    A = (l - 1) * (truth_part - model_part).reshape(B, m, d, d) - c[..., None, None] * eye
-    PA = A - Xt[..., :, None] * torch.einsum("bkj,bkjh->bkh", Xt, A)[..., None, :]
-    xx_self = l * (PA - s[..., None, None] * eye - Xt[..., :, None] * V.mT[..., None, :])
-    self_xx = xx_self - torch.einsum("bkij,bkj->bki", xx_self, Xt)[..., None] * Xt[..., None, :]
-    row = V.mT + torch.einsum("bkij,bkj->bki", A, Xt)
-    self_rx = 2 * (row - (row * Xt).sum(-1, keepdim=True) * Xt)
-    return c, G, outer, self_xx, self_rx
-
-
-def flow_krylov_linearization(a, U, order: int, m: int, d: int, rtol: float = 1e-10, max_iter: int = 100):
+def flow_krylov_linearization(a, U, order: int, m: int, d: int, solver: Callable, rtol: float = 1e-10,
+                              max_iter: int = 100):
     """Matrix-free ``linearize`` for :func:`solver.integrators.rosenbrock.integrate_rosenbrock` on the flow, in torch.
 
     ``a`` (B, r) and ``U`` (B, d, r) are every run's ground truth (rows picked by ``runs``); states use the
     layout of :func:`pack_state` per row, ``y`` (b, m (d+1)). For ``shift`` (b,) it returns
-    ``solve(rhs) = (shift I - J)^{-1} rhs`` by :func:`solver.integrators.rosenbrock.krylov_solver` on the
-    operator and preconditioner of :func:`flow_shifted_system`. Memory ``O(b m d^2)`` for the blocks plus GMRES's
-    basis, never ``n^2``: this is the torch stiff path for ``m (d+1)`` beyond a dense matrix (d = 200, m = 1000:
-    201,000 unknowns).
+    ``solve(rhs) = (shift I - J)^{-1} rhs`` by ``solver(apply, precondition, rtol=, max_iter=)`` (the caller's
+    Krylov method, e.g. :func:`solver.integrators.rosenbrock.krylov_solver`: this layer gives operators, the
+    integrators own the iterations) on the operator and preconditioner of :func:`flow_shifted_system`. Memory
+    ``O(b m d^2)`` for the blocks plus GMRES's basis, never ``n^2``: this is the torch stiff path for ``m (d+1)``
+    beyond a dense matrix (d = 200, m = 1000: 201,000 unknowns).
     """
-    from .integrators.rosenbrock import krylov_solver
-
     n = m * (d + 1)
 
     def linearize(y, runs, shift):
         apply, precondition = flow_shifted_system(y, a[runs], U[runs], order, m, d, shift)
-        return krylov_solver(apply, precondition, rtol=rtol, max_iter=min(max_iter, n))
+        return solver(apply, precondition, rtol=rtol, max_iter=min(max_iter, n))
 
     return linearize
 
@@ -562,12 +556,10 @@ def flow_shifted_system(y, a, U, order: int, m: int, d: int, shift):
     clusters, a late epoch of d = 10, m = 50 took 0.4 s per Rodas3 step against 0.03 s with a dense LU: GMRES
     ran to its iteration limit on the fitted clusters' couplings.
     """
-    import torch
-
     b = y.shape[0]
-    rho, X = y[:, :m], y[:, m:].reshape(b, m, d).mT
+    rho, X = layout.unpack(y, d, m)
     X = X / X.norm(dim=1, keepdim=True)
-    c, G, _outer, self_xx, self_rx = _self_blocks_batched(X, rho, a, U, order)
+    c, G, _outer, self_xx, self_rx = _self_blocks(X, rho, a, U, order)
     off = 1.0 - torch.eye(m, dtype=y.dtype, device=y.device)
     M1, M2, Mrr = _coupling_weights(c[:, None, :], G, off, order)
     rr_self = -4 * c
@@ -587,60 +579,17 @@ def flow_shifted_system(y, a, U, order: int, m: int, d: int, shift):
     woodbury = None if clusters is None else _woodbury_batched(inverse_blocks, label, Y, Z)
 
     def apply(v):
-        out_rho, out_x = _jacobian_product(X, X, M1, M2, Mrr, rr_self, self_rx, self_xx, v[:, :m],
-                                           v[:, m:].reshape(b, m, d).mT, lambda A: A, order)
-        return shift[:, None] * v - torch.cat([out_rho, out_x.mT.reshape(b, m * d)], dim=1)
+        out = _jacobian_product(X, X, M1, M2, Mrr, rr_self, self_rx, self_xx, *layout.unpack(v, d, m),
+                                lambda A: A, order)
+        return shift[:, None] * v - layout.pack(*out)
 
     def precondition(v):
-        per_component = torch.cat([v[:, :m, None], v[:, m:].reshape(b, m, d)], dim=2)  # (b, m, d+1)
-        u = (inverse_blocks @ per_component[..., None])[..., 0]
+        u = (inverse_blocks @ layout.to_components(v, d, m)[..., None])[..., 0]
         if woodbury is not None:
             u = woodbury(u)
-        return torch.cat([u[:, :, 0], u[:, :, 1:].reshape(b, m * d)], dim=1)
+        return layout.from_components(u)
 
     return apply, precondition
-
-
-def flow_jacobian_batched(X, rho, a, U, order: int):
-    """Dense exact Jacobian of the flow for a batch of runs, in torch: ``(B, n, n)``, ``n = m (d+1)``.
-
-    The same matrix as :func:`flow_jacobian` (layout :func:`pack_state`: ``[rho_1..rho_m, x_1, .., x_m]``), with
-    the blocks of this module's docstring written for a leading batch dimension and kept on the inputs'
-    device: ``X`` (B, d, m) unit directions, ``rho`` (B, m) log-norms, ``a`` (B, r), ``U`` (B, d, r).
-    Cost ``O(B m^2 d^2)`` (the ``d x_k / d x_i`` blocks), memory the ``B n^2`` result. Used by the torch
-    stiff integrator (:mod:`solver.integrators.rosenbrock`).
-    """
-    import torch
-
-    B, d, m = X.shape
-    l = order
-    c, G, outer, self_xx, self_rx = _self_blocks_batched(X, rho, a, U, order)
-    Xt = X.mT  # (B, m, d)
-    eye = torch.eye(d, dtype=X.dtype, device=X.device)
-
-    c_i = c[:, None, :]  # broadcast over k
-    G1 = c_i * kernels.ipow(G, l - 1)  # c_i G_ki^{l-1}
-    G2 = c_i * kernels.ipow(G, l - 2)
-    Pi_xk = Xt[:, :, None, :] - G[..., None] * Xt[:, None, :, :]  # (B, k, i, d): x_k - G_ki x_i
-    Pk_xi = Xt[:, None, :, :] - G[..., None] * Xt[:, :, None, :]  # (B, k, i, d): x_i - G_ki x_k
-    rr = -4 * c_i * kernels.ipow(G, l)
-    rx = -2 * l * G1[..., None] * Pi_xk
-    xr = -2 * l * G1[..., None] * Pk_xi
-    # P_k P_i = I - x_k x_k^T - x_i x_i^T + G_ki x_k x_i^T
-    PkPi = (eye - outer[:, :, None] - outer[:, None, :]
-            + G[..., None, None] * Xt[:, :, None, :, None] * Xt[:, None, :, None, :])
-    xx = -l * (G1[..., None, None] * PkPi + (l - 1) * G2[..., None, None] * Pk_xi[..., :, None] * Pi_xk[..., None, :])
-    ks = torch.arange(m, device=X.device)
-    rx[:, ks, ks] = self_rx
-    xr[:, ks, ks] = 0.0
-    xx[:, ks, ks] = self_xx
-    n = m * (d + 1)
-    J = torch.empty((B, n, n), dtype=X.dtype, device=X.device)
-    J[:, :m, :m] = rr
-    J[:, :m, m:] = rx.reshape(B, m, m * d)
-    J[:, m:, :m] = xr.permute(0, 1, 3, 2).reshape(B, m * d, m)
-    J[:, m:, m:] = xx.permute(0, 1, 3, 2, 4).reshape(B, m * d, m * d)
-    return J
 
 
 class BlockClusterPreconditioner:
@@ -661,9 +610,7 @@ class BlockClusterPreconditioner:
         self.d, self.m = d, m
         clusters, self_terms = scaled.cluster_coupling()
         blocks = np.eye(d + 1)[None] - scaled.diagonal_blocks() + self_terms
-        import torch
-
-        # torch's batched inverse of many small matrices takes half numpy's time (150 blocks of 31 x 31: 3.7 ms
+            # torch's batched inverse of many small matrices takes half numpy's time (150 blocks of 31 x 31: 3.7 ms
         # against 6.9 ms), and a build happens every ~9 steps (BENCHMARKS.md).
         self.inverse_blocks = torch.linalg.inv(torch.from_numpy(np.ascontiguousarray(blocks))).numpy()
         self.woodbury = None
@@ -681,13 +628,12 @@ class BlockClusterPreconditioner:
 
     def __call__(self, v: np.ndarray) -> np.ndarray:
         m, d = self.m, self.d
-        per_component = np.concatenate([v[:m, None], v[m:].reshape(m, d)], axis=1)  # row k: [rho_k, x_k]
-        u = (self.inverse_blocks @ per_component[:, :, None])[:, :, 0]
+        u = (self.inverse_blocks @ layout.to_components(v, d, m)[:, :, None])[:, :, 0]
         if self.woodbury is not None:
             members, label, starts, BinvY, Zt, capacitance = self.woodbury
             projected = np.add.reduceat(Zt @ u[members][:, :, None], starts)
             u[members] += (BinvY @ self._capacitance_solve(capacitance, projected)[label])[:, :, 0]
-        return pack_state(u[:, 0], u[:, 1:].T)
+        return layout.from_components(u)
 
     def _capacitance_solve(self, capacitance: np.ndarray, projected: np.ndarray) -> np.ndarray:
         """``C^{-1} p`` per cluster; where some ``C`` is exactly singular (a cluster's neutral mode at a stationary

@@ -24,11 +24,13 @@ import json
 import os
 import tempfile
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+from .config import FlowConfig
+from .record import Event, Reinitialization, Resolved, event_from_dict
 
 __all__ = ["Trajectory", "atomic_write_bytes", "atomic_write_json", "discovery_times", "json_safe", "package_versions"]
 
@@ -147,24 +149,50 @@ def discovery_times(times: np.ndarray, residuals: np.ndarray, a: np.ndarray) -> 
     return t_disc, resolution
 
 
-@dataclass
 class Trajectory:
-    """A batch of runs of one configuration; see the module docstring for the arrays."""
+    """A batch of runs of one configuration; see the module docstring for the arrays.
 
-    config: dict
-    seeds: list[int]
-    times: np.ndarray
-    loss: np.ndarray
-    loss_floor: np.ndarray
-    residuals: np.ndarray
-    a: np.ndarray
-    U: np.ndarray
-    final_log_norms: np.ndarray
-    final_directions: np.ndarray
-    log_norms: np.ndarray | None = None
-    correlations: np.ndarray | None = None
-    events: list[dict] = field(default_factory=list)
-    meta: dict = field(default_factory=dict)
+    The record in the middle is typed: ``flow`` the :class:`solver.FlowConfig` as given, ``resolved`` what the
+    run resolved (:class:`solver.record.Resolved`), ``events`` typed events (:mod:`solver.record`), ``spec`` the
+    :class:`solver.spec.RunSpec` it ran (when it ran from one); ``meta`` holds the versions, the device and the
+    work counters. ``config`` is the ``run.json`` form of ``flow`` and ``resolved`` together, and a
+    ``config`` dict in that form is accepted in place of them (records built by hand, older code).
+    """
+
+    def __init__(self, *, seeds: Sequence[int], times: np.ndarray, loss: np.ndarray, loss_floor: np.ndarray,
+                 residuals: np.ndarray, a: np.ndarray, U: np.ndarray, final_log_norms: np.ndarray,
+                 final_directions: np.ndarray, log_norms: np.ndarray | None = None,
+                 correlations: np.ndarray | None = None, events: Sequence[Event | Mapping] = (),
+                 meta: dict | None = None, flow: FlowConfig | None = None, resolved: Resolved | None = None,
+                 config: Mapping[str, Any] | None = None) -> None:
+        if config is not None:
+            flow, resolved = FlowConfig.from_dict(dict(config)), Resolved.from_dict(config)
+        if flow is None or resolved is None:
+            raise TypeError("Trajectory: flow and resolved (or a config record) are required")
+        self.flow, self.resolved = flow, resolved
+        self.seeds = list(seeds)
+        self.times, self.loss, self.loss_floor, self.residuals = times, loss, loss_floor, residuals
+        self.a, self.U, self.final_log_norms, self.final_directions = a, U, final_log_norms, final_directions
+        self.log_norms, self.correlations = log_norms, correlations
+        self.events: list[Event] = [event_from_dict(e) for e in events]
+        self.meta: dict = {} if meta is None else meta
+
+    def __repr__(self) -> str:
+        return (f"Trajectory(batch={self.batch}, times={self.times.size}, integrator={self.resolved.integrator!r}, "
+                f"algorithm={self.flow.algorithm!r})")
+
+    @property
+    def config(self) -> dict:
+        """``run.json``'s ``config``: every :class:`FlowConfig` field and the resolved values (``*_used``)."""
+        return {**self.flow.to_dict(), **self.resolved.to_dict()}
+
+    @property
+    def spec(self):
+        """The :class:`solver.spec.RunSpec` this record ran, or None (``solve`` called on arrays)."""
+        from .spec import RunSpec
+
+        data = self.meta.get("spec")
+        return None if data is None else RunSpec.from_dict(data)
 
     @property
     def batch(self) -> int:
@@ -172,7 +200,7 @@ class Trajectory:
 
     @property
     def order(self) -> int:
-        return int(self.config["order"])
+        return int(self.resolved.order)
 
     def discovery(self) -> tuple[np.ndarray, np.ndarray]:
         """``(times, resolution)`` of :func:`discovery_times` for this record."""
@@ -201,8 +229,8 @@ class Trajectory:
                 "final_loss": float(self.loss[b, -1]),
                 "final_loss_floor": float(self.loss_floor[b, -1]),
                 "recovered": recovered[b].tolist(),
-                "reinitializations": int(sum(len(e["components"]) for e in self.events
-                                             if e["kind"] == "reinit" and e["run"] == b)),
+                "reinitializations": int(sum(len(e.components) for e in self.events
+                                             if isinstance(e, Reinitialization) and e.run == b)),
             })
         return {
             "discovery_times": [r["discovery_times"] for r in runs],
@@ -249,5 +277,5 @@ class Trajectory:
             raise ValidationError(str(out), accepted, f"{type(err).__name__}: {err}") from None
         if missing:
             raise ValidationError(str(out), accepted, f"missing {', '.join(missing)}")
-        return cls(config=info["config"], seeds=list(info["seeds"]), events=info["events"], meta=info["meta"],
+        return cls(config=info["config"], seeds=info["seeds"], events=info["events"], meta=info["meta"],
                    log_norms=arrays.pop("log_norms", None), correlations=arrays.pop("correlations", None), **arrays)

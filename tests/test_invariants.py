@@ -8,6 +8,7 @@ discovery time, plus tiny unfitted components.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 
@@ -16,6 +17,7 @@ import pytest
 
 from solver import Trajectory
 from solver.errors import ValidationError
+from solver.record import Reinitialization
 from verify import invariants as inv
 
 
@@ -91,7 +93,7 @@ def test_fitting_detects_wrong_mass_and_honours_lambda():
     lam = 0.1
     rec = make_record(lam=lam)
     assert inv.Fitting().check(rec, 0).passed
-    rec.config["lam_used"] = 0.0  # the mass now misses a_j by lambda/2 = 5% of a_1
+    rec.resolved = dataclasses.replace(rec.resolved, lam=0.0)  # the mass now misses a_j by lambda/2 = 5% of a_1
     v = inv.Fitting().check(rec, 0)
     assert v.failed and v.worst == pytest.approx(lam / 2 / 0.5, rel=1e-3)
 
@@ -164,11 +166,11 @@ def test_recovery_and_descent_fail_when_they_should():
 
 def test_descent_allows_reinitialization_jump_within_moved_mass():
     rec = make_record(extra_loss=lambda t: 0.1 + 0 * t)  # a plateau at L = 0.1 after both fits
-    rec.config.update({"algorithm": "modified", "delta1": 1e-2, "reinit_rule": "norm"})
+    rec.flow = dataclasses.replace(rec.flow, algorithm="modified", delta1=1e-2, reinit_rule="norm")
     i = 240  # t = 60
     # A jump of half what moving one component of mass <= delta1^2 + delta0^2 can cause.
     rec.loss[0, i:] += 0.5 * math.sqrt(2 * rec.loss[0, i - 1]) * (1e-4 + 1e-20)
-    rec.events = [{"kind": "reinit", "run": 0, "epoch": 1, "time": float(rec.times[i]), "components": [2]}]
+    rec.events = [Reinitialization(time=float(rec.times[i]), run=0, epoch=1, components=(2,))]
     assert inv.Descent().check(rec, 0).passed
     rec.events = []
     assert inv.Descent().check(rec, 0).failed
@@ -196,14 +198,13 @@ def test_missing_tolerances_follow_flowconfig_rule():
     """One source for a record's tolerances: rtol_used/atol_used, else FlowConfig's rule for its integrator."""
     rec = make_record()
     assert inv.integration_tolerances(rec) == (1e-8, 1e-10)
-    for key in ("rtol_used", "atol_used"):
-        del rec.config[key]
+    rec.resolved = dataclasses.replace(rec.resolved, rtol=None, atol=None)
     assert inv.integration_tolerances(rec) == (1e-8, 1e-10)  # dopri5: explicit
-    rec.config["integrator_used"] = "bdf"
+    rec.resolved = dataclasses.replace(rec.resolved, integrator="bdf")
     assert inv.integration_tolerances(rec) == (1e-6, 1e-6)   # implicit: atol = rtol
-    rec.config["rtol"] = 1e-9
+    rec.flow = dataclasses.replace(rec.flow, rtol=1e-9)
     assert inv.integration_tolerances(rec) == (1e-9, 1e-9)
-    del rec.config["integrator_used"]
+    rec.resolved = dataclasses.replace(rec.resolved, integrator=None)  # and the config's is "auto"
     with pytest.raises(ValidationError):
         inv.integration_tolerances(rec)
 
@@ -240,7 +241,7 @@ def test_plateaus_and_drops_does_not_demand_fits_a_coarse_grid_cannot_show():
 
 def test_norm_correlation_law_is_inconclusive_on_a_narrow_window():
     rec = law_record(2.0)
-    rec.config["atol_used"] = 1e-4  # floor 16 d atol^2: only alpha > ~1e-4 resolved, about one decade of tau
+    rec.resolved = dataclasses.replace(rec.resolved, atol=1e-4)  # floor 16 d atol^2: only alpha > ~1e-4 resolved, about one decade of tau
     v = inv.NormCorrelationLaw().check(rec)
     assert v.status is inv.Status.INCONCLUSIVE and "decades" in v.why and v.worst == pytest.approx(-2.0, abs=0.1)
 

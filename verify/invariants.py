@@ -16,7 +16,7 @@ field, :meth:`Invariants.with_settings`); :func:`check_trajectory` runs them all
 
 Notation (SPEC): ``c_k = ||w_k||^2 = exp(2 log_norms)``, ``H_kj = <wbar_k, u_j>`` (the recorded
 ``correlations``), ``res_j = (T* - T)(u_j^{(x)l})`` (the recorded ``residuals``), ``L = 1/2||T - T*||_F^2``
-(``loss``), ``lambda`` = ``config["lam_used"]``. Discovery time ``t_j``: first time ``res_j <= a_j/2``
+(``loss``), ``lambda`` = ``resolved.lam``. Discovery time ``t_j``: first time ``res_j <= a_j/2``
 (:func:`solver.trajectory.discovery_times`). Cluster of direction ``j`` at a time: the components with
 ``H_kj^2 >= 1 - alpha``. Integration tolerances: the record's ``rtol_used`` / ``atol_used`` (records without
 them: :meth:`solver.config.FlowConfig.tolerances`, the one rule).
@@ -52,8 +52,9 @@ from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from solver.config import IMPLICIT_INTEGRATORS, INTEGRATORS, FlowConfig
+from solver.config import IMPLICIT_INTEGRATORS, INTEGRATORS
 from solver.errors import ValidationError
+from solver.record import Drop, Reinitialization
 from solver.trajectory import RECOVERY_TOLERANCE, Trajectory, json_safe
 
 __all__ = [
@@ -157,28 +158,26 @@ class Checker:
 
 
 def _lam(tr: Trajectory) -> float:
-    """``lambda`` of the run: the recorded ``lam_used`` (the solvers always write it), else FlowConfig's rule."""
-    if "lam_used" in tr.config:
-        return float(tr.config["lam_used"])
-    return FlowConfig.from_dict(tr.config).regularizer
+    """``lambda`` of the run: the recorded one (the solvers always write it), else FlowConfig's rule."""
+    if tr.resolved.lam is not None:
+        return float(tr.resolved.lam)
+    return tr.flow.regularizer
 
 
 def integration_tolerances(tr: Trajectory) -> tuple[float, float]:
-    """``(rtol, atol)`` the run was integrated with: the record's ``rtol_used`` / ``atol_used`` (both solvers
-    write them); for a record without them, :meth:`FlowConfig.tolerances` of its configuration and integrator
-    (the rule that chose them). A record that names neither is a :class:`ValidationError`."""
-    if tr.config.get("rtol_used") is not None and tr.config.get("atol_used") is not None:
-        return float(tr.config["rtol_used"]), float(tr.config["atol_used"])
-    integrator = tr.config.get("integrator_used", tr.config.get("integrator"))
+    """``(rtol, atol)`` the run was integrated with: the record's resolved ones (both solvers write them); for a
+    record without them, :meth:`FlowConfig.tolerances` of its configuration and integrator (the rule that chose
+    them). A record that names neither is a :class:`ValidationError`."""
+    resolved = tr.resolved
+    if resolved.rtol is not None and resolved.atol is not None:
+        return float(resolved.rtol), float(resolved.atol)
+    integrator = resolved.integrator if resolved.integrator is not None else tr.flow.integrator
     if integrator not in INTEGRATORS:
         raise ValidationError("trajectory config", "rtol_used/atol_used, or the integrator that was used",
                               integrator)
-    rtol, atol = FlowConfig.from_dict(tr.config).tolerances(integrator)
-    if tr.config.get("rtol_used") is not None:
-        rtol = float(tr.config["rtol_used"])
-    if tr.config.get("atol_used") is not None:
-        atol = float(tr.config["atol_used"])
-    return rtol, atol
+    rtol, atol = tr.flow.tolerances(integrator)
+    return (rtol if resolved.rtol is None else float(resolved.rtol),
+            atol if resolved.atol is None else float(resolved.atol))
 
 
 def noise_factor(tr: Trajectory) -> float:
@@ -188,7 +187,7 @@ def noise_factor(tr: Trajectory) -> float:
     Gram sums add ``(m + r)^2`` terms, whose rounding errors add up like a random walk: ``~ (m + r)`` floors.
     (Measured on Figure 1, m = 50: fitted-state loss noise up to 12 floors.)
     """
-    m = tr.log_norms.shape[-1] if tr.log_norms is not None else int(tr.config["m"])
+    m = tr.log_norms.shape[-1] if tr.log_norms is not None else int(tr.flow.m)
     return float(m + tr.a.shape[1])
 
 
@@ -516,7 +515,7 @@ class PowerMethodTracking(Checker):
         # Noise, measured on this run: the same twin integrated at the run's own tolerances differs from the
         # exact one by the integration error the power method amplifies (it separates nearby starts, C7).
         rtol, atol = integration_tolerances(tr)
-        implicit = tr.config.get("integrator_used", tr.config.get("integrator")) in IMPLICIT_INTEGRATORS
+        implicit = (tr.resolved.integrator or tr.flow.integrator) in IMPLICIT_INTEGRATORS
         coarse = power_method_coordinates(H[0], a, tr.order, times, rtol=rtol, atol=atol,
                                           method="BDF" if implicit else "RK45")
         noise = self.noise_factor * np.maximum.accumulate(_angle_from_coordinates(coarse, h).max(axis=1))
@@ -593,7 +592,7 @@ def worst_alpha_by_tau(tr: Trajectory, b: int, taus: Sequence[float]) -> np.ndar
 
 
 def _delta0(tr: Trajectory) -> float:
-    return float(FlowConfig.from_dict(tr.config).delta0)
+    return float(tr.flow.delta0)
 
 
 def _default_taus(tr: Trajectory) -> np.ndarray:
@@ -718,8 +717,8 @@ class NormCorrelationLaw:
 
 
 def _reinit_times(tr: Trajectory, b: int) -> list[tuple[float, list[int]]]:
-    return [(float(e["time"]), list(e["components"])) for e in tr.events
-            if e.get("kind") in ("reinit", "drop") and e.get("run") == b and e.get("components")]
+    return [(float(e.time), list(e.components)) for e in tr.events
+            if isinstance(e, (Reinitialization, Drop)) and e.run == b and e.components]
 
 
 @dataclass(frozen=True)
@@ -868,7 +867,7 @@ class Recovery(Checker):
         return _decided(self, b, worst <= self.tol, self.tol - worst, worst, "relative residual (tol - worst)",
                         {"final_relative_residuals": rel,
                          "unrecovered": [int(j) for j in np.nonzero(rel > self.tol)[0]]},
-                        claim="P7" if tr.config["algorithm"] == "modified" else "P12")
+                        claim="P7" if tr.flow.algorithm == "modified" else "P12")
 
 
 # ------------------------------------------------------------------------------------------------ descent
@@ -901,8 +900,7 @@ class Descent(Checker):
         fl = tr.loss_floor[b]
         times = tr.times
         allowed = self.tol_factor * rtol * np.abs(F[:-1]) + noise_factor(tr) * (fl[:-1] + fl[1:])
-        config = FlowConfig.from_dict(tr.config)
-        delta0, delta1, rule = float(config.delta0), float(config.delta1), config.reinit_rule
+        delta0, delta1, rule = float(tr.flow.delta0), float(tr.flow.delta1), tr.flow.reinit_rule
         reinit_intervals = 0
         for t_ev, comps in _reinit_times(tr, b):
             i = int(np.searchsorted(times, t_ev - 1e-12 * max(1.0, abs(t_ev)))) - 1
@@ -1018,7 +1016,7 @@ def plot_norm_correlation(trajectories: Trajectory | Iterable[Trajectory], path_
             valid = w > 0
             resolved = valid & (w > floor)
             unresolved = valid & ~resolved
-            label = f"{tr.config.get('algorithm', '')} seed {tr.seeds[b]}".strip() if n_runs <= 8 else None
+            label = f"{tr.flow.algorithm} seed {tr.seeds[b]}" if n_runs <= 8 else None
             ax.plot(taus[resolved], w[resolved], "o", ms=4, color=color, label=label)
             if unresolved.any() and floor > 0:
                 ax.plot(taus[unresolved], np.full(int(unresolved.sum()), floor), "v", ms=5, color=color,

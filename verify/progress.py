@@ -1,6 +1,7 @@
 """The progress line of long commands, on stderr: tqdm on a terminal, plain lines in a log.
 
-One small interface, :class:`ProgressBar`, that every command and the audit use:
+One small interface, :class:`ProgressBar`, that every command and the audit use; it is the solver's progress
+protocol (:class:`solver.driver.Progress`), so a bar is passed straight to ``solve`` and ``RunSpec.solve``:
 
 - ``bar(done, total, stage)``: where the work is. A new ``stage`` (the item now running: a seed, a method on
   an instance, an epoch) is drawn at once, so the line always names the item in progress from its start;
