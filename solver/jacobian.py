@@ -541,7 +541,7 @@ def flow_krylov_linearization(a, U, order: int, m: int, d: int, rtol: float = 1e
     basis, never ``n^2``: this is the torch stiff path for ``m (d+1)`` beyond a dense matrix (d = 200, m = 1000:
     201,000 unknowns).
     """
-    from .integrators.rosenbrock import krylov_solver
+    from .integrators.krylov import krylov_solver
 
     n = m * (d + 1)
 
