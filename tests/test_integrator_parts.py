@@ -131,3 +131,30 @@ def test_van_der_pol_mu_1e6_matrix_free_agrees_with_the_dense_lu():
     assert free_stats.linear_iterations > 0 and dense_stats.linear_iterations == 0
     for key, value in dense.items():
         np.testing.assert_allclose(free[key], value, rtol=1e-5)  # the step tolerance (8e-8 measured)
+
+
+def test_every_engine_reports_its_work_in_one_counter_object():
+    """Dormand-Prince: one field evaluation to start and six per step (first same as last); scipy's BDF with the
+    dense LU: its own field, Jacobian and LU counts, positive; the two runs of a batch add up."""
+    from solver.instances import spread_truth
+    from solver.integrators import DOPRI5, integrate_explicit, integrate_implicit
+
+    _, stats = integrate_explicit(lambda y: -y, torch.ones((2, 1, 1), dtype=torch.float64), 0.0, 1.0,
+                                  np.array([1.0]), lambda *_: None, tableau=DOPRI5, step=None, rtol=1e-8, atol=1e-10,
+                                  norm_independent=torch.zeros((1, 1, 1), dtype=torch.bool), project=lambda y: y,
+                                  max_steps=1000)
+    assert isinstance(stats, StepStats) and stats.accepted > 0
+    assert stats.rhs_evals == 1 + 6 * (stats.accepted + stats.rejected) // 2  # per batch, steps summed over runs
+    truth = spread_truth(d=3, r=2)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3, 4))
+    y0 = torch.as_tensor(np.concatenate([np.full((1, 4), np.log(1e-3)), X / np.linalg.norm(X, axis=0)])[None])
+    counts = []
+    for batch in (1, 2):
+        _, stats = integrate_implicit(np.repeat(truth.a[None], batch, 0), np.repeat(truth.U[None], batch, 0), 4, 0.0,
+                                      y0.repeat(batch, 1, 1), 0.0, 100.0, np.array([50.0, 100.0]), lambda *_: None,
+                                      linear_solver="dense", rtol=1e-6, atol=1e-9)
+        counts.append(stats)
+        assert min(stats.accepted, stats.rhs_evals, stats.jacobians, stats.factorizations) > 0
+        assert stats.linear_iterations == 0
+    assert counts[1].to_dict() == {k: 2 * v for k, v in counts[0].to_dict().items()}

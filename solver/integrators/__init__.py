@@ -5,12 +5,9 @@ controller, initial step, stall guard), :mod:`.save_times`, :mod:`.krylov`."""
 from ..config import INTEGRATORS
 from ._control import IntegrationStalled, StepController, StepStats
 from ._explicit import integrate_explicit
-from ._tableau import ButcherTableau
+from ._tableau import DOPRI5, EULER, RK4, ButcherTableau
 from .bdf import IMPLICIT_METHODS, integrate_implicit, resolve_linear_solver
 from .cvode import CvodeCounts, integrate_flow_cvode
-from .dopri5 import DOPRI5
-from .euler import EULER
-from .rk4 import RK4
 from .rosenbrock import RODAS3, integrate_rosenbrock
 from .save_times import SaveTimes
 

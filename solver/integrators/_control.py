@@ -75,11 +75,8 @@ class StepController:
     def factor(self, err: float, exponent: float, accepted: bool | None = None) -> float:
         """``clamp(safety * err^(-exponent), min_factor, max_factor)`` with ``exponent = 1/(q+1)``, at most
         ``reject_max`` when the step is rejected (``accepted`` False, or None and ``err > 1``)."""
-        if not math.isfinite(err):
-            return self.min_factor
-        value = min(self.max_factor, max(self.min_factor, self.safety * max(err, self.tiny) ** (-exponent)))
-        rejected = err > 1.0 if accepted is None else not accepted
-        return min(value, self.reject_max) if rejected else value
+        accepted = err <= 1.0 if accepted is None else accepted
+        return float(self.factors(np.array([err], dtype=np.float64), exponent, np.array([accepted]))[0])
 
     def factors(self, err, exponent: float, accepted):
         """:meth:`factor` elementwise: ``err`` a numpy array or a torch tensor, ``accepted`` a boolean one."""

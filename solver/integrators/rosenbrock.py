@@ -3,8 +3,8 @@
 Why a Rosenbrock method (and why Rodas3):
 
 - No Newton iteration. Each step solves four linear systems with one matrix ``I/(h gamma) - J``. Newton's
-  convergence test can mistake the field's float64 rounding noise for divergence (the scipy BDF path's
-  late-epoch stall); a linearly implicit method has no such test, and its cost per step is fixed: one Jacobian,
+  convergence test can mistake the field's float64 rounding noise for divergence (late epochs of Algorithm 1
+  sit on that noise); a linearly implicit method has no such test, and its cost per step is fixed: one Jacobian,
   one LU, three field evaluations, four triangular solves. That regularity is what batches well on a GPU
   (every run of the batch does the same work per step, with its own ``h``).
 - Rodas3 (Sandu, Verwer, Blom, Spee, Carmichael, Potra 1997, "Benchmarking stiff ODE solvers for atmospheric
