@@ -25,13 +25,10 @@ import numpy as np
 import torch
 from scipy.integrate import BDF, Radau
 
-from .. import kernels
 from ..errors import ValidationError
-from ..threads import field_flops, limit_threads
-from ..jacobian import flow_jacobian, flow_jacobian_sparse, pack_state, state_direction_norms, unpack_state
 from ._control import IntegrationStalled, StallGuard, StepStats, coupling_floor_for
+from ._cpu import FlowRun, integrate_runs
 from ._explicit import OnSave
-from .save_times import SaveTimes
 
 IMPLICIT_METHODS = ("BDF", "Radau")
 DENSE_MAX_UNKNOWNS = 400
@@ -155,62 +152,19 @@ def integrate_implicit(
     """
     if method not in IMPLICIT_METHODS:
         raise ValidationError("method", f"one of {IMPLICIT_METHODS}", method)
-    _rows, m = y0.shape[1:]
-    linear_solver = resolve_linear_solver(linear_solver, method, m * _rows)
-    with limit_threads(field_flops(1, _rows - 1, m)):
-        return _integrate_implicit(a, U, order, lam, y0, t0, t1, save_times, on_save, method=method,
-                                   linear_solver=linear_solver, rtol=rtol, atol=atol, progress=progress)
+    linear_solver = resolve_linear_solver(linear_solver, method, y0.shape[1] * y0.shape[2])
+    floor = None if linear_solver == "dense" else coupling_floor_for(t1 - t0, order)
 
-
-def _integrate_implicit(a, U, order, lam, y0, t0, t1, save_times, on_save, *, method, linear_solver, rtol, atol,
-                        progress):
-    stats = StepStats()
-    batch, rows, m = y0.shape
-    d = rows - 1
-    plan = SaveTimes(save_times, t0, t1)
-    floor = coupling_floor_for(t1 - t0, order)
-    y0_np = y0.detach().to("cpu", torch.float64).numpy()
-    finals = []
-    for b in range(batch):
-        a_b, U_b = a[b], U[b]
-
-        def fun(_t: float, y: np.ndarray) -> np.ndarray:
-            rho, X = unpack_state(y, d, m)
-            d_rho, d_X = kernels.flow(X, np.exp(2 * rho), a_b, U_b, order, lam)
-            return pack_state(d_rho, d_X)
-
-        def jac(_t: float, y: np.ndarray):
-            rho, X = unpack_state(y, d, m)
-            norms = state_direction_norms(y, d, m)  # not 1 after BDF's steps: the Jacobian must know them
-            if linear_solver == "dense":
-                return flow_jacobian(X, rho, a_b, U_b, order, direction_norms=norms)
-            return flow_jacobian_sparse(X, rho, a_b, U_b, order, floor, direction_norms=norms)
-
-        y_start = pack_state(y0_np[b, 0], y0_np[b, 1:])
-        atol_vec = np.full(y_start.size, atol)
-        atol_vec[:m] = rtol  # log-norms: an absolute error rtol is a relative error rtol of ||w||
+    def integrate_run(b: int, run: FlowRun, y_start: np.ndarray, targets: np.ndarray):
         accepted = AcceptedState(t0, y_start)
-        solver = (BDF if method == "BDF" else Radau)(fun, t0, y_start, t1, rtol=rtol, atol=atol_vec,
-                                                     jac=accepted.jacobian(jac))
-        run = torch.tensor([b], device=y0.device)
-
-        def as_state(y: np.ndarray) -> torch.Tensor:
-            rho, X = unpack_state(y, d, m)
-            return torch.as_tensor(np.concatenate([rho[None], X], axis=0)[None], dtype=y0.dtype, device=y0.device)
-
-        plan.report_start(on_save, as_state(y_start), run)
+        solver = (BDF if method == "BDF" else Radau)(run.field, t0, y_start, t1, rtol=rtol, atol=run.atol(rtol, atol),
+                                                     jac=accepted.jacobian(lambda t, y: run.jacobian(t, y, floor)))
         try:
-            sol = drive(solver, plan.targets, accepted)
+            sol = drive(solver, targets, accepted)
         except IntegrationStalled as err:
             raise IntegrationStalled(f"{method} ({linear_solver} linear solver), run {b}: {err}") from None
         if sol.status != 0:
             raise RuntimeError(f"{method} failed for run {b} at t={solver.t:.6g}: {sol.message}")
-        stats.add(StepStats(accepted=sol.steps, rhs_evals=sol.nfev, jacobians=sol.njev, factorizations=sol.nlu))
-        for col, k in enumerate(plan.indices):
-            state = as_state(sol.y[:, col])
-            if k >= 0:
-                on_save(int(k), state, run)
-        finals.append(state[0])
-        if progress is not None:
-            progress(t0 + (t1 - t0) * (b + 1) / batch)
-    return torch.stack(finals), stats
+        return sol.y.T, StepStats(accepted=sol.steps, rhs_evals=sol.nfev, jacobians=sol.njev, factorizations=sol.nlu)
+
+    return integrate_runs(a, U, order, lam, y0, t0, t1, save_times, on_save, progress, integrate_run)

@@ -33,12 +33,9 @@ from typing import Callable, Protocol
 import numpy as np
 import torch
 
-from .. import kernels
-from ..jacobian import (BlockClusterPreconditioner, JacobianOperator, flow_jacobian, pack_state,
-                        state_direction_norms, unpack_state)
-from ..threads import field_flops, limit_threads
+from ..jacobian import BlockClusterPreconditioner, JacobianOperator, state_direction_norms, unpack_state
 from ._control import StepStats, coupling_floor_for
-from .save_times import SaveTimes
+from ._cpu import FlowRun, integrate_runs
 
 __all__ = ["CvodeCounts", "CvodeFailure", "Linearization", "FlowLinearization",
            "integrate_cvode", "integrate_flow_cvode", "KRYLOV_DIM", "MAX_STEPS"]
@@ -198,65 +195,24 @@ def integrate_flow_cvode(a: np.ndarray, U: np.ndarray, order: int, lam: float, y
     """Integrate each run of the batch ``y0`` (B, d+1, m) (row 0: log-norms) with :func:`integrate_cvode`.
 
     ``a`` (B, r), ``U`` (B, d, r): each run's ground truth. Saved states go to ``on_save(k, Y, runs)`` as on
-    every other path. ``linear_solver``: ``krylov`` (GMRES with :class:`FlowLinearization`) or ``dense`` (CVODE's
-    dense LU of the exact Jacobian :func:`solver.jacobian.flow_jacobian`). The absolute tolerance of the log-norm rows is ``rtol`` (a relative error of ``||w||``),
-    ``atol`` elsewhere (unit-vector coordinates). ``counts`` (optional) accumulates the returned counters too. Every
-    BLAS call runs under :func:`solver.threads.limit_threads` sized to one run's field (runs go one by one).
+    every other path (:func:`solver.integrators._cpu.integrate_runs`). ``linear_solver``: ``krylov`` (GMRES with
+    :class:`FlowLinearization`) or ``dense`` (CVODE's dense LU of the exact Jacobian). The absolute tolerance of
+    the log-norm rows is ``rtol`` (a relative error of ``||w||``), ``atol`` elsewhere (unit-vector coordinates).
+    ``counts`` (optional) accumulates the returned counters too.
     """
-    batch, rows, m = y0.shape
-    with limit_threads(field_flops(1, rows - 1, m)):
-        return _integrate_flow(a, U, order, lam, y0, t0, t1, save_times, on_save, rtol=rtol, atol=atol,
-                               linear_solver=linear_solver, progress=progress, counts=counts)
-
-
-def _integrate_flow(a, U, order, lam, y0, t0, t1, save_times, on_save, *, rtol, atol, linear_solver, progress,
-                    counts):
     if linear_solver not in ("krylov", "dense"):
         raise ValueError(f"linear_solver: krylov or dense with cvode (got {linear_solver!r})")
-    stats = StepStats()
-    batch, rows, m = y0.shape
-    d = rows - 1
-    plan = SaveTimes(save_times, t0, t1)
     floor = coupling_floor_for(t1 - t0, order)
-    y0_np = y0.detach().to("cpu", torch.float64).numpy()
-    atol_vec = np.full(m * (d + 1), float(atol))
-    atol_vec[:m] = rtol
-    finals = []
-    for b in range(batch):
-        a_b, U_b = a[b], U[b]
 
-        def fun(_t: float, y: np.ndarray) -> np.ndarray:
-            rho, X = unpack_state(y, d, m)
-            # A trial step may overshoot a log-norm past exp's range; CVODE rejects the non-finite field and
-            # retries with a smaller step, so the overflow is part of step control, not a result to warn about.
-            with np.errstate(over="ignore", invalid="ignore"):
-                d_rho, d_X = kernels.flow(X, np.exp(2 * rho), a_b, U_b, order, lam)
-            return pack_state(d_rho, d_X)
-
-        def jacobian(_t: float, y: np.ndarray) -> np.ndarray:
-            rho, X = unpack_state(y, d, m)
-            return flow_jacobian(X, rho, a_b, U_b, order, direction_norms=state_direction_norms(y, d, m))
-
-        def as_state(y: np.ndarray) -> torch.Tensor:
-            rho, X = unpack_state(y, d, m)
-            return torch.as_tensor(np.concatenate([rho[None], X], axis=0)[None], dtype=y0.dtype, device=y0.device)
-
-        run = torch.tensor([b], device=y0.device)
-        y_start = pack_state(y0_np[b, 0], y0_np[b, 1:])
-        plan.report_start(on_save, as_state(y_start), run)
+    def integrate_run(b: int, run: FlowRun, y_start: np.ndarray, targets: np.ndarray):
         dense = linear_solver == "dense"
         _times, states, run_counts = integrate_cvode(
-            fun, y_start, t0, t1, plan.targets, rtol=rtol, atol=atol_vec,
-            linearization=None if dense else FlowLinearization(a_b, U_b, order, d, m, floor),
-            jacobian=jacobian if dense else None)
-        stats.add(run_counts)
-        for col, k in enumerate(plan.indices):
-            state = as_state(states[col])
-            if k >= 0:
-                on_save(int(k), state, run)
-        finals.append(state[0])
-        if progress is not None:
-            progress(t0 + (t1 - t0) * (b + 1) / batch)
+            run.field, y_start, t0, t1, targets, rtol=rtol, atol=run.atol(rtol, atol),
+            linearization=None if dense else FlowLinearization(run.a, run.U, order, run.d, run.m, floor),
+            jacobian=run.jacobian if dense else None)
+        return states, run_counts
+
+    finals, stats = integrate_runs(a, U, order, lam, y0, t0, t1, save_times, on_save, progress, integrate_run)
     if counts is not None:
         counts.add(stats)
-    return torch.stack(finals), stats
+    return finals, stats
