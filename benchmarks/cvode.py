@@ -39,7 +39,7 @@ CASES = {
     # The quick sweep's reproduce line of that case, as the sweep prints it.
     "d6_sweep": ["--d", "6", "--r", "3", "--ratio", "10.0", "--basis", "random", "--algorithm", "modified", "--m", "6",
                  "--eps", "0.005"],
-    # A long capped run that hangs scipy's BDF (noise-floor plateau to t = 1e11).
+    # A long capped run on the float64 noise floor of a fitted state, to t = 1e11.
     "r5_t1e11": ["--r", "5", "--ratio", "100.0", "--m", "5", "--t-max", "1e11", "--no-record-components",
                  "--first-seed", "3"],
     "d60": ["--d", "60", "--m", "300", "--ratio", "100", "--basis", "random", "--algorithm", "modified",

@@ -158,3 +158,50 @@ def test_every_engine_reports_its_work_in_one_counter_object():
         assert min(stats.accepted, stats.rhs_evals, stats.jacobians, stats.factorizations) > 0
         assert stats.linear_iterations == 0
     assert counts[1].to_dict() == {k: 2 * v for k, v in counts[0].to_dict().items()}
+
+
+class _Linear:
+    """The high-precision integrators' problem for ``y' = rate y`` (``rate = 0``: ``y' = 1``) on one entry."""
+
+    def __init__(self, rate: float):
+        from solver.precision.arithmetic import make_arithmetic
+
+        self.arithmetic, self.rate = make_arithmetic("mpmath", 30), rate
+
+    def field(self, Y):
+        return Y * self.arithmetic.scalar(self.rate) if self.rate else Y * 0 + self.arithmetic.scalar(1)
+
+    def project(self, Y):
+        return Y
+
+    def scale(self, Y0, Y1, rtol, atol):
+        return atol + rtol * np.maximum(np.abs(self.arithmetic.to_float(Y0)), np.abs(self.arithmetic.to_float(Y1)))
+
+    def jacobian(self, Y):
+        return np.full((1, 1), self.rate)
+
+
+class _Saved(Exception):
+    pass
+
+
+@pytest.mark.parametrize("integrator", ["gbs", "radau"])
+def test_high_precision_save_times_near_the_start_of_a_long_span(integrator):
+    """The high-precision GBS and Radau land on a save time at 3 of [0, 1e13] (a tolerance of 1e-12 |t1| = 10
+    reported the initial state there): y' = 1 gives 3, y' = -y gives e^-3."""
+    from solver.precision.integrators import integrate_gbs, integrate_radau
+
+    integrate = integrate_gbs if integrator == "gbs" else integrate_radau
+    for rate, y0, exact in ((0.0, 0.0, 3.0), (-1.0, 1.0, np.exp(-3.0))):
+        problem = _Linear(rate)
+        with problem.arithmetic.context():
+            saved = []
+
+            def on_save(k, Y):
+                saved.append(float(problem.arithmetic.to_float(Y)[0, 0]))
+                raise _Saved
+
+            with pytest.raises(_Saved):
+                integrate(problem, problem.arithmetic.array(np.full((1, 1), y0)), 0.0, 1e13, np.array([3.0, 1e13]),
+                          on_save, rtol=1e-10, atol=1e-12)
+        assert saved[0] == pytest.approx(exact, rel=1e-8)
