@@ -51,7 +51,8 @@ def integrate_explicit(
     constraint manifold (unit directions) after each step and for every saved state.
     ``norm_independent`` (broadcastable to y) marks entries whose error is measured absolutely
     (log-norms): the error scale is ``atol + rtol * max(|y0|, |y1|)`` elsewhere and ``atol + rtol`` there.
-    Adaptive tableaus use ``step`` as the initial step (None: a guess from the field); fixed-step ones use it throughout.
+    Adaptive tableaus use ``step`` as the initial step (None: :func:`solver.integrators._control.initial_step` in
+    the error scale); fixed-step ones use it throughout. Work counters per batch: :class:`StepStats`.
     """
     stats = StepStats()
     batch = y0.shape[0]
@@ -76,8 +77,8 @@ def integrate_explicit(
         if step is None:
             scale = atol + rtol * torch.where(norm_independent, torch.ones_like(y), y.abs())
             d0, d1 = ((v / scale).pow(2).flatten(1).mean(1).sqrt().double().cpu().numpy() for v in (y, k_first))
-            h = torch.as_tensor([initial_step(float(a), float(b), t1 - t0) for a, b in zip(d0, d1)],
-                                dtype=torch.float64, device=device)
+            h = torch.as_tensor([initial_step(float(y_size), float(f_size), t1 - t0)
+                                 for y_size, f_size in zip(d0, d1)], dtype=torch.float64, device=device)
         else:
             h = torch.full((batch,), float(step), dtype=torch.float64, device=device)
     else:

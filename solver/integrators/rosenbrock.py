@@ -148,7 +148,8 @@ def integrate_rosenbrock(
 
     Error per step: the embedded estimate (``K_4`` for Rodas3) in the RMS norm with scale
     ``atol + rtol max(|y|, |y_new|)`` (``atol`` a number or an (n,) tensor), accepted at norm <= 1; the next
-    step from ``ROSENBROCK_CONTROL`` (``h * clamp(0.9 err^{-1/3}, 0.2, 6)``). Every run has its own time and step size; a run's step never
+    step from ``ROSENBROCK_CONTROL`` (``h * clamp(0.9 err^{-1/3}, 0.2, 6)``). Every run has its own time and
+    step size; a run's step never
     depends on the other runs of the batch (only on its own state), so a run's trajectory is the same in any
     batch. Steps are shortened to land on each ``save_times[k]`` in ``[t0, t1]``, where
     ``on_save(k, y_k, runs)`` receives the states of the runs ``runs``. ``project`` (optional) maps an
