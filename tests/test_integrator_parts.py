@@ -205,3 +205,17 @@ def test_high_precision_save_times_near_the_start_of_a_long_span(integrator):
                 integrate(problem, problem.arithmetic.array(np.full((1, 1), y0)), 0.0, 1e13, np.array([3.0, 1e13]),
                           on_save, rtol=1e-10, atol=1e-12)
         assert saved[0] == pytest.approx(exact, rel=1e-8)
+
+
+def test_high_precision_radau_counts_its_work():
+    """Radau IIA on y' = -y to t = 1: field evaluations, Newton iterations, one Jacobian per refresh and one LU per
+    eigenvalue of A per step size, all in the shared counter object."""
+    from solver.precision.integrators import integrate_radau
+
+    problem = _Linear(-1.0)
+    with problem.arithmetic.context():
+        _, stats = integrate_radau(problem, problem.arithmetic.array(np.ones((1, 1))), 0.0, 1.0, np.array([1.0]),
+                                   lambda *_: None, rtol=1e-10, atol=1e-12, stages=3)
+    assert stats.accepted > 0 and stats.newton_iterations > 0 and stats.jacobians > 0
+    assert stats.factorizations > 0 and stats.factorizations % 3 == 0  # 3 stages: one real, one complex pair
+    assert stats.rhs_evals >= 3 * stats.newton_iterations

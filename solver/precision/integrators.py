@@ -231,6 +231,7 @@ def integrate_radau(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save
             J = state["J"]
             eye = np.eye(J.shape[0])
             state[key] = [scipy.linalg.lu_factor(eye - h * li * J) for li in lam]
+            stats.factorizations += len(lam)
         return state[key]
 
     def radau_step(Y, h):
