@@ -64,10 +64,10 @@ class FlowConfig:
             CUDA device, cvode on the CPU, bdf there with ``linear_solver="sparse"``), ``cvode`` (SUNDIALS CVODE:
             BDF with GMRES and this project's preconditioner, CPU), ``rosenbrock`` (batched torch Rodas3, any
             device), ``dopri5``, ``rk4``, ``euler``, ``bdf`` or ``radau`` (scipy, CPU).
-        linear_solver: the linear systems of implicit methods: ``auto`` (bdf: dense LU up to 400 unknowns, above
-            matrix-free GMRES; radau: sparse LU above 400; rosenbrock: dense batched LU up to 2,000 unknowns
+        linear_solver: the linear systems of implicit methods: ``auto`` (bdf and radau: dense LU up to 400
+            unknowns, sparse LU above; rosenbrock: dense batched LU up to 2,000 unknowns
             on CUDA and on the CPU while sqrt(batch) * unknowns^2 <= 2e5, else matrix-free batched GMRES; cvode:
-            GMRES), ``dense``, ``sparse`` (bdf, radau) or ``krylov`` (bdf, rosenbrock, cvode).
+            GMRES), ``dense``, ``sparse`` (bdf, radau) or ``krylov`` (rosenbrock, cvode: scipy's public BDF takes no matrix-free solver).
         rtol, atol: tolerances of adaptive and implicit integrators (rtol None: 1e-8 explicit, 1e-6 implicit;
             atol None: 1e-10 explicit, ``rtol`` implicit). The rows are log-norms and unit-vector coordinates, so
             an absolute error ``rtol`` is a relative one. Implicit methods need it: a fitted direction's field is
@@ -142,8 +142,8 @@ class FlowConfig:
             _positive_finite("atol", self.atol)
         require(self.linear_solver in LINEAR_SOLVERS, "linear_solver", f"one of {LINEAR_SOLVERS}", self.linear_solver)
         if self.linear_solver == "krylov":
-            require(self.integrator in ("auto", "bdf", "rosenbrock", "cvode"), "linear_solver",
-                    "krylov only with the bdf, rosenbrock or cvode integrator", self.integrator)
+            require(self.integrator in ("auto", "rosenbrock", "cvode"), "linear_solver",
+                    "krylov only with the rosenbrock or cvode integrator", self.integrator)
         if self.linear_solver == "sparse":
             require(self.integrator not in ("rosenbrock", "cvode"), "linear_solver", "dense, krylov or auto with the "
                     f"{self.integrator} integrator", self.linear_solver)

@@ -23,7 +23,7 @@ from .errors import ValidationError, require
 from .ground_truth import GroundTruth
 from .integrators import (EXPLICIT, IMPLICIT, SUNDIALS, TORCH_STIFF, CvodeCounts, integrate_explicit,
                           integrate_flow_cvode, integrate_implicit, integrate_rosenbrock, resolve_linear_solver)
-from .integrators.rosenbrock import krylov_solver
+from .integrators.krylov import krylov_solver
 from .problem import TorchFlowProblem
 from .threads import field_flops, limit_threads
 from .trajectory import Trajectory, package_versions

@@ -284,13 +284,13 @@ class JacobianOperator:
 
     ``diagonal_blocks()`` gives the (d+1) x (d+1) block of each component and ``cluster_coupling()`` the
     rank-``(d+1)``-per-cluster model of the couplings inside clusters of parallel components (together: the
-    preconditioner of :class:`solver.integrators.bdf.KrylovBDF`).
+    preconditioner of CVODE's GMRES, :mod:`solver.integrators.cvode`).
     ``__array_ufunc__ = None`` makes ``c * J`` with a numpy scalar call :meth:`__rmul__`.
 
     With ``coupling_floor``, every sum over ``i`` above (and the ``c_i G_ki^{l-2} x_i x_i^T`` terms of the
     diagonal blocks' ``A_k``) runs over the components with ``c_i >= coupling_floor`` only, as in
     :func:`flow_jacobian_sparse`: Newton's matrix changes by less than ``l (l-1) c_i h`` (below 1e-3 with
-    :func:`solver.integrators.bdf.coupling_floor_for`), which leaves Newton's iteration convergent, and the three
+    :func:`solver.integrators._control.coupling_floor_for`), which leaves Newton's iteration convergent, and the three
     ``O(m^2 d)`` products of ``J v`` shrink to the coupled columns. Late in Algorithm 1 about half of the
     components are re-initialized searchers with ``c ~ 1e-30`` (d = 60, m = 300: 138).
 
@@ -496,7 +496,7 @@ def _clusters_batched(X, c, G, order: int, keep_strength, min_overlap: float = 0
 
 def _woodbury_batched(inverse_blocks, label, Y, Z):
     """``u -> u + B^{-1} Y (I - Z^T B^{-1} Y)^{-1} Z^T u`` per cluster, for ``u = B^{-1} v`` (b, m, d+1): the
-    Woodbury correction of :meth:`solver.integrators.bdf.KrylovBDF._factor`, batched in torch.
+    Woodbury correction of :class:`BlockClusterPreconditioner`, batched in torch.
 
     ``label`` (b, m) the cluster of each component (-1: none), ``Y``, ``Z`` its factors (:func:`_clusters_batched`).
     The capacitance ``I - sum_{i in cluster} Z_i^T B_i^{-1} Y_i`` is factored (LU) once and solved at every
@@ -532,7 +532,7 @@ def flow_krylov_linearization(a, U, order: int, m: int, d: int, solver: Callable
     ``a`` (B, r) and ``U`` (B, d, r) are every run's ground truth (rows picked by ``runs``); states use the
     layout of :func:`pack_state` per row, ``y`` (b, m (d+1)). For ``shift`` (b,) it returns
     ``solve(rhs) = (shift I - J)^{-1} rhs`` by ``solver(apply, precondition, rtol=, max_iter=)`` (the caller's
-    Krylov method, e.g. :func:`solver.integrators.rosenbrock.krylov_solver`: this layer gives operators, the
+    Krylov method, e.g. :func:`solver.integrators.krylov.krylov_solver`: this layer gives operators, the
     integrators own the iterations) on the operator and preconditioner of :func:`flow_shifted_system`. Memory
     ``O(b m d^2)`` for the blocks plus GMRES's basis, never ``n^2``: this is the torch stiff path for ``m (d+1)``
     beyond a dense matrix (d = 200, m = 1000: 201,000 unknowns).
@@ -551,8 +551,8 @@ def flow_shifted_system(y, a, U, order: int, m: int, d: int, shift):
     ``shift`` (b,) per run): ``apply(v) = (shift I - J) v`` by the Gram form of :class:`JacobianOperator` (the same
     :func:`_jacobian_product`, every coupling kept), in ``O(m^2 d)``; ``precondition(v) ~ (shift I - J)^{-1} v``
     by the inverses of the per-component ``(d+1) x (d+1)`` blocks ``shift I - J_kk`` plus, by Woodbury, the
-    coupling inside clusters of parallel components (:meth:`JacobianOperator.cluster_coupling`, as the scipy path's
-    :class:`solver.integrators.bdf.KrylovBDF`; :func:`_clusters_batched`, :func:`_woodbury_batched`). Without the
+    coupling inside clusters of parallel components (:meth:`JacobianOperator.cluster_coupling`, as CVODE's
+    :class:`BlockClusterPreconditioner`; :func:`_clusters_batched`, :func:`_woodbury_batched`). Without the
     clusters, a late epoch of d = 10, m = 50 took 0.4 s per Rodas3 step against 0.03 s with a dense LU: GMRES
     ran to its iteration limit on the fitted clusters' couplings.
     """
@@ -600,7 +600,7 @@ class BlockClusterPreconditioner:
 
     with ``gamma J ~ (I - B) + Y Z^T`` on the clusters of nearly parallel components
     (:meth:`JacobianOperator.cluster_coupling`; the model's own ``i = k`` terms moved into ``B``). Used by both
-    Krylov paths on the CPU, CVODE's and scipy BDF's (:class:`solver.integrators.bdf.KrylovBDF`). Clusters share no
+    Krylov path on the CPU, CVODE's (:mod:`solver.integrators.cvode`). Clusters share no
     member: one ``(d+1) x (d+1)`` capacitance solve per cluster. The capacitance is solved at every application,
     not inverted: late in Algorithm 1 it is nearly singular on a fitted cluster's neutral modes.
     """

@@ -172,9 +172,9 @@ def flow_rounding(X: Array, c: Array, a: Array, U: Array, order: int, unit_round
     ``(d_rho, d_X)``: ``unit_roundoff * (2 |s|, l (|V| + |Wbar| |s|))``, shapes (..., m) and (..., d, m).
     This is the noise's typical size, not a worst-case bound (that would be about ``m`` times larger): measured
     float64 errors at fitted states reach 1-2 times it (``tests/test_kernels.py``).
-    The implicit integrator's Newton iteration uses it to tell increments that no longer shrink because they
-    are this noise (propagated through its linear solve) from a diverging iteration
-    (:func:`solver.integrators.bdf.newton_with_noise_floor`). Same Gram-form cost as :func:`flow`.
+    It is the floor below which an implicit step's Newton increments cannot shrink on a fitted state (the noise
+    floor CVODE's Newton tolerates by declaring divergence only when an increment grows). Same Gram-form cost
+    as :func:`flow`.
     """
     H = abs(X.mT @ U)
     G = abs(X.mT @ X)

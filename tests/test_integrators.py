@@ -20,7 +20,7 @@ def test_tableau_row_sums_and_weights(tableau):
 
 
 def test_dopri5_dense_output_matches_scipy():
-    from scipy.integrate._ivp.rk import RK45
+    from scipy.integrate import RK45
 
     np.testing.assert_allclose(DOPRI5.dense, RK45.P, rtol=1e-14, atol=1e-15)
 
@@ -138,21 +138,7 @@ def test_jacobian_operator_with_a_coupling_floor_is_the_sparse_jacobian(rng):
         np.testing.assert_allclose(blocks[k], sparse[np.ix_(rows, rows)], atol=1e-13)
 
 
-def test_gmres_solves_a_preconditioned_system(rng):
-    from solver.integrators.bdf import gmres
-
-    n = 40
-    A = np.eye(n) * 5 + rng.standard_normal((n, n)) * 0.3
-    b = rng.standard_normal(n)
-    diag = np.diag(A)
-    x, steps, residual = gmres(lambda v: A @ v, lambda v: v / diag, b, 1e-12, n)
-    np.testing.assert_allclose(A @ x, b, atol=1e-10)
-    assert residual <= 1e-12 and steps <= n
-    x_short, steps_short, residual_short = gmres(lambda v: A @ v, lambda v: v, b, 1e-12, 3)
-    assert steps_short == 3 and residual_short > 1e-12  # an unconverged solve says so
-
-
-@pytest.mark.parametrize("linear_solver", ["sparse", "krylov"])
+@pytest.mark.parametrize("linear_solver", ["sparse"])
 def test_linear_solvers_give_the_same_stiff_trajectory(linear_solver):
     from solver import FlowConfig, solve
     from solver.instances import spread_truth
@@ -165,30 +151,26 @@ def test_linear_solvers_give_the_same_stiff_trajectory(linear_solver):
     np.testing.assert_allclose(other.discovery()[0], ref.discovery()[0], rtol=1e-3)
 
 
-def test_krylov_falls_back_to_a_direct_solve_when_gmres_stalls(monkeypatch):
-    """An unconverged GMRES solve must not stall Newton: it is replaced by a dense LU of that Newton matrix."""
-    from solver import FlowConfig, solve
+@pytest.mark.parametrize("integrator", ["bdf", "radau"])
+def test_scipy_integrators_refuse_the_matrix_free_solver(integrator):
+    """scipy's public interface has no matrix-free Newton solve: ``krylov`` with bdf or radau is refused in one
+    line naming the parameter and what works (the matrix-free CPU path is CVODE's), and ``auto`` above the dense
+    limit means the sparse LU."""
+    from solver.errors import ValidationError
     from solver.instances import spread_truth
-    from solver.integrators import bdf
+    from solver.integrators import integrate_implicit, resolve_linear_solver
 
-    created = []
-    original_init = bdf.KrylovBDF.__init__
-
-    def init(self, *args, **kwargs):
-        original_init(self, *args, **kwargs)
-        created.append(self)
-
-    def stalled_gmres(apply, precondition, b, rtol, max_iter):  # every solve stalls: only the fallback answers
-        return np.zeros_like(b), max_iter, 1.0
-
-    monkeypatch.setattr(bdf, "gmres", stalled_gmres)
-    monkeypatch.setattr(bdf.KrylovBDF, "__init__", init)
-    common = dict(t_max=1e4, m=8, integrator="bdf", n_save=30)
     truth = spread_truth(d=5, r=3)
-    crippled = solve(truth, FlowConfig(linear_solver="krylov", **common), seeds=[0])
-    dense = solve(truth, FlowConfig(linear_solver="dense", **common), seeds=[0])
-    assert created and created[0].direct_fallbacks > 0
-    np.testing.assert_allclose(crippled.residuals, dense.residuals, rtol=1e-4, atol=1e-9)
+    a, U = truth.a[None], truth.U[None]
+    y0 = torch.zeros((1, 6, 4), dtype=torch.float64)
+    y0[0, 1] = 1.0
+    with pytest.raises(ValidationError, match=r"^linear_solver: must be dense, sparse or auto with (bdf|radau) \(the "
+                                              r"matrix-free krylov runs on cvode or rosenbrock\) \(got 'krylov'\)$"):
+        integrate_implicit(a, U, 4, 0.0, y0, 0.0, 1.0, np.array([1.0]), lambda *_: None,
+                           method=integrator.upper() if integrator == "bdf" else "Radau", linear_solver="krylov",
+                           rtol=1e-6, atol=1e-9)
+    assert resolve_linear_solver("auto", "BDF", 401) == "sparse"
+    assert resolve_linear_solver("auto", "BDF", 400) == "dense"
 
 
 def clustered_state(rng, d: int, m: int, order: int, spread: float):
@@ -259,7 +241,7 @@ def test_cluster_preconditioner_is_the_inverse_of_its_model_and_cuts_gmres_itera
     """Woodbury gives exactly (I - blocks - Y Z^T)^{-1}; on a late-run Newton matrix (h up to 1e8 as in the late
     epochs of Algorithm 1, a tight cluster) GMRES with it converges in a few iterations where block-Jacobi alone
     needs several times more."""
-    from solver.integrators import bdf
+    from solver.integrators.krylov import batched_gmres
     from solver.jacobian import BlockClusterPreconditioner, JacobianOperator
 
     d, m, order = 6, 12, 4
@@ -280,7 +262,9 @@ def test_cluster_preconditioner_is_the_inverse_of_its_model_and_cuts_gmres_itera
     newton = np.eye(n) - scaled.dense()
 
     def iterations(precondition):
-        return bdf.gmres(lambda v: newton @ v, precondition, b, 1e-9, 60)[1:]
+        _x, steps, residual = batched_gmres(lambda v: (torch.as_tensor(newton) @ v[0])[None], lambda v: torch.as_tensor(
+            precondition(v[0].numpy()))[None], torch.as_tensor(b)[None], 1e-9, 60)
+        return steps, float(residual[0])
 
     with_clusters, residual = iterations(precondition)
     blocks_only = np.linalg.inv(np.eye(d + 1)[None] - scaled.diagonal_blocks())
@@ -298,7 +282,7 @@ def test_cluster_preconditioner_is_the_inverse_of_its_model_and_cuts_gmres_itera
 @pytest.mark.parametrize("step, spread", [(1e2, 1e-2), (1e8, 1e-6)])
 def test_torch_cluster_preconditioner_matches_the_scipy_paths(rng, step, spread):
     """The torch stiff path's matrix-free preconditioner (blocks plus the clusters' Woodbury terms, batched) is the
-    scipy path's: ``(shift I - J)^{-1} ~ M^{-1} / shift`` with ``M`` KrylovBDF's preconditioner of ``I - J / shift``;
+    CPU path's: ``(shift I - J)^{-1} ~ M^{-1} / shift`` with ``M`` CVODE's preconditioner of ``I - J / shift``;
     and a run's preconditioned vector is bit for bit the same alone as beside a run with other clusters."""
     import torch
 
@@ -330,62 +314,6 @@ def test_torch_cluster_preconditioner_matches_the_scipy_paths(rng, step, spread)
         assert np.linalg.norm(got - want) <= (1e-6 if step > 1e6 else 1e-11) * np.linalg.norm(want)
     _apply, alone = flow_shifted_system(y[:1], a[:1], U[:1], order, m, d, shift[:1])
     assert np.array_equal(alone(torch.tensor(b[:1])).numpy()[0], both[0])
-
-
-def _pure_noise_field(level: float, amplitude: float, solve_lu, n: int = 40):
-    """A field that is fresh noise of size ``amplitude`` at every call; its ``noise`` reports ``level``."""
-    from solver.integrators import bdf
-
-    draws = np.random.default_rng(7)
-
-    def fun(_t, y):
-        return amplitude * draws.standard_normal(y.size)
-
-    fun.noise = bdf.FieldNoise(lambda y: np.full(y.size, level), solve_lu)
-    return fun, np.zeros(n)
-
-
-@pytest.mark.parametrize("amplitude, accepted", [(1e-16, True), (1e-13, False)])
-def test_newton_accepts_increments_at_the_noise_floor_and_nothing_above(amplitude, accepted):
-    """Newton on a field that is pure rounding noise: the increments never shrink (scipy fails every time and
-    halves the step); with the noise floor the iterate is accepted when the noise is the field's reported
-    rounding level, and still refused when the field's non-convergence is 1000x above that level."""
-    from scipy.integrate._ivp import bdf as scipy_bdf
-    from solver.integrators import bdf
-
-    solve_lu = lambda lu, b: lu[0] @ b
-    fun, y = _pure_noise_field(1e-16, amplitude, solve_lu)
-    c = 1e8  # late epochs of Algorithm 1: the noise times c reaches 1e-2 of the tolerance scale
-    scale = np.full(y.size, 1e-6)
-    identity = (np.eye(y.size), None)
-    args = (fun, 0.0, y, c, np.zeros_like(y), identity, solve_lu, scale, 1e-3)
-    assert not scipy_bdf.solve_bdf_system(*args)[0]
-    assert bdf.newton_with_noise_floor(*args)[0] is accepted
-    fun.noise.limit = 1e-3  # a floor above the limit (a step too long to resolve the noise): scipy's verdict
-    assert not bdf.newton_with_noise_floor(*args)[0]
-    fun.noise = None  # unknown noise: scipy's rule, and its verdict
-    assert not bdf.newton_with_noise_floor(*args)[0]
-
-
-def test_noise_floor_limit_follows_the_error_test_of_the_current_order():
-    """Newton accepts a noise floor only while the noise alone would pass the step's error test: the limit is
-    1 / error_const[order], set before every step, for whatever order the step control has chosen."""
-    from solver.integrators import bdf
-
-    limits = []
-
-    def fun(_t, y):
-        return -y
-
-    solver = bdf.NoiseFloorBDF(fun, 0.0, np.ones(3), 10.0, field_noise=lambda y: np.full(y.size, 1e-16),
-                               rtol=1e-6, atol=1e-6)
-    while solver.status == "running" and len(limits) < 40:
-        order = solver.order
-        solver.step()
-        limits.append((order, solver.fun.noise.limit))
-    assert len({order for order, _ in limits}) > 1  # the order changed along the way
-    for order, limit in limits:
-        assert limit == pytest.approx(1.0 / solver.error_const[order])
 
 
 def test_modified_flow_survives_an_overshooting_prediction():

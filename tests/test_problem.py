@@ -89,7 +89,7 @@ def test_torch_and_object_jacobians_are_the_numpy_one_in_their_layouts(rng):
 
 
 def test_matrix_free_linearization_uses_the_callers_solver(rng):
-    from solver.integrators.rosenbrock import krylov_solver
+    from solver.integrators.krylov import krylov_solver
 
     truth = random_orthonormal(D, np.array([1.0, 0.4]), ORDER, seed=3)
     problem = TorchFlowProblem(torch.from_numpy(truth.a)[None], torch.from_numpy(truth.U)[None], ORDER, LAM, M)

@@ -1,16 +1,15 @@
-"""Integrators: explicit tableaus over one batched torch engine, implicit scipy methods and SUNDIALS CVODE (CPU),
-and the batched torch Rosenbrock method (any device)."""
+"""Integrators: explicit tableaus over one batched torch engine, scipy's BDF/Radau and SUNDIALS CVODE (CPU), and
+the batched torch Rosenbrock method (any device); their shared parts: :mod:`._control` (work counters, step-size
+controller, initial step, stall guard), :mod:`.save_times`, :mod:`.krylov`."""
 
 from ..config import INTEGRATORS
-from ._control import IntegrationStalled
-from ._explicit import StepStats, integrate_explicit
-from ._tableau import ButcherTableau
+from ._control import IntegrationStalled, StepController, StepStats
+from ._explicit import integrate_explicit
+from ._tableau import DOPRI5, EULER, RK4, ButcherTableau
 from .bdf import IMPLICIT_METHODS, integrate_implicit, resolve_linear_solver
 from .cvode import CvodeCounts, integrate_flow_cvode
-from .dopri5 import DOPRI5
-from .euler import EULER
-from .rk4 import RK4
-from .rosenbrock import integrate_rosenbrock
+from .rosenbrock import RODAS3, integrate_rosenbrock
+from .save_times import SaveTimes
 
 EXPLICIT = {"euler": EULER, "rk4": RK4, "dopri5": DOPRI5}
 IMPLICIT = {"bdf": "BDF", "radau": "Radau"}  # scipy, CPU only
@@ -20,6 +19,7 @@ NAMES = tuple(EXPLICIT) + tuple(IMPLICIT) + TORCH_STIFF + SUNDIALS
 # solver.config lists the names torch-free (for the CLI); the two must agree.
 assert set(NAMES) == set(INTEGRATORS), (NAMES, INTEGRATORS)
 
-__all__ = ["ButcherTableau", "StepStats", "integrate_explicit", "integrate_implicit", "integrate_rosenbrock",
-           "resolve_linear_solver", "integrate_flow_cvode", "CvodeCounts", "EXPLICIT", "IMPLICIT", "TORCH_STIFF",
-           "SUNDIALS", "NAMES", "IMPLICIT_METHODS", "DOPRI5", "EULER", "RK4", "IntegrationStalled"]
+__all__ = ["ButcherTableau", "StepStats", "StepController", "SaveTimes", "integrate_explicit", "integrate_implicit",
+           "integrate_rosenbrock", "resolve_linear_solver", "integrate_flow_cvode", "CvodeCounts", "EXPLICIT",
+           "IMPLICIT", "TORCH_STIFF", "SUNDIALS", "NAMES", "IMPLICIT_METHODS", "DOPRI5", "EULER", "RK4", "RODAS3",
+           "IntegrationStalled"]

@@ -12,8 +12,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ._control import RUNGE_KUTTA_CONTROL, StepStats, time_tolerance
+from ._control import RUNGE_KUTTA_CONTROL, StepStats, initial_step
 from ._tableau import ButcherTableau
+from .save_times import SaveTimes, reached
 
 Field = Callable[[torch.Tensor], torch.Tensor]
 OnSave = Callable[[int, torch.Tensor, torch.Tensor], None]
@@ -50,21 +51,20 @@ def integrate_explicit(
     constraint manifold (unit directions) after each step and for every saved state.
     ``norm_independent`` (broadcastable to y) marks entries whose error is measured absolutely
     (log-norms): the error scale is ``atol + rtol * max(|y0|, |y1|)`` elsewhere and ``atol + rtol`` there.
-    Adaptive tableaus use ``step`` as the initial step (None: a guess from the field); fixed-step ones use it throughout.
+    Adaptive tableaus use ``step`` as the initial step (None: :func:`solver.integrators._control.initial_step` in
+    the error scale); fixed-step ones use it throughout. Work counters per batch: :class:`StepStats`.
     """
     stats = StepStats()
     batch = y0.shape[0]
     device = y0.device
-    saves = torch.as_tensor(np.asarray(save_times, dtype=np.float64), device=device)
+    plan = SaveTimes(save_times, t0, t1)
+    ahead = plan.indices[plan.indices >= 0]  # save indices after t0
+    saves = torch.as_tensor(plan.targets[: ahead.size], device=device)
     n_saves = saves.numel()
     t = torch.full((batch,), float(t0), dtype=torch.float64, device=device)
-    save_np = np.asarray(save_times, dtype=np.float64)
-    end_tol = time_tolerance(t1)
     y = y0
-    for k in np.nonzero(np.abs(save_np - t0) <= time_tolerance(np.maximum(np.abs(save_np), abs(t0))))[0]:
-        on_save(int(k), y, torch.arange(batch, device=device))
-    next_k = torch.full((batch,), int(np.searchsorted(save_np, t0 + time_tolerance(t0), side="right")),
-                        dtype=torch.long, device=device)
+    plan.report_start(on_save, y, torch.arange(batch, device=device))
+    next_k = torch.zeros((batch,), dtype=torch.long, device=device)  # index into saves
 
     A = [[float(x) for x in row] for row in tableau.A]
     b = [float(x) for x in tableau.b]
@@ -76,8 +76,9 @@ def integrate_explicit(
     if tableau.adaptive:
         if step is None:
             scale = atol + rtol * torch.where(norm_independent, torch.ones_like(y), y.abs())
-            d1 = (k_first / scale).pow(2).flatten(1).mean(1).sqrt().to(torch.float64)
-            h = (0.01 / d1.clamp_min(1e-12)).clamp_max(t1 - t0)
+            d0, d1 = ((v / scale).pow(2).flatten(1).mean(1).sqrt().double().cpu().numpy() for v in (y, k_first))
+            h = torch.as_tensor([initial_step(float(y_size), float(f_size), t1 - t0)
+                                 for y_size, f_size in zip(d0, d1)], dtype=torch.float64, device=device)
         else:
             h = torch.full((batch,), float(step), dtype=torch.float64, device=device)
     else:
@@ -85,7 +86,7 @@ def integrate_explicit(
             raise ValueError(f"step: a fixed-step method ({tableau.name}) needs step > 0 (got {step})")
         h = torch.full((batch,), float(step), dtype=torch.float64, device=device)
 
-    active = (t1 - t) > end_tol
+    active = ~reached(t1, t)
     iterations = 0
     while bool(active.any()):
         iterations += 1
@@ -114,15 +115,8 @@ def integrate_explicit(
             scale = atol + rtol * torch.where(norm_independent, torch.ones_like(y), torch.maximum(y.abs(), y_new.abs()))
             err_vec = hb * sum(e[i] * ks[i] for i in range(tableau.stages) if e[i] != 0.0)
             err = (err_vec / scale).pow(2).flatten(1).mean(1).sqrt().to(torch.float64)
-            finite = torch.isfinite(err)
-            accept = active & finite & (err <= 1.0)
-            factor = torch.where(
-                finite,
-                (CONTROL.safety * err.clamp_min(CONTROL.tiny) ** (-1.0 / (tableau.error_order + 1))).clamp(
-                    CONTROL.min_factor, CONTROL.max_factor),
-                torch.full_like(err, CONTROL.min_factor),
-            )
-            factor = torch.where(accept, factor, factor.clamp_max(1.0))
+            accept = active & torch.isfinite(err) & (err <= 1.0)
+            factor = CONTROL.factors(err, 1.0 / (tableau.error_order + 1), accept)
             h = torch.where(active, h_try * factor, h)
             stats.rejected += int((active & ~accept).sum())
         else:
@@ -133,7 +127,7 @@ def integrate_explicit(
         y_new_projected = project(y_new)
         while n_saves:
             due = accept & (next_k < n_saves)
-            due = due & (saves[next_k.clamp_max(n_saves - 1)] <= t_new + time_tolerance(t_new))
+            due = due & reached(saves[next_k.clamp_max(n_saves - 1)], t_new)
             if not bool(due.any()):
                 break
             runs = torch.nonzero(due).flatten()
@@ -148,18 +142,18 @@ def integrate_explicit(
                 y_save = project(y[runs] + _bcast(h_try[runs], incr) * incr)
             for k in torch.unique(next_k[runs]).tolist():
                 sel = next_k[runs] == k
-                on_save(int(k), y_save[sel], runs[sel])
+                on_save(int(ahead[k]), y_save[sel], runs[sel])
             next_k = torch.where(due, next_k + 1, next_k)
 
         acc_b = _bcast(accept, y)
         y = torch.where(acc_b, y_new_projected, y)
         t = torch.where(accept, t_new, t)
-        t = torch.where(accept & ((t1 - t) <= end_tol), torch.full_like(t, t1), t)
+        t = torch.where(accept & reached(t1, t), torch.full_like(t, t1), t)
         if tableau.fsal:
             k_first = torch.where(acc_b, ks[-1], k_first)
         else:
             k_first = field(y)
-        active = (t1 - t) > end_tol
+        active = ~reached(t1, t)
         if progress is not None and iterations % 50 == 0:
             progress(float(t.min()))
     if progress is not None:

@@ -28,26 +28,21 @@ Jacobian); :func:`integrate_flow_cvode` runs it on each run of a batch of the fl
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from typing import Callable, Protocol
 
 import numpy as np
 import torch
 
-from .. import kernels
-from ..jacobian import (BlockClusterPreconditioner, JacobianOperator, flow_jacobian, pack_state,
-                        state_direction_norms, unpack_state)
-from ..threads import field_flops, limit_threads
-from ._control import StepStats
-from .bdf import coupling_floor_for
+from ..jacobian import BlockClusterPreconditioner, JacobianOperator, state_direction_norms, unpack_state
+from ._control import StepStats, coupling_floor_for
+from ._cpu import FlowRun, integrate_runs
 
 __all__ = ["CvodeCounts", "CvodeFailure", "Linearization", "FlowLinearization",
            "integrate_cvode", "integrate_flow_cvode", "KRYLOV_DIM", "MAX_STEPS"]
 
-# GMRES's Krylov dimension (no restarts). Late Algorithm 1 epochs at d = 30 needed up to 100-200 iterations per
-# system with this preconditioner on the scipy path (solver.integrators.bdf.KrylovBDF.max_krylov); a system not
-# solved within it is a recoverable linear failure for CVODE (it retries with a fresh Jacobian or smaller step).
+# GMRES's Krylov dimension (no restarts). Late Algorithm 1 epochs at d = 30 need up to 100-200 iterations per
+# system with this preconditioner (BENCHMARKS.md); a system not solved within it is a recoverable linear failure
+# for CVODE (it retries with a fresh Jacobian or a smaller step).
 KRYLOV_DIM = 200
 # Internal steps per span before the integration is stopped as stalled (a guard, not a budget: an epoch of 1e10
 # takes a few thousand steps). Counted by the one-step loop; CVODE's own limit (per output call) never binds there.
@@ -62,27 +57,10 @@ class CvodeFailure(RuntimeError):
     """CVODE stopped before the span's end (its status and message are in the text)."""
 
 
-@dataclass
-class CvodeCounts:
-    """CVODE's work counters. ``steps``: accepted internal steps (counted by the one-step loop);
-    ``rhs_evals``: CVODE's count of field evaluations; ``jacobians``: linearizations ``J(y*)`` formed
-    (``psetup`` with ``jok = 0``, or dense Jacobians); ``preconditioner_setups``: every ``psetup``
-    (a new ``gamma`` reuses ``J``); ``preconditioner_solves``; ``linear_iterations``: GMRES iterations,
-    one ``J v`` product each (CVODE's GMRES starts from zero: no product for the initial residual)."""
-
-    steps: int = 0
-    rhs_evals: int = 0
-    jacobians: int = 0
-    preconditioner_setups: int = 0
-    preconditioner_solves: int = 0
-    linear_iterations: int = 0
-
-    def add(self, other: "CvodeCounts") -> None:
-        for f in dataclasses.fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+# CVODE's counters are the common ones: ``accepted`` (steps of the one-step loop), ``rhs_evals`` (CVODE's count),
+# ``jacobians`` (linearizations J(y*) formed: psetup with jok = 0, or dense Jacobians), ``factorizations`` (every
+# psetup: a new gamma reuses J), ``linear_iterations`` (GMRES iterations, one J v product each).
+CvodeCounts = StepStats
 
 
 class Linearization(Protocol):
@@ -102,7 +80,7 @@ def integrate_cvode(fun: Callable[[float, np.ndarray], np.ndarray], y0: np.ndarr
                     linearization: Linearization | None = None,
                     jacobian: Callable[[float, np.ndarray], np.ndarray] | None = None,
                     krylov_dim: int = KRYLOV_DIM, max_steps: int = MAX_STEPS,
-                    first_step: float = 0.0) -> tuple[np.ndarray, np.ndarray, CvodeCounts]:
+                    first_step: float = 0.0) -> tuple[np.ndarray, np.ndarray, StepStats]:
     """Integrate ``y' = fun(t, y)`` from ``t0`` to ``t1`` with CVODE's BDF and return ``(times, states, counts)``:
     the states (K, n) at the save times ``times = save_times`` that lie in ``[t0, t1]`` (exactly those times).
 
@@ -114,7 +92,7 @@ def integrate_cvode(fun: Callable[[float, np.ndarray], np.ndarray], y0: np.ndarr
     """
     from sksundae.cvode import CVODE, CVODEJacTimes, CVODEPrecond
 
-    counts = CvodeCounts()
+    counts = StepStats()
     y0 = np.ascontiguousarray(y0, dtype=np.float64)
     save_times = np.asarray(save_times, dtype=np.float64)
     times = save_times[(save_times >= t0) & (save_times <= t1)]
@@ -125,13 +103,12 @@ def integrate_cvode(fun: Callable[[float, np.ndarray], np.ndarray], y0: np.ndarr
     options: dict = dict(method="BDF", rtol=rtol, atol=atol, first_step=first_step)
     if linearization is not None:
         def psetup(t, y, _yp, jok, jnew, gamma):
-            counts.preconditioner_setups += 1
+            counts.factorizations += 1
             formed = linearization.setup(t, y, gamma, reuse=bool(jok))
             counts.jacobians += int(formed)
             jnew[0] = int(formed)
 
         def psolve(_t, _y, _yp, r, z, _gamma, _delta, _lr):
-            counts.preconditioner_solves += 1
             z[:] = linearization.psolve(r)
 
         def jtimes(_t, _y, _yp, v, jv):
@@ -162,12 +139,12 @@ def integrate_cvode(fun: Callable[[float, np.ndarray], np.ndarray], y0: np.ndarr
         if not result.success:
             raise CvodeFailure(f"CVODE stopped at t={float(result.t):.6g} (status {result.status}): "
                                f"{result.message}")
-        counts.steps += 1
+        counts.accepted += 1
         null_steps = null_steps + 1 if float(result.t) == t else 0
         t, y = float(result.t), result.y
         if null_steps >= MAX_NULL_STEPS:
             raise CvodeFailure(f"CVODE stopped at t={t:.6g}: the step size fell below the spacing of floats there")
-        if counts.steps >= max_steps and t < t1:
+        if counts.accepted >= max_steps and t < t1:
             raise CvodeFailure(f"CVODE stopped at t={t:.6g}: {max_steps} steps without reaching t1={t1:.6g}")
         while k < times.size and times[k] <= t:
             if times[k] == t:
@@ -214,68 +191,28 @@ class FlowLinearization:
 def integrate_flow_cvode(a: np.ndarray, U: np.ndarray, order: int, lam: float, y0: torch.Tensor, t0: float,
                          t1: float, save_times: np.ndarray, on_save, *, rtol: float, atol: float,
                          linear_solver: str = "krylov", progress: Callable[[float], None] | None = None,
-                         counts: CvodeCounts | None = None) -> tuple[torch.Tensor, StepStats]:
+                         counts: StepStats | None = None) -> tuple[torch.Tensor, StepStats]:
     """Integrate each run of the batch ``y0`` (B, d+1, m) (row 0: log-norms) with :func:`integrate_cvode`.
 
     ``a`` (B, r), ``U`` (B, d, r): each run's ground truth. Saved states go to ``on_save(k, Y, runs)`` as on
-    every other path. ``linear_solver``: ``krylov`` (GMRES with :class:`FlowLinearization`) or ``dense`` (CVODE's
-    dense LU of the exact Jacobian :func:`solver.jacobian.flow_jacobian`). The absolute tolerance of the log-norm rows is ``rtol`` (a relative error of ``||w||``),
-    ``atol`` elsewhere (unit-vector coordinates). ``counts`` (optional) accumulates CVODE's counters. Every
-    BLAS call runs under :func:`solver.threads.limit_threads` sized to one run's field (runs go one by one).
+    every other path (:func:`solver.integrators._cpu.integrate_runs`). ``linear_solver``: ``krylov`` (GMRES with
+    :class:`FlowLinearization`) or ``dense`` (CVODE's dense LU of the exact Jacobian). The absolute tolerance of
+    the log-norm rows is ``rtol`` (a relative error of ``||w||``), ``atol`` elsewhere (unit-vector coordinates).
+    ``counts`` (optional) accumulates the returned counters too.
     """
-    batch, rows, m = y0.shape
-    with limit_threads(field_flops(1, rows - 1, m)):
-        return _integrate_flow(a, U, order, lam, y0, t0, t1, save_times, on_save, rtol=rtol, atol=atol,
-                               linear_solver=linear_solver, progress=progress, counts=counts if counts is not None else CvodeCounts())
-
-
-def _integrate_flow(a, U, order, lam, y0, t0, t1, save_times, on_save, *, rtol, atol, linear_solver, progress,
-                    counts):
     if linear_solver not in ("krylov", "dense"):
         raise ValueError(f"linear_solver: krylov or dense with cvode (got {linear_solver!r})")
-    stats = StepStats()
-    batch, rows, m = y0.shape
-    d = rows - 1
-    save_times = np.asarray(save_times, dtype=np.float64)
     floor = coupling_floor_for(t1 - t0, order)
-    y0_np = y0.detach().to("cpu", torch.float64).numpy()
-    atol_vec = np.full(m * (d + 1), float(atol))
-    atol_vec[:m] = rtol
-    finals = []
-    for b in range(batch):
-        a_b, U_b = a[b], U[b]
 
-        def fun(_t: float, y: np.ndarray) -> np.ndarray:
-            rho, X = unpack_state(y, d, m)
-            # A trial step may overshoot a log-norm past exp's range; CVODE rejects the non-finite field and
-            # retries with a smaller step, so the overflow is part of step control, not a result to warn about.
-            with np.errstate(over="ignore", invalid="ignore"):
-                d_rho, d_X = kernels.flow(X, np.exp(2 * rho), a_b, U_b, order, lam)
-            return pack_state(d_rho, d_X)
-
-        def jacobian(_t: float, y: np.ndarray) -> np.ndarray:
-            rho, X = unpack_state(y, d, m)
-            return flow_jacobian(X, rho, a_b, U_b, order, direction_norms=state_direction_norms(y, d, m))
-
+    def integrate_run(b: int, run: FlowRun, y_start: np.ndarray, targets: np.ndarray):
         dense = linear_solver == "dense"
-        ends = np.unique(np.concatenate([save_times[(save_times >= t0) & (save_times <= t1)], [t1]]))
-        times, states, run_counts = integrate_cvode(
-            fun, pack_state(y0_np[b, 0], y0_np[b, 1:]), t0, t1, ends, rtol=rtol, atol=atol_vec,
-            linearization=None if dense else FlowLinearization(a_b, U_b, order, d, m, floor),
-            jacobian=jacobian if dense else None)
-        counts.add(run_counts)
-        stats.rhs_evals += run_counts.rhs_evals
-        stats.accepted += run_counts.steps
-        stats.jacobians += run_counts.jacobians
-        run = torch.tensor([b], device=y0.device)
-        final = None
-        for col, t in enumerate(times):
-            rho, X = unpack_state(states[col], d, m)
-            state = torch.as_tensor(np.concatenate([rho[None], X], axis=0)[None], dtype=y0.dtype, device=y0.device)
-            for k in np.nonzero(save_times == t)[0]:
-                on_save(int(k), state, run)
-            final = state[0]
-        finals.append(final)
-        if progress is not None:
-            progress(t0 + (t1 - t0) * (b + 1) / batch)
-    return torch.stack(finals), stats
+        _times, states, run_counts = integrate_cvode(
+            run.field, y_start, t0, t1, targets, rtol=rtol, atol=run.atol(rtol, atol),
+            linearization=None if dense else FlowLinearization(run.a, run.U, order, run.d, run.m, floor),
+            jacobian=run.jacobian if dense else None)
+        return states, run_counts
+
+    finals, stats = integrate_runs(a, U, order, lam, y0, t0, t1, save_times, on_save, progress, integrate_run)
+    if counts is not None:
+        counts.add(stats)
+    return finals, stats

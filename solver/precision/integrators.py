@@ -29,7 +29,8 @@ from typing import Callable, Protocol
 import numpy as np
 import scipy.linalg
 
-from ..integrators._control import HIGH_PRECISION_CONTROL, StepStats
+from ..integrators._control import HIGH_PRECISION_CONTROL, StepStats, initial_step
+from ..integrators.save_times import SaveTimes, reached, time_tolerance
 from ..threads import limit_threads
 
 from .arithmetic import Arithmetic
@@ -74,29 +75,28 @@ def gbs_columns(tol: float) -> int:
     return int(min(12, max(4, math.ceil(digits / 2.5))))
 
 
-def _save_hooks(save_times: np.ndarray, t0: float, t1: float):
-    tol = 1e-12 * max(1.0, abs(t1))
-    inside = [k for k in range(len(save_times)) if t0 - tol <= save_times[k] <= t1 + tol]
-    return inside, tol
+def _first_step(problem: Problem, Y: np.ndarray, f0: np.ndarray, span: float, rtol: float, atol: float) -> float:
+    """:func:`solver.integrators._control.initial_step` from the scaled sizes of ``Y`` and its field ``f0``."""
+    scale = problem.scale(Y, Y, rtol, atol)
+    ar = problem.arithmetic
+    y_size, f_size = (float(np.sqrt(np.mean((ar.to_float(v) / scale) ** 2))) for v in (Y, f0))
+    return initial_step(y_size, f_size, span)
 
 
 def _drive(problem: Problem, Y: np.ndarray, t0: float, t1: float, save_times: np.ndarray, on_save: OnSave,
            step: Callable[[np.ndarray, float, float], tuple[np.ndarray | None, float]], h0: float,
            stats: StepStats, progress: Callable[[float], None] | None, max_steps: int) -> np.ndarray:
-    """Shared loop: land exactly on every save time, call ``step(Y, t, h) -> (Y_new or None, h_next)``."""
-    inside, tol = _save_hooks(save_times, t0, t1)
-    targets = [save_times[k] for k in inside if save_times[k] > t0 + tol] + [t1]
-    pending = [k for k in inside if abs(save_times[k] - t0) <= tol]
-    for k in pending:
-        on_save(k, Y)
-    queue = [k for k in inside if save_times[k] > t0 + tol]
+    """Shared loop: land exactly on every save time (:class:`solver.integrators.save_times.SaveTimes`), call
+    ``step(Y, t, h) -> (Y_new or None, h_next)``."""
+    plan = SaveTimes(save_times, t0, t1)
+    plan.report_start(on_save, Y)
     t, h = t0, h0
-    for target in targets:
-        while target - t > tol:
+    for k, target in zip(plan.indices, plan.targets):
+        while not reached(target, t):
             if stats.accepted + stats.rejected > max_steps:
                 raise RuntimeError(f"max_steps={max_steps} exceeded at t={t:.6g} (target {t1:.6g})")
             h_try = min(h, target - t)
-            last = h_try == target - t
+            last = reached(target, t + h_try)
             Y_new, h_next = step(Y, t, h_try)
             if Y_new is None:
                 stats.rejected += 1
@@ -109,8 +109,8 @@ def _drive(problem: Problem, Y: np.ndarray, t0: float, t1: float, save_times: np
             h = max(h_next, h) if last else h_next
             if progress is not None:
                 progress(t)
-        while queue and save_times[queue[0]] <= t + tol:
-            on_save(queue.pop(0), Y)
+        if k >= 0:
+            on_save(int(k), Y)
     return Y
 
 
@@ -156,15 +156,14 @@ def integrate_gbs(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save_t
         err = _rms(problem, Y1 - Y1_low, problem.scale(Y, Y1, rtol, atol))
         factor = CONTROL.factor(err, 1.0 / (2 * k - 1))
         if err > 1.0:
-            return None, H * min(factor, 0.9)
+            return None, H * factor
         Y1 = problem.project(Y1)
         cache["f0"] = f(Y1)
         return Y1, H * factor
 
     if step is None:
-        f0 = cache["f0"] = f(Y0)
-        size = float(np.max(np.abs(ar.to_float(f0)))) or 1.0
-        step = min(t1 - t0, 0.5 / size)
+        cache["f0"] = f(Y0)
+        step = _first_step(problem, Y0, cache["f0"], t1 - t0, rtol, atol)
     Y = _drive(problem, Y0, t0, t1, save_times, on_save, macro, step, stats, progress, max_steps)
     return Y, stats
 
@@ -232,6 +231,7 @@ def integrate_radau(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save
             J = state["J"]
             eye = np.eye(J.shape[0])
             state[key] = [scipy.linalg.lu_factor(eye - h * li * J) for li in lam]
+            stats.factorizations += len(lam)
         return state[key]
 
     def radau_step(Y, h):
@@ -258,7 +258,7 @@ def integrate_radau(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save
             previous = size
         return None
 
-    def macro(Y, _t, h):
+    def macro(Y, t, h):
         if "J" not in state:
             state.clear()
             state["J"] = problem.jacobian(Y)
@@ -268,14 +268,14 @@ def integrate_radau(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save
         both = None if half is None else radau_step(half, h / 2)
         if both is None:
             state.clear()  # fresh Jacobian at the retry: Newton failed with the old one
-            if h < 1e-12 * max(1.0, abs(t1)):
+            if h < time_tolerance(max(abs(t), t1 - t0)):  # the step no longer moves t
                 raise NewtonFailure(f"simplified Newton failed at step {h:.3g} (float64 Jacobian too coarse "
                                     "for this stiffness, see module docstring)")
             return None, h / 4
         err = _rms(problem, (both - big) * ar.scalar(Fraction(1, 2**order - 1)), problem.scale(Y, both, rtol, atol))
         factor = CONTROL.factor(err, 1.0 / (order + 1))
         if err > 1.0:
-            return None, h * min(factor, 0.9)
+            return None, h * factor
         # The Jacobian is kept across accepted steps (simplified Newton) and refreshed at every 5th.
         state["age"] = state.get("age", 0) + 1
         if state["age"] >= 5:
@@ -286,9 +286,7 @@ def integrate_radau(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save
         return both, h * factor
 
     if step is None:
-        f0 = f(Y0)
-        size = float(np.max(np.abs(ar.to_float(f0)))) or 1.0
-        step = min(t1 - t0, 0.1 / size)
+        step = _first_step(problem, Y0, f(Y0), t1 - t0, rtol, atol)
     # The float64 LAPACK work (one complex LU per eigenvalue of A per step size, ``stages`` triangular solves per
     # Newton iteration) sits between full-precision field evaluations: its threads would only spin against other
     # processes. The limit is sized to one Newton iteration's solves.
