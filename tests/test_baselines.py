@@ -1,4 +1,4 @@
-"""Baselines (issue 11): recovery metrics, the tensor power method in Gram form, TensorLy, the runner and CLI."""
+"""Baselines: recovery metrics, the tensor power method in Gram form, TensorLy, the runner and CLI."""
 
 import json
 import shlex
@@ -144,9 +144,9 @@ TINY = BaselineInstance("tiny", InstanceSpec(d=4, a=(1.0, 0.4), order=4, basis="
 
 def test_flow_row_is_the_runspec_its_command_names():
     spec = TINY.flow_spec("plain_flow", n_seeds=3)
-    argv = shlex.split(spec.command())
+    argv = shlex.split(spec.command())  # the printed line, as a shell splits it
     assert argv[:2] == ["deflation", "run"]
-    assert RunSpec.from_argv(argv[2:]) == spec
+    assert RunSpec.from_argv(argv[2:]) == spec == RunSpec.from_argv(spec.command().argv)
     assert TINY.flow_spec("exact_rank_flow").config.m == 2
     rec, seconds = run_method("plain_flow", TINY, seed=0)
     assert rec.success and rec.order_matches_a and seconds > 0

@@ -50,8 +50,7 @@ test_plain_flow_satisfies_every_invariant_but_p12 = requires_decided(0.8)(
 
 
 # P12 counterexample found by the property above (hypothesis, ci profile): d = r = 4, ratio 2, m = 12 = 3d.
-# The smallest direction is never fitted (by t = 480 = 60/a_4; t_max 100x longer changes nothing). It survived
-# the switch to nested draws (W(0) drawn (m, d) and transposed, from its own child stream): the order law
+# The smallest direction is never fitted (by t = 480 = 60/a_4; t_max 100x longer changes nothing). The order law
 # (verify.mlaw) predicts fitted {1, 2, 3} for this seed's W(0), and P(all four basins occupied | m = 12) = 0.44
 # (predicted m_90 = 37): "m large enough" is far above 3d here.
 P12_COUNTEREXAMPLE = ("--d 4 --a 1.0,0.5,0.25,0.125 --basis random --basis-seed 0 --m 12 --delta0 1e-10 "
@@ -68,10 +67,9 @@ def test_p12_counterexample_is_reproducible():
 
 
 # The same family as the P12 counterexample (d = r = 4, ratio 2, m = 12). a_3 is never fitted while a_4 is
-# (t = 88), so the deflation order P1 fails as a consequence of the skipped direction. Found first by hypothesis
-# at first-seed 0; with nested draws that seed misses a_4 instead, and this seed was picked by the order law
-# (verify.mlaw.predicted_fitted: {1, 2, 4}, the first such seed), then confirmed by the run.
-# verify/FINDINGS_invariants.md.
+# (t = 88), so the deflation order P1 fails as a consequence of the skipped direction. This is the first seed
+# for which the order law predicts that set (verify.mlaw.predicted_fitted: {1, 2, 4}), and the run confirms it
+# (verify/FINDINGS_invariants.md).
 P1_COUNTEREXAMPLE = ("--d 4 --a 1.0,0.5,0.25,0.125 --basis random --basis-seed 1337 --m 12 --delta0 1e-10 "
                      "--seeds 1 --first-seed 1 --algorithm plain --t-max 480")
 
@@ -97,8 +95,7 @@ test_modified_flow_satisfies_every_invariant_but_p7 = requires_decided(0.8)(
     test_modified_flow_satisfies_every_invariant_but_p7)
 
 
-# P7 counterexample found by the property above (ci profile, first run with nested draws; hypothesis shrank it to
-# seed 0): Algorithm 1 at d = 4, m = 12 = 3d never fits a_3 = 0.25 (eps = 1e-3). No component is ever
+# P7 counterexample found by the property above (ci profile; hypothesis shrank it to seed 0): Algorithm 1 at d = 4, m = 12 = 3d never fits a_3 = 0.25 (eps = 1e-3). No component is ever
 # re-initialized: every one joins the u_1 or u_2 cluster with a norm above delta1, so none is free to find u_3
 # (the mechanism README's fixed-m probe describes at d = 4). Seeds 1, 2, 3 of the same instance fit all three.
 P7_COUNTEREXAMPLE = ("--d 4 --a 1.0,0.5,0.25 --basis random --basis-seed 69 --algorithm modified --m 12 "
