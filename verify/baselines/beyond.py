@@ -151,7 +151,7 @@ def _run_cell(study: str, parameter: float, truth: GroundTruth, config: FlowConf
 def _config(algorithm: str, t_max: float) -> FlowConfig:
     if algorithm == "plain":
         return FlowConfig(algorithm="plain", m=M, delta0=DELTA0, t_max=t_max, record_components=False)
-    # Explicit dopri5: on these (random, coherent) bases the implicit path broke down (Krylov: a singular
+    # Explicit dopri5: on these (random, coherent) bases the implicit path breaks down (Krylov: a singular
     # preconditioner block; dense LU: "required step size is less than spacing between numbers" at t = 17.2, the
     # first discovery). Figure 1's spectrum is not stiff, so the explicit engine is affordable here.
     return FlowConfig(algorithm="modified", m=M, delta0=DELTA0, eps=ALG1_EPS, lam=ALG1_LAM, integrator="dopri5",
