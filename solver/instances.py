@@ -14,7 +14,7 @@ import typing
 from dataclasses import dataclass
 from typing import Sequence
 
-from .config import FlowConfig
+from .config import PLAIN_T_MAX, FlowConfig
 from .spec import InstanceSpec, RunSpec
 
 if typing.TYPE_CHECKING:
@@ -31,7 +31,7 @@ FIGURE1_RATIO = 1.2
 FIGURE1_RANK = 5
 FIGURE1_DELTA0 = 1e-15
 FIGURE1_M = 50
-FIGURE1_T_MAX = 100.0
+FIGURE1_T_MAX = PLAIN_T_MAX  # a plain run's default horizon is Figure 1's
 FIGURE1_SEEDS = 5
 # Save times of the Figure 1 record: enough for the discovery-time interpolation (one save interval ~0.2).
 FIGURE1_N_SAVE = 500

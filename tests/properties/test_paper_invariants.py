@@ -8,6 +8,7 @@ prints every violated verdict and the ``deflation run`` command reproducing the 
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import event, given, note
 
 from solver.spec import RunSpec
@@ -47,6 +48,7 @@ def test_plain_flow_satisfies_every_invariant_but_p12(spec):
 # source (decorators included), and the recorded findings refer to those examples. (P3 is checked too.)
 test_plain_flow_satisfies_every_invariant_but_p12 = requires_decided(0.8)(
     test_plain_flow_satisfies_every_invariant_but_p12)
+test_plain_flow_satisfies_every_invariant_but_p12 = pytest.mark.slow(test_plain_flow_satisfies_every_invariant_but_p12)
 
 
 # P12 counterexample found by the property above (hypothesis, ci profile): d = r = 4, ratio 2, m = 12 = 3d.
@@ -129,3 +131,7 @@ def test_norm_correlation_law_where_resolvable(spec):
     assert verdict.passed, (f"exponent {verdict.worst:.3g} (law: -4 +- {verdict.params['band']}), points "
                             f"{details['log10_tau_over_delta0']} {details['log10_worst_alpha']}\n"
                             f"reproduce: {spec.command()}")
+
+
+# Marked after the definition, for the reason above.
+test_norm_correlation_law_where_resolvable = pytest.mark.slow(test_norm_correlation_law_where_resolvable)
