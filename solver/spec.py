@@ -22,6 +22,7 @@ import functools
 import hashlib
 import json
 import math
+import os
 import shlex
 import typing
 from dataclasses import dataclass, field
@@ -47,15 +48,16 @@ class Command(str):
     """A reproduce line: ``deflation <subcommand> <argv...> [--out <out>]``, shell-quoted (``shlex.join``).
 
     Immutable, with typed fields (``subcommand``, ``argv``, ``out``) so that no caller parses a command string
-    back. A ``str`` subclass so that a record, a Parquet row or a report stores it as the plain line it prints
-    (rows written before this type existed stay valid); ``str(command)`` is that line.
+    back. A ``str`` subclass so that a record, a Parquet row or a report stores it as the plain line it prints,
+    and a stored line compares equal to the command that wrote it; ``str(command)`` is that line.
     """
 
     subcommand: str
     argv: tuple[str, ...]
     out: str | None
 
-    def __new__(cls, subcommand: str, argv: Sequence[str] = (), out: str | Any | None = None) -> "Command":
+    def __new__(cls, subcommand: str, argv: Sequence[str] = (), out: str | os.PathLike[str] | None = None,
+                ) -> "Command":
         argv = tuple(str(word) for word in argv)
         out = None if out is None else str(out)
         words = [PROGRAM, subcommand, *argv] + ([] if out is None else ["--out", out])
@@ -81,7 +83,7 @@ class Command(str):
         """The argument vector the line runs (``shlex.split(str(self))``, without the splitting)."""
         return (PROGRAM, self.subcommand, *self.argv) + (() if self.out is None else ("--out", self.out))
 
-    def with_out(self, out: str | Any | None) -> "Command":
+    def with_out(self, out: str | os.PathLike[str] | None) -> "Command":
         """The same command writing to ``out`` (None: no ``--out``)."""
         return Command(self.subcommand, self.argv, out)
 
@@ -234,7 +236,8 @@ class RunSpec:
                 argv += [flag, str(value)]
         return argv
 
-    def command(self, subcommand: str = "run", extra: Sequence[str] = (), out: str | Any | None = None) -> Command:
+    def command(self, subcommand: str = "run", extra: Sequence[str] = (),
+                out: str | os.PathLike[str] | None = None) -> Command:
         """The :class:`Command` that reruns this spec: ``deflation run --d 10 ... [extra] [--out out]``.
 
         A trailing ``["--out", path]`` in ``extra`` becomes the command's ``out`` (the same line either way)."""
