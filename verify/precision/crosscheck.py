@@ -41,8 +41,9 @@ def cross_check_specs(dps: int = 30, t_max: float = 60.0, m: int = 50, seed: int
     :meth:`RunSpec.command` (``run`` and ``precision``) reproduce the comparison."""
     hp_rtol = min(default_rtol(dps), rtol64 * REFERENCE_TIGHTENING)
     float64 = RunSpec(dataclasses.replace(instances.figure1(d), r=r),
-                      FlowConfig(algorithm="plain", m=m, delta0=instances.FIGURE1_DELTA0, t_max=t_max, n_save=n_save, save_grid="linear",
-                                 integrator="dopri5", rtol=rtol64, atol=rtol64 * 1e-2, device="cpu"),
+                      FlowConfig(algorithm="plain", m=m, delta0=instances.FIGURE1_DELTA0, t_max=t_max, n_save=n_save,
+                                 save_grid="linear", integrator="dopri5", rtol=rtol64, atol=rtol64 * 1e-2,
+                                 device="cpu"),
                       first_seed=seed, n_seeds=1)
     return float64, float64.replace(rtol=hp_rtol, atol=None, integrator="auto")
 
