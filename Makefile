@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 TORCH  ?= torch==2.13.*
 OUT    ?= results/audit
 
-.PHONY: install test properties audit figure1 bench docs clean
+.PHONY: install test test-quick properties audit figure1 bench docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,13 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# Everything, the long end-to-end tests (marked slow) included.
 test: install
 	$(PY) -m pytest -q
+
+# The tests not marked slow: the quick check while working (README, "tests").
+test-quick: install
+	$(PY) -m pytest -q -m "not slow"
 
 # The counterexample hunt: >= 200 fresh random examples per property (the test run's ci profile draws a fixed set),
 # one pytest-xdist worker per core, with hypothesis's statistics (each property's decided/undecided events; a
@@ -41,4 +46,4 @@ bench: install
 	$(PY) benchmarks/run.py --quick --json
 
 clean:
-	rm -rf $(VENV) results .pytest_cache
+	rm -rf $(VENV) results .pytest_cache site

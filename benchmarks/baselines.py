@@ -28,7 +28,7 @@ import argparse
 import json
 import time
 
-from solver.ground_truth import geometric_spectrum, random_orthonormal
+from verify.baselines.instances import get_instance
 from verify.baselines.recovery import recovery
 from verify.baselines.tensorly_methods import dense_target, tensorly_power
 from verify.baselines.tpm import tensor_power_method
@@ -37,7 +37,7 @@ from verify.baselines.tpm import tensor_power_method
 def tpm_vs_tensorly(seed: int = 0, repeats: int = 5) -> dict:
     """Seconds per run at d = 50, r = 10: our Gram-form TPM (best of ``repeats``) vs TensorLy's dense power
     iteration (one run, the dense tensor formed outside the timing), and whether each recovered every direction."""
-    truth = random_orthonormal(50, geometric_spectrum(10, 1.2), 4, seed=0)
+    truth = get_instance("large").spec.truth()
     tpm_times = []
     for _ in range(repeats):
         start = time.perf_counter()

@@ -28,7 +28,7 @@ import time
 import numpy as np
 import torch
 
-from solver import FlowConfig, kernels, solve
+from solver import FlowConfig, instances, kernels, solve
 from solver.instances import figure1_truth, spread_truth
 
 
@@ -126,9 +126,7 @@ def alg1_large(device: str, d: int, m: int, t_max: float) -> dict:
     as ``solver.flow.rosenbrock_matrix_free`` chooses) against scipy's BDF on the CPU, and the largest
     relative difference of the discovery times both reached."""
     from solver.flow import resolve_device, rosenbrock_matrix_free
-    from solver.ground_truth import geometric_spectrum, random_orthonormal
-
-    truth = random_orthonormal(d, geometric_spectrum(5, 100.0), 4, 0)
+    truth = instances.spread(d, basis="random").truth()
     matrix_free = rosenbrock_matrix_free("auto", 1, m * (d + 1), resolve_device(device))
     out: dict = {"alg1_large_d": d, "alg1_large_m": m, "alg1_large_t_max": t_max,
                  "alg1_large_device_linear_solver": "krylov" if matrix_free else "dense"}

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from solver.flow import initial_directions
-from solver.ground_truth import geometric_spectrum, identity_basis
+from solver.instances import figure1_truth
 from solver.precision import flint_available, make_arithmetic
 from verify.precision import cross_check_figure1
 from solver.precision.backend import FlowProblem
@@ -21,7 +21,7 @@ from solver.precision.backend import FlowProblem
 
 def rhs_seconds(backend: str, dps: int, d: int = 10, m: int = 50, repeats: int = 3) -> float:
     """Seconds per field evaluation of the Figure 1 instance (G is m x m x d)."""
-    truth = identity_basis(d, geometric_spectrum(5, 1.2))
+    truth = figure1_truth(d)
     ar = make_arithmetic(backend, dps)
     with ar.context():
         problem = FlowProblem(ar, truth, 0.0)

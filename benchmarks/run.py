@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from solver import FlowConfig, kernels, solve
+from solver import FlowConfig, instances, kernels, solve
 from solver.dense import dense_loss
 from solver.instances import figure1_truth, spread_truth
 
@@ -198,9 +198,7 @@ def flow_eval_loaded_over_idle() -> dict:
 def alg1_spread(d: int, m: int, seeds=(0,), integrator: str = "auto", basis: str = "random") -> dict:
     """Algorithm 1 (defaults) on the spread spectrum a_i = 10^{-2(i-1)}, r = 5, random orthonormal basis (seed 0) or
     the identity basis."""
-    from solver.ground_truth import geometric_spectrum, random_orthonormal
-
-    truth = random_orthonormal(d, geometric_spectrum(5, 100.0), 4, 0) if basis == "random" else spread_truth(d)
+    truth = instances.spread(d, basis=basis).truth()
     t0 = time.perf_counter()
     cpu0 = time.process_time()
     traj = solve(truth, FlowConfig(algorithm="modified", m=m, integrator=integrator), seeds=list(seeds))

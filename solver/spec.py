@@ -1,30 +1,32 @@
 """One run specification: :class:`RunSpec` = :class:`InstanceSpec` (the ground truth) + :class:`FlowConfig`
 + seeds.
 
-Everything that describes a run goes through it: the ``deflation run`` flags (and their help) are generated
-from the dataclass fields, so every default lives in one place (the field); the reproduce command of a record,
-an audit row or a sweep row is :meth:`RunSpec.command`; the hypothesis strategies build it with ``st.builds``;
-the sweep keys its Parquet rows by :meth:`RunSpec.key`.
+Everything that describes a run goes through it: the ``deflation run`` flags are the dataclass fields
+(:func:`spec_fields`; ``verify.commands._args`` builds the parser and its help from them), so every default lives
+in one place (the field); the reproduce command of a record, an audit row or a sweep row is
+:meth:`RunSpec.command`, a :class:`Command`; the sweep keys its Parquet rows by :meth:`RunSpec.key`.
 
 Data flow::
 
     RunSpec --truth()/config--> solver.solve --> Trajectory --verify.invariants--> Verdict --> ledger row
 
-Torch-free: the CLI builds its parser from this module without loading torch (``solve`` imports it lazily).
+Torch-free and argparse-free: the CLI builds its parser from this module's fields without loading torch
+(``solve`` imports it lazily); :meth:`RunSpec.to_argv` and :meth:`RunSpec.from_argv` convert to and from flag lists
+as data.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import functools
 import hashlib
 import json
 import math
+import os
 import shlex
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from .config import FlowConfig
 from .errors import ValidationError, is_int, is_number, require
@@ -34,11 +36,56 @@ if typing.TYPE_CHECKING:  # numpy and the ground truth load when a spec is used,
 
     from .ground_truth import GroundTruth
 
-__all__ = ["InstanceSpec", "RunSpec", "add_spec_arguments", "estimate_memory_bytes", "available_memory_bytes",
-           "BASES", "float_flag", "int_flag", "list_flag"]
+__all__ = ["InstanceSpec", "RunSpec", "Command", "PROGRAM", "spec_fields", "flag_of", "field_type",
+           "estimate_memory_bytes", "available_memory_bytes", "BASES"]
 
 BASES = ("identity", "random", "nonorthogonal")
 DEFAULT_R = 5
+PROGRAM = "deflation"
+
+
+class Command(str):
+    """A reproduce line: ``deflation <subcommand> <argv...> [--out <out>]``, shell-quoted (``shlex.join``).
+
+    Immutable, with typed fields (``subcommand``, ``argv``, ``out``) so that no caller parses a command string
+    back. A ``str`` subclass so that a record, a Parquet row or a report stores it as the plain line it prints,
+    and a stored line compares equal to the command that wrote it; ``str(command)`` is that line.
+    """
+
+    subcommand: str
+    argv: tuple[str, ...]
+    out: str | None
+
+    def __new__(cls, subcommand: str, argv: Sequence[str] = (), out: str | os.PathLike[str] | None = None,
+                ) -> "Command":
+        argv = tuple(str(word) for word in argv)
+        out = None if out is None else str(out)
+        words = [PROGRAM, subcommand, *argv] + ([] if out is None else ["--out", out])
+        self = super().__new__(cls, shlex.join(words))
+        for name, value in (("subcommand", subcommand), ("argv", argv), ("out", out)):
+            object.__setattr__(self, name, value)
+        return self
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Command is immutable (cannot set {name})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Command is immutable (cannot delete {name})")
+
+    def __reduce__(self) -> tuple:
+        return (Command, (self.subcommand, self.argv, self.out))
+
+    def __repr__(self) -> str:
+        return f"Command({self.subcommand!r}, {self.argv!r}, out={self.out!r})"
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """The argument vector the line runs (``shlex.split(str(self))``, without the splitting)."""
+        return (PROGRAM, self.subcommand, *self.argv) + (() if self.out is None else ("--out", self.out))
+
+    def with_out(self, out: str | os.PathLike[str] | None) -> "Command":
+        """The same command writing to ``out`` (None: no ``--out``)."""
+        return Command(self.subcommand, self.argv, out)
 
 
 @dataclass(frozen=True)
@@ -174,11 +221,11 @@ class RunSpec:
     def to_argv(self) -> list[str]:
         """The ``deflation run`` flags of this spec: every field that differs from its default, in field order."""
         argv: list[str] = []
-        for obj, f in _spec_fields():
+        for obj, f in spec_fields():
             value = getattr(self if obj is None else getattr(self, obj), f.name)
             if value == f.default:
                 continue
-            flag = f.metadata.get("flag", "--" + f.name.replace("_", "-"))
+            flag = flag_of(f)
             if isinstance(value, bool):
                 argv.append(flag if value else "--no-" + flag[2:])
             elif isinstance(value, tuple):
@@ -189,16 +236,22 @@ class RunSpec:
                 argv += [flag, str(value)]
         return argv
 
-    def command(self, subcommand: str = "run", extra: Sequence[str] = ()) -> str:
-        """A shell command that reruns this spec: ``deflation run --d 10 ...``."""
-        return shlex.join(["deflation", subcommand, *self.to_argv(), *extra])
+    def command(self, subcommand: str = "run", extra: Sequence[str] = (),
+                out: str | os.PathLike[str] | None = None) -> Command:
+        """The :class:`Command` that reruns this spec: ``deflation run --d 10 ... [extra] [--out out]``.
+
+        A trailing ``["--out", path]`` in ``extra`` becomes the command's ``out`` (the same line either way)."""
+        extra = list(extra)
+        if out is None and len(extra) >= 2 and extra[-2] == "--out":
+            out, extra = extra[-1], extra[:-2]
+        return Command(subcommand, [*self.to_argv(), *extra], out)
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "RunSpec":
-        """The spec of flags added by :func:`add_spec_arguments` (validated)."""
-        values = vars(args)
+    def from_flags(cls, values: Mapping[str, Any]) -> "RunSpec":
+        """The spec of parsed flag values keyed by field name (other keys ignored; missing ones take their
+        default), validated."""
         parts: dict[str | None, dict[str, Any]] = {"instance": {}, "config": {}, None: {}}
-        for obj, f in _spec_fields():
+        for obj, f in spec_fields():
             if f.name in values:
                 parts[obj][f.name] = values[f.name]
         spec = cls(instance=InstanceSpec(**parts["instance"]), config=FlowConfig(**parts["config"]), **parts[None])
@@ -206,11 +259,42 @@ class RunSpec:
         return spec
 
     @classmethod
+    def from_args(cls, args: Any) -> "RunSpec":
+        """The spec of an ``argparse.Namespace`` holding the ``deflation run`` flags (validated)."""
+        return cls.from_flags(vars(args))
+
+    @classmethod
     def from_argv(cls, argv: Sequence[str]) -> "RunSpec":
-        """The spec of a ``deflation run`` flag list (the inverse of :meth:`to_argv`)."""
-        parser = _SpecParser(prog="deflation run", add_help=False)
-        add_spec_arguments(parser)
-        return cls.from_args(parser.parse_args(list(argv)))
+        """The spec of a ``deflation run`` flag list (the inverse of :meth:`to_argv`), validated.
+
+        Accepts ``--flag value``, ``--flag=value`` and ``--flag``/``--no-flag`` for booleans; an unknown flag or a
+        value of the wrong type raises :class:`ValidationError` naming it."""
+        by_flag = {flag_of(f): (obj, f) for obj, f in spec_fields()}
+        values: dict[str, Any] = {}
+        words, i = list(argv), 0
+        while i < len(words):
+            word = words[i]
+            name, has_inline, inline = word.partition("=")
+            negated = name.startswith("--no-") and ("--" + name[5:]) in by_flag
+            key = "--" + name[5:] if negated else name
+            if key not in by_flag:
+                raise ValidationError("argv", "flags of deflation run (deflation run --help)", word)
+            obj, f = by_flag[key]
+            kind = field_type(obj, f)
+            if kind is bool:
+                require(not has_inline, key, "a flag without a value", word)
+                values[f.name] = not negated
+                i += 1
+                continue
+            require(not negated, key, "a flag with a value", word)
+            if has_inline:
+                text = inline
+            else:
+                require(i + 1 < len(words), key, "followed by a value", None)
+                text, i = words[i + 1], i + 1
+            values[f.name] = _convert(key, kind, text)
+            i += 1
+        return cls.from_flags(values)
 
     def to_dict(self) -> dict:
         """Plain JSON-able form (``from_dict`` inverts it)."""
@@ -261,21 +345,21 @@ def available_memory_bytes() -> int | None:
     return None
 
 
-# ------------------------------------------------------------------------------------ CLI from fields
-class _SpecParser(argparse.ArgumentParser):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:  # no prefix matching: --seed is not --seeds
-        kwargs.setdefault("allow_abbrev", False)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> None:  # one line, exit 2 (no usage block)
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def _spec_fields() -> list[tuple[str | None, dataclasses.Field]]:
-    """``(owner, field)`` of every flag: ``"instance"``, ``"config"`` or None (the spec's own seed fields)."""
+# --------------------------------------------------------------------------------------- flag fields
+def spec_fields() -> list[tuple[str | None, dataclasses.Field]]:
+    """``(owner, field)`` of every flag, in flag order: owner ``"instance"``, ``"config"`` or None (the spec's
+    own seed fields)."""
     return ([("instance", f) for f in dataclasses.fields(InstanceSpec)]
             + [("config", f) for f in dataclasses.fields(FlowConfig)]
             + [(None, f) for f in dataclasses.fields(RunSpec) if f.name not in ("instance", "config")])
+
+
+def flag_of(f: dataclasses.Field) -> str:
+    """The ``deflation run`` flag of a field: ``metadata["flag"]``, else ``--`` + its name with dashes."""
+    return f.metadata.get("flag", "--" + f.name.replace("_", "-"))
+
+
+_OWNERS: dict[str | None, type] = {"instance": InstanceSpec, "config": FlowConfig, None: RunSpec}
 
 
 @functools.cache
@@ -283,85 +367,28 @@ def _hints(owner: type) -> dict[str, Any]:
     return typing.get_type_hints(owner)
 
 
-def _hint(owner: type, name: str) -> Any:
-    return _hints(owner)[name]
-
-
-def _parser_for(hint: Any, low: int | None) -> Callable[[str], Any]:
+def field_type(owner: str | None, f: dataclasses.Field) -> type:
+    """The value type of a flag's field: ``bool``, ``int``, ``float``, ``str`` or ``tuple`` (a list of floats);
+    ``None`` in an optional field's hint is dropped."""
+    hint = _hints(_OWNERS[owner])[f.name]
     base = {a for a in typing.get_args(hint) if a is not type(None)} or {hint}
+    if hint is bool:
+        return bool
     if tuple[float, ...] in base:
-        return list_flag(float)
-    if float in base:
-        return float_flag()
-    if int in base:
-        return int_flag(1 if low is None else low)
+        return tuple
+    for kind in (float, int):
+        if kind in base:
+            return kind
     return str
 
 
-def add_spec_arguments(parser: argparse.ArgumentParser, overrides: dict[str, Callable[[str], Any]] | None = None,
-                       ) -> None:
-    """Add one flag per field of :class:`InstanceSpec`, :class:`FlowConfig` and :class:`RunSpec`, in groups.
-
-    The default and the help text come from the field (``metadata["help"]``), so ``deflation run --help``
-    shows the library's defaults. ``overrides`` replaces the value parser of named fields (the
-    high-precision command keeps ``--delta0`` as text, for norms below float64's range).
-    """
-    owners = {"instance": InstanceSpec, "config": FlowConfig, None: RunSpec}
-    titles = {"instance": "instance (InstanceSpec)", "config": "model and algorithm (FlowConfig)",
-              None: "seeds (RunSpec)"}
-    groups = {key: parser.add_argument_group(title) for key, title in titles.items()}
-    for obj, f in _spec_fields():
-        flag = f.metadata.get("flag", "--" + f.name.replace("_", "-"))
-        default_text = "" if f.default is None else f" (default {f.default})"
-        help_text = f.metadata.get("help", "") + default_text
-        kwargs: dict[str, Any] = {"dest": f.name, "default": f.default, "help": help_text}
-        hint = _hint(owners[obj], f.name)
-        if hint is bool:
-            kwargs["action"] = argparse.BooleanOptionalAction
-            kwargs["help"] = f.metadata.get("help", "")
-        elif "choices" in f.metadata:
-            kwargs["choices"] = f.metadata["choices"]
-        else:
-            kwargs["type"] = (overrides or {}).get(f.name) or _parser_for(hint, f.metadata.get("low"))
-        groups[obj].add_argument(flag, **kwargs)
-
-
-def float_flag() -> Callable[[str], float]:
-    """An argparse type: a finite number (argparse names the flag in its error)."""
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a number (got {text!r})") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"must be finite (got {text!r})")
-        return value
-    return parse
-
-
-def int_flag(low: int = 1) -> Callable[[str], int]:
-    """An argparse type: an integer >= ``low``."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low} (got {text!r})") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low} (got {value})")
-        return value
-    return parse
-
-
-def list_flag(kind: type = float) -> Callable[[str], tuple]:
-    """An argparse type: comma-separated ``kind`` values (numbers or integers), at least one."""
-    words = {float: "numbers", int: "integers"}.get(kind, f"{kind.__name__} values")
-
-    def parse(text: str) -> tuple:
-        try:
-            values = tuple(kind(v) for v in text.split(",") if v.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be comma-separated {words} (got {text!r})") from None
-        if not values:
-            raise argparse.ArgumentTypeError("must list at least one value")
-        return values
-    return parse
+def _convert(flag: str, kind: type, text: str) -> Any:
+    try:
+        if kind is tuple:
+            values = tuple(float(v) for v in text.split(",") if v.strip())
+            require(len(values) >= 1, flag, "comma-separated numbers, at least one", text)
+            return values
+        return kind(text)
+    except ValueError:
+        accepted = {float: "a number", int: "an integer", tuple: "comma-separated numbers"}.get(kind, "a value")
+        raise ValidationError(flag, accepted, text) from None

@@ -4,8 +4,6 @@ import numpy as np
 import torch
 
 
-
-
 def random_state(rng, d, m, r, order, orthogonal=True, norm_scale=0.7):
     """Random unit directions X (d, m), log-norms rho (m), ground truth (a, U) as float64 numpy arrays."""
     if orthogonal:

@@ -57,6 +57,7 @@ def _check_against_schema(report: dict) -> None:
     jsonschema.validate(report, schema)
 
 
+@pytest.mark.slow
 def test_report_json_is_valid_and_has_every_claim(audit):
     report, out = audit
     on_disk = json.loads((out / "report.json").read_text())
@@ -113,6 +114,7 @@ class _Collector(HTMLParser):
         self.text.append(data)
 
 
+@pytest.mark.slow
 def test_html_is_self_contained_and_has_every_claim_and_figure(audit):
     report, out = audit
     page = (out / "index.html").read_text()
@@ -147,6 +149,7 @@ def test_html_is_self_contained_and_has_every_claim_and_figure(audit):
     assert [k for k, v in seen.items() if v > 1] == []
 
 
+@pytest.mark.slow
 def test_markdown_has_ledger_and_every_claim(audit):
     _, out = audit
     text = (out / "report.md").read_text()
@@ -223,6 +226,7 @@ def _offline_prefix() -> list[str]:
     return []
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} not installed (headless render not checked)")
 def test_page_renders_in_headless_chromium_offline(audit, tmp_path):
     _, out = audit
@@ -403,6 +407,7 @@ def test_ledger_rules():
     assert s["P11"] == "open"                                   # a miss below the bound is not a refutation
 
 
+@pytest.mark.slow
 def test_every_rule_runs_on_real_stage_results(audit):
     """Each claim's rule on the stage results of a real (test-profile) audit: a rule that reads a field its
     stage does not produce fails here instead of turning the claim "open"."""

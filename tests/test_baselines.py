@@ -1,4 +1,4 @@
-"""Baselines (issue 11): recovery metrics, the tensor power method in Gram form, TensorLy, the runner and CLI."""
+"""Baselines: recovery metrics, the tensor power method in Gram form, TensorLy, the runner and CLI."""
 
 import json
 import shlex
@@ -10,18 +10,20 @@ import torch
 from solver.dense import dense_contraction, symmetric_power_sum
 from solver.errors import ValidationError
 from solver.ground_truth import geometric_spectrum, identity_basis, random_orthonormal
+from solver.instances import FIGURE1_RATIO, figure1_truth
+from solver.power_method import power_iterations
 from solver.spec import InstanceSpec, RunSpec
 
 from verify.baselines.instances import INSTANCES, BaselineInstance
 from verify.baselines.recovery import Decomposition, flow_discovery_order, order_matches, recovery
 from verify.baselines.runner import METHODS, SLOW_PAIRS, run_baselines, run_method
 from verify.baselines.tensorly_methods import cp_als, dense_target, tensorly_power
-from verify.baselines.tpm import TPMConfig, _power_steps, tensor_power_method
+from verify.baselines.tpm import TPMConfig, tensor_power_method
 from verify.cli import main
 
 
 def _figure1():
-    return identity_basis(10, geometric_spectrum(5, 1.2), 4)
+    return figure1_truth()
 
 
 # ----------------------------------------------------------------------------------------- recovery
@@ -82,7 +84,7 @@ def test_power_step_matches_the_dense_contraction():
     found_c = np.array([0.4, -0.1])
     theta = rng.standard_normal((5, 3))
     theta /= np.linalg.norm(theta, axis=0)
-    new, values = _power_steps(found_X, found_c, theta, truth, 1)
+    new, values = power_iterations(truth, theta, 1, found_X, found_c)
     T = (symmetric_power_sum(torch.tensor(truth.a), torch.tensor(truth.U), 4)
          - symmetric_power_sum(torch.tensor(found_c), torch.tensor(found_X), 4))
     for k in range(3):
@@ -144,9 +146,9 @@ TINY = BaselineInstance("tiny", InstanceSpec(d=4, a=(1.0, 0.4), order=4, basis="
 
 def test_flow_row_is_the_runspec_its_command_names():
     spec = TINY.flow_spec("plain_flow", n_seeds=3)
-    argv = shlex.split(spec.command())
+    argv = shlex.split(spec.command())  # the printed line, as a shell splits it
     assert argv[:2] == ["deflation", "run"]
-    assert RunSpec.from_argv(argv[2:]) == spec
+    assert RunSpec.from_argv(argv[2:]) == spec == RunSpec.from_argv(spec.command().argv)
     assert TINY.flow_spec("exact_rank_flow").config.m == 2
     rec, seconds = run_method("plain_flow", TINY, seed=0)
     assert rec.success and rec.order_matches_a and seconds > 0
@@ -223,12 +225,12 @@ def test_p4_cites_the_power_method_rows_on_orthogonal_instances():
 def test_coherent_basis_has_the_asked_mutual_coherence(mu):
     from verify.baselines.beyond import coherent_truth
 
-    truth = coherent_truth(10, geometric_spectrum(5, 1.2), mu, order=4, seed=1)
+    truth = coherent_truth(10, geometric_spectrum(5, FIGURE1_RATIO), mu, order=4, seed=1)
     K = truth.U.T @ truth.U
     np.testing.assert_allclose(K, (1 - mu) * np.eye(5) + mu * np.ones((5, 5)), atol=1e-12)
     assert truth.orthogonal == (mu == 0.0)
     with pytest.raises(ValidationError, match="mu"):
-        coherent_truth(10, geometric_spectrum(5, 1.2), 1.0)
+        coherent_truth(10, geometric_spectrum(5, FIGURE1_RATIO), 1.0)
 
 
 def test_half_residual_times_interpolate_the_first_crossing():

@@ -54,19 +54,16 @@ def test_run_writes_record_with_documented_keys(tmp_path, capsys):
     assert "t_disc[1]" in capsys.readouterr().out
 
 
-def test_figure1_writes_figures_and_summary(tmp_path, monkeypatch):
-    from verify import experiments
-
-    original = experiments.figure1_trajectory
-    monkeypatch.setattr(experiments, "figure1_trajectory",
-                        lambda seeds, device, progress: original(seeds=2, d=7, m=20, t_max=70.0, progress=progress))
-    assert main(["figure1", "--out", str(tmp_path), "--quiet"]) == 0
+def test_figure1_writes_figures_and_summary(tmp_path):
+    assert main(["figure1", "--smoke", "--seeds", "2", "--out", str(tmp_path), "--quiet"]) == 0
     for name in ("figure1.png", "figure1.svg", "summary.json", "run.json", "trajectory.npz"):
         assert (tmp_path / name).stat().st_size > 0
     summary = json.loads((tmp_path / "summary.json").read_text())
+    assert len(summary["runs"]) == 2
     assert {"seed", "discovery_times", "final_residuals", "final_loss"} <= set(summary["runs"][0])
     times = summary["runs"][0]["discovery_times"]
     assert all(t is not None for t in times) and times == sorted(times)
+    assert summary["command"].startswith("deflation run --d 6 ")
 
 
 # ------------------------------------------------------------------------------------------------ traps

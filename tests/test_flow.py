@@ -158,6 +158,7 @@ def test_cuda_request_without_gpu_is_a_validation_error():
         solve(figure1_truth(d=5), FlowConfig(device="cuda", **SMALL), seeds=[0])
 
 
+@pytest.mark.slow
 def test_initial_state_replaces_the_draw_and_rotation_is_equivariant():
     """Q applied to U and to W(0) rotates the whole trajectory: residuals and norms are unchanged."""
     from solver.flow import initial_directions, seed_streams

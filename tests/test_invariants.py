@@ -282,6 +282,7 @@ def test_power_method_coordinates_follow_c7():
     assert abs(h[-1, 1, 0]) > 0.999 and np.allclose((h**2).sum(axis=-1), 1.0, atol=1e-10)
 
 
+@pytest.mark.slow
 def test_every_p_checker_catches_a_mutant(reference_runs):
     """The clean reference run passes every checker that decides; each P-checker fails on at least one broken
     flow (verify.mutants; the table with Algorithm 1's re-initialization mutant is in the audit report)."""

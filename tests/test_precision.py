@@ -17,6 +17,7 @@ from solver.precision.arithmetic import MpmathArithmetic
 BACKENDS = ["mpmath"] + (["flint"] if flint_available() else [])
 
 
+@pytest.mark.slow
 def test_agreement_with_float64_where_resolved():
     """Figure 1 instance at reduced size (m=10, t=30): 1e-10 relative wherever float64 resolves loss and residuals."""
     out = cross_check_figure1(dps=30, t_max=30.0, m=10, n_save=30)
@@ -68,6 +69,7 @@ def test_configured_dps_is_used(backend):
     assert 5e-21 < 2.2e-16  # float64 could not resolve it (its floor is ~1e-16)
 
 
+@pytest.mark.slow
 def test_mpmath_and_flint_agree():
     if not flint_available():
         pytest.skip("python-flint not installed (optional)")
@@ -86,6 +88,7 @@ def test_mpmath_and_flint_agree():
         assert max(abs(x - y) for x, y in zip(la, lb)) <= mpmath.mpf("1e-14")
 
 
+@pytest.mark.slow
 def test_radau_matches_gbs():
     truth = identity_basis(3, geometric_spectrum(2, 1.2))
     config = FlowConfig(m=3, t_max=12.0, n_save=4, delta0=1e-6, save_grid="linear", rtol=1e-14, atol=1e-14)
@@ -133,6 +136,7 @@ def test_cli_validation(capsys):
     assert "grid" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_probe_tiny_grid(tmp_path):
     result = run_probe([(3, 1e-3)], m_per_d=1)
     (row,) = result["rows"]

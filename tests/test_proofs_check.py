@@ -35,6 +35,7 @@ def test_registry_is_c1_to_c14_in_order() -> None:
     assert set(PROOFS) == {c.id for c in CLAIMS}
 
 
+@pytest.mark.slow
 def test_every_claim_is_proven_for_every_d(all_claims_json: dict) -> None:
     entries = all_claims_json["data"]["claims"]
     assert [e["id"] for e in entries] == [c.id for c in CLAIMS]
@@ -54,6 +55,7 @@ def test_every_claim_is_proven_for_every_d(all_claims_json: dict) -> None:
     assert used == set(all_claims_json["data"]["lemmas"])
 
 
+@pytest.mark.slow
 def test_json_schema(all_claims_json: dict) -> None:
     assert set(all_claims_json["data"]) == {"claims", "lemmas"}
     for entry in all_claims_json["data"]["claims"]:
@@ -68,6 +70,7 @@ def test_json_schema(all_claims_json: dict) -> None:
         assert isinstance(entry["seconds"], float)
 
 
+@pytest.mark.slow
 def test_covered_says_where_the_instances_were(all_claims_json: dict) -> None:
     by_id = {e["id"]: e for e in all_claims_json["data"]["claims"]}
     assert by_id["C9"]["covered"]["d"] == [2]  # dL/dt instances at d = 2 only
@@ -80,6 +83,7 @@ def _shown(entry: dict) -> list[str]:
             *(d["label"] for d in entry["details"])]
 
 
+@pytest.mark.slow
 def test_no_raw_sympy_or_python_repr_in_what_the_report_shows(all_claims_json: dict) -> None:
     for e in all_claims_json["data"]["claims"]:
         for text in _shown(e):
@@ -91,6 +95,7 @@ def test_no_raw_sympy_or_python_repr_in_what_the_report_shows(all_claims_json: d
             assert len(step) < 1200, (e["id"], "long expression not summarized", len(step))
 
 
+@pytest.mark.slow
 def test_every_formula_renders_as_mathml(all_claims_json: dict) -> None:
     from verify.audit.mathml import latex_to_html
 
@@ -101,6 +106,7 @@ def test_every_formula_renders_as_mathml(all_claims_json: dict) -> None:
             assert "<math" in markup and not re.findall(r">[^<]*\\[A-Za-z|{}][^<]*<", body), (e["id"], text[:120])
 
 
+@pytest.mark.slow
 def test_derivations_stage_template_shows_status_scope_and_full_forms(all_claims_json: dict) -> None:
     from proofs_check import run_claims
     from verify.audit._types import StageResult

@@ -59,6 +59,7 @@ def robertson_jacobian(y, runs):
                         torch.stack([z, 6e7 * y2, z], 1)], 1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("matrix_free", [False, True])
 def test_robertson_against_scipy_radau(matrix_free):
     times = [1e-2, 1.0, 1e2, 1e4, 1e5]
@@ -137,6 +138,7 @@ def test_batch_independence_and_per_run_steps():
     assert stats_b.accepted > stats_alone.accepted  # the other runs took steps of their own
 
 
+@pytest.mark.slow
 def test_flow_discovery_times_agree_with_scipy_bdf():
     """Algorithm 1 on the spread spectrum (d = 6, m = 12): discovery times of the torch path and the scipy BDF
     path agree to 1e-3 relative."""
@@ -239,6 +241,7 @@ def test_batched_gmres_solves_each_system_independently_of_its_batch():
     assert torch.equal(alone[0], x[0])
 
 
+@pytest.mark.slow
 def test_matrix_free_flow_agrees_with_the_dense_torch_path():
     """Algorithm 1 on the spread spectrum with the torch stiff path, matrix-free (GMRES on the Gram-form J v,
     per-component block preconditioner) against the dense LU: the same discovery times to 1e-6 relative (both
@@ -288,6 +291,7 @@ def test_a_singular_stage_system_rejects_the_step_instead_of_raising():
     assert stats.rejected >= 1
 
 
+@pytest.mark.slow
 def test_a_run_that_blows_up_stops_with_a_clear_error():
     """y' = exp(y) from y(0) = 0 blows up at t = 1 (y = -ln(1 - t), no continuation past it): the run must end in
     IntegrationStalled naming the run, not crawl towards t = 1 (the step shrinks to nothing while exp overflows)."""

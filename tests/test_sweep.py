@@ -178,6 +178,7 @@ def client():
     cluster.close()
 
 
+@pytest.mark.slow
 def test_sweep_survives_a_killed_worker(tmp_path, client, reference_rows):
     spec = parse_spec(TINY)
     killed: list[str] = []
@@ -201,6 +202,7 @@ def test_sweep_survives_a_killed_worker(tmp_path, client, reference_rows):
     _assert_rows_equal(df, reference_rows)
 
 
+@pytest.mark.slow
 def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path, client, reference_rows):
     spec = parse_spec(TINY)
 
@@ -228,6 +230,7 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path, client, refe
     assert run_sweep(spec, tmp_path).written == 0
 
 
+@pytest.mark.slow
 def test_plot_redraws_from_the_dataset(tmp_path, reference_rows, capsys):
     for row in reference_rows.values():
         write_row(tmp_path, row)
@@ -249,6 +252,7 @@ def test_probe_rows_are_sweep_rows():
         assert by_seed[seed].config.eps == 2e-3 and by_seed[seed].instance.basis_seed == seed
 
 
+@pytest.mark.slow
 def test_frontier_separates_m_from_eps(tmp_path, client):
     from verify.precision.probe import frontier, plot_frontier, theorem_scale
 

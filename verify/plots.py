@@ -31,7 +31,7 @@ def save_figure(fig, stem: Path) -> list[Path]:
 
 
 #: The loss is drawn only where it exceeds this many float64 resolution floors: just above the floor it is
-#: rounding noise, which drew a hairy band along the floor.
+#: rounding noise, which would draw a hairy band along the floor.
 FLOOR_MARGIN = 4.0
 
 

@@ -8,11 +8,14 @@ smallest ratio, seed 0. They are ``st.composite`` rather than ``st.builds``: ``r
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from hypothesis import settings
 from hypothesis import strategies as st
 
 from solver.config import FlowConfig
+from solver.instances import PAPER_REGIME, paper_regime_run
 from solver.spec import InstanceSpec, RunSpec
 
 
@@ -24,32 +27,27 @@ def examples(ci: int) -> settings:
     return settings(current)
 
 
-def bounded_ratio_spectra(r: int, min_ratio: float = 1.3, max_ratio: float = 2.0) -> st.SearchStrategy[list[float]]:
+def bounded_ratio_spectra(r: int, min_ratio: float = PAPER_REGIME.min_ratio, max_ratio: float = PAPER_REGIME.max_ratio,
+                          ) -> st.SearchStrategy[list[float]]:
     """``a_1 = 1`` and ``a_j / a_{j+1}`` in ``[min_ratio, max_ratio]`` (shrinks to the smallest ratio)."""
     return st.lists(st.floats(min_ratio, max_ratio), min_size=r - 1, max_size=r - 1).map(
         lambda ratios: [1.0] + [float(x) for x in 1.0 / np.cumprod(ratios)])
 
 
 @st.composite
-def orthogonal_instances(draw, algorithm: str = "plain", max_d: int = 8, max_r: int = 4, max_m: int = 24,
-                         order: int = 4) -> RunSpec:
-    """A random orthonormal ``T*`` (``d <= max_d``, ``r <= max_r``, ratios in [1.3, 2]), ``m`` in
-    ``[3d, max_m]`` (over-parametrized), ``delta0 = 1e-10``; plain flow to ``t = 60 / a_r`` (enough to
-    discover and settle every direction) or the modified flow with ``eps = 1e-3`` (dense Newton solves)."""
-    d = draw(st.integers(4, max_d))
-    r = draw(st.integers(2, min(max_r, d)))
-    a = draw(bounded_ratio_spectra(r))
-    m = draw(st.integers(min(3 * d, max_m), max_m))
-    instance = InstanceSpec(d=d, a=tuple(a), order=order, basis="random", basis_seed=draw(st.integers(0, 2**20)))
+def orthogonal_instances(draw, algorithm: str = "plain", max_d: int = PAPER_REGIME.max_d,
+                         max_r: int = PAPER_REGIME.max_r, max_m: int = PAPER_REGIME.max_m, order: int = 4) -> RunSpec:
+    """A run of the paper's regime (:func:`solver.instances.paper_regime_run`, bounds
+    :data:`solver.instances.PAPER_REGIME` with the given maxima): a random orthonormal ``T*``, ``m`` in
+    ``[3d, max_m]`` (over-parametrized), plain flow to ``t = 60 / a_r`` or the modified flow with ``eps = 1e-3``."""
+    regime = dataclasses.replace(PAPER_REGIME, max_d=max_d, max_r=max_r, max_m=max_m)
+    d = draw(st.integers(regime.min_d, regime.max_d))
+    r = draw(st.integers(2, min(regime.max_r, d)))
+    a = draw(bounded_ratio_spectra(r, regime.min_ratio, regime.max_ratio))
+    m = draw(st.integers(regime.min_m(d), regime.max_m))
+    basis_seed = draw(st.integers(0, 2**20))
     first_seed = draw(st.integers(0, 2**20))
-    # Modified flow: eps = 1e-3 is far below a_r >= 1/8, so every fit happens; the later epochs (length ~ 1/beta)
-    # only cost time. The dense LU: these systems have (d+1) m <= 216 unknowns, where it is ~2x faster than
-    # Krylov (BENCHMARKS.md); named so that a change of the auto threshold does not change these tests.
-    if algorithm == "plain":
-        config = FlowConfig(algorithm="plain", m=m, delta0=1e-10, t_max=60.0 / a[-1])
-    else:
-        config = FlowConfig(algorithm=algorithm, m=m, delta0=1e-10, eps=1e-3, linear_solver="dense")
-    return RunSpec(instance, config, first_seed=first_seed, n_seeds=1)
+    return paper_regime_run(d, a, m, basis_seed, first_seed, algorithm, order=order, regime=regime)
 
 
 @st.composite

@@ -8,6 +8,7 @@ prints every violated verdict and the ``deflation run`` command reproducing the 
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import event, given, note
 
 from solver.spec import RunSpec
@@ -47,11 +48,11 @@ def test_plain_flow_satisfies_every_invariant_but_p12(spec):
 # source (decorators included), and the recorded findings refer to those examples. (P3 is checked too.)
 test_plain_flow_satisfies_every_invariant_but_p12 = requires_decided(0.8)(
     test_plain_flow_satisfies_every_invariant_but_p12)
+test_plain_flow_satisfies_every_invariant_but_p12 = pytest.mark.slow(test_plain_flow_satisfies_every_invariant_but_p12)
 
 
 # P12 counterexample found by the property above (hypothesis, ci profile): d = r = 4, ratio 2, m = 12 = 3d.
-# The smallest direction is never fitted (by t = 480 = 60/a_4; t_max 100x longer changes nothing). It survived
-# the switch to nested draws (W(0) drawn (m, d) and transposed, from its own child stream): the order law
+# The smallest direction is never fitted (by t = 480 = 60/a_4; t_max 100x longer changes nothing). The order law
 # (verify.mlaw) predicts fitted {1, 2, 3} for this seed's W(0), and P(all four basins occupied | m = 12) = 0.44
 # (predicted m_90 = 37): "m large enough" is far above 3d here.
 P12_COUNTEREXAMPLE = ("--d 4 --a 1.0,0.5,0.25,0.125 --basis random --basis-seed 0 --m 12 --delta0 1e-10 "
@@ -68,10 +69,9 @@ def test_p12_counterexample_is_reproducible():
 
 
 # The same family as the P12 counterexample (d = r = 4, ratio 2, m = 12). a_3 is never fitted while a_4 is
-# (t = 88), so the deflation order P1 fails as a consequence of the skipped direction. Found first by hypothesis
-# at first-seed 0; with nested draws that seed misses a_4 instead, and this seed was picked by the order law
-# (verify.mlaw.predicted_fitted: {1, 2, 4}, the first such seed), then confirmed by the run.
-# verify/FINDINGS_invariants.md.
+# (t = 88), so the deflation order P1 fails as a consequence of the skipped direction. This is the first seed
+# for which the order law predicts that set (verify.mlaw.predicted_fitted: {1, 2, 4}), and the run confirms it
+# (verify/FINDINGS_invariants.md).
 P1_COUNTEREXAMPLE = ("--d 4 --a 1.0,0.5,0.25,0.125 --basis random --basis-seed 1337 --m 12 --delta0 1e-10 "
                      "--seeds 1 --first-seed 1 --algorithm plain --t-max 480")
 
@@ -97,10 +97,10 @@ test_modified_flow_satisfies_every_invariant_but_p7 = requires_decided(0.8)(
     test_modified_flow_satisfies_every_invariant_but_p7)
 
 
-# P7 counterexample found by the property above (ci profile, first run with nested draws; hypothesis shrank it to
-# seed 0): Algorithm 1 at d = 4, m = 12 = 3d never fits a_3 = 0.25 (eps = 1e-3). No component is ever
-# re-initialized: every one joins the u_1 or u_2 cluster with a norm above delta1, so none is free to find u_3
-# (the mechanism README's fixed-m probe describes at d = 4). Seeds 1, 2, 3 of the same instance fit all three.
+# P7 counterexample found by the property above (ci profile; hypothesis shrank it to seed 0): Algorithm 1 at
+# d = 4, m = 12 = 3d never fits a_3 = 0.25 (eps = 1e-3). No component is ever re-initialized: every one joins
+# the u_1 or u_2 cluster with a norm above delta1, so none is free to find u_3 (the mechanism README's fixed-m
+# probe describes at d = 4). Seeds 1, 2, 3 of the same instance fit all three.
 P7_COUNTEREXAMPLE = ("--d 4 --a 1.0,0.5,0.25 --basis random --basis-seed 69 --algorithm modified --m 12 "
                      "--delta0 1e-10 --eps 0.001 --linear-solver dense --first-seed 0")
 
@@ -131,3 +131,7 @@ def test_norm_correlation_law_where_resolvable(spec):
     assert verdict.passed, (f"exponent {verdict.worst:.3g} (law: -4 +- {verdict.params['band']}), points "
                             f"{details['log10_tau_over_delta0']} {details['log10_worst_alpha']}\n"
                             f"reproduce: {spec.command()}")
+
+
+# Marked after the definition, for the reason above.
+test_norm_correlation_law_where_resolvable = pytest.mark.slow(test_norm_correlation_law_where_resolvable)

@@ -26,9 +26,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from solver import instances
 from solver.config import FlowConfig
 from solver.errors import require
 from solver.ground_truth import GroundTruth, geometric_spectrum, identity_basis
+from solver.spec import Command
 
 from .recovery import Decomposition, half_residual_times, order_matches, recovery
 
@@ -37,7 +39,9 @@ __all__ = ["coherent_truth", "BeyondRow", "BeyondStudy", "run_beyond", "plot_bey
 
 COHERENCES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 ORDERS = (3, 4, 5, 6)
-D, R, RATIO, M, DELTA0 = 10, 5, 1.2, 50, 1e-15
+# Figure 1's instance (solver.instances).
+D, R, RATIO = 10, instances.FIGURE1_RANK, instances.FIGURE1_RATIO
+M, DELTA0 = instances.FIGURE1_M, instances.FIGURE1_DELTA0
 PLAIN_T_MAX = {"coherence": 400.0, 3: 300.0, 4: 150.0, 5: 300.0, 6: 600.0}
 # Algorithm 1: epochs down to beta = 0.05 < a_5 = 0.48 (every direction has its epoch), a regularizer far below
 # the 1e-3 success threshold (the default eps/10 would bias each fitted coefficient by 2.5e-3).
@@ -101,7 +105,7 @@ class BeyondStudy:
     """Both studies' rows, the command that reproduces them and the total seconds."""
 
     rows: list[BeyondRow]
-    command: str
+    command: Command
     seconds: float
 
     def select(self, study: str, algorithm: str) -> list[BeyondRow]:
@@ -151,7 +155,7 @@ def _run_cell(study: str, parameter: float, truth: GroundTruth, config: FlowConf
 def _config(algorithm: str, t_max: float) -> FlowConfig:
     if algorithm == "plain":
         return FlowConfig(algorithm="plain", m=M, delta0=DELTA0, t_max=t_max, record_components=False)
-    # Explicit dopri5: on these (random, coherent) bases the implicit path broke down (Krylov: a singular
+    # Explicit dopri5: on these (random, coherent) bases the implicit path breaks down (Krylov: a singular
     # preconditioner block; dense LU: "required step size is less than spacing between numbers" at t = 17.2, the
     # first discovery). Figure 1's spectrum is not stiff, so the explicit engine is affordable here.
     return FlowConfig(algorithm="modified", m=M, delta0=DELTA0, eps=ALG1_EPS, lam=ALG1_LAM, integrator="dopri5",
@@ -183,14 +187,14 @@ def run_beyond(seeds: int = 3, coherences: Sequence[float] = COHERENCES, orders:
         rows.append(_run_cell(study, parameter, truth, _config(algorithm, t_max), seeds))
     if progress is not None:
         progress(len(cells), len(cells), "done")
-    command = f"deflation baselines --beyond --seeds {seeds}"
+    argv = ["--beyond", "--seeds", str(seeds)]
     if tuple(coherences) != COHERENCES:
-        command += " --coherences " + ",".join(f"{mu:g}" for mu in coherences)
+        argv += ["--coherences", ",".join(f"{mu:g}" for mu in coherences)]
     if tuple(orders) != ORDERS:
-        command += " --orders " + ",".join(str(int(l)) for l in orders)
+        argv += ["--orders", ",".join(str(int(l)) for l in orders)]
     if tuple(algorithms) != ("plain", "modified"):
-        command += " --algorithms " + ",".join(algorithms)
-    return BeyondStudy(rows=rows, command=command, seconds=time.perf_counter() - t0)
+        argv += ["--algorithms", ",".join(algorithms)]
+    return BeyondStudy(rows=rows, command=Command("baselines", argv), seconds=time.perf_counter() - t0)
 
 
 def norm_growth_times(a: np.ndarray, delta0: float = DELTA0) -> np.ndarray:

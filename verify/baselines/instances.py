@@ -9,8 +9,8 @@ direction that the flow can find is found within the horizon:
 - ``m``: the over-parametrized width (4d on ``large``; P12's counterexample lives at m = 3d);
 - ``eps``: Algorithm 1's target accuracy, below ``min_j a_j`` so that ``beta_s`` passes every ``a_j`` (a
   smaller ``eps`` only adds long epochs after the last discovery).
-- ``nonorthogonal`` runs Algorithm 1 with the explicit dopri5 engine and ``lambda = 1e-5``: on random bases the
-  implicit path broke down (a singular Krylov preconditioner block; with dense LU, a step size below float
+- ``nonorthogonal`` runs Algorithm 1 with the explicit dopri5 engine and ``lambda = 1e-5``: on this basis the
+  implicit path breaks down (a singular Krylov preconditioner block; with dense LU, a step size below float
   spacing at the first discovery), and the default ``lambda = eps/10`` would bias the fit past the 1e-3 success
   threshold of a non-orthogonal ``T*``.
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from solver import instances
 from solver.config import FlowConfig
 from solver.errors import ValidationError
 from solver.spec import InstanceSpec, RunSpec
@@ -60,33 +61,30 @@ class BaselineInstance:
         return RunSpec(instance=self.spec, config=config, first_seed=first_seed, n_seeds=n_seeds)
 
 
-_FIGURE1_A = "a_1 = 1, a_i/a_{i+1} = 1.2"
+_FIGURE1_A = f"a_1 = 1, a_i/a_{{i+1}} = {instances.FIGURE1_RATIO}"
+_SPREAD_A = "a_i = 10^{-2(i-1)}"
 
 INSTANCES: dict[str, BaselineInstance] = {inst.name: inst for inst in (
-    BaselineInstance("figure1", InstanceSpec(d=10, r=5, ratio=1.2, order=4, basis="identity"),
-                     f"the paper's Figure 1: d = 10, r = 5, {_FIGURE1_A}, u_j = e_j", t_max=100.0, m=50, eps=0.04),
-    BaselineInstance("spread", InstanceSpec(d=10, r=5, ratio=100.0, order=4, basis="identity"),
-                     "a_i = 10^{-2(i-1)}, d = 10, r = 5, u_j = e_j", t_max=1e11, m=50, eps=1e-9),
-    BaselineInstance("nonorthogonal", InstanceSpec(d=10, r=5, ratio=1.2, order=4, basis="nonorthogonal",
-                                                   basis_seed=0),
+    BaselineInstance("figure1", instances.figure1(), f"the paper's Figure 1: d = 10, r = 5, {_FIGURE1_A}, u_j = e_j",
+                     t_max=instances.FIGURE1_T_MAX, m=instances.FIGURE1_M, eps=0.04),
+    BaselineInstance("spread", instances.spread(), f"{_SPREAD_A}, d = 10, r = 5, u_j = e_j", t_max=1e11, m=50,
+                     eps=1e-9),
+    BaselineInstance("nonorthogonal", instances.figure1(basis="nonorthogonal"),
                      f"Figure 1's a ({_FIGURE1_A}), d = 10, independent uniform unit u_j", t_max=600.0, m=50,
                      eps=0.05, alg1_integrator="dopri5", alg1_lam=1e-5),
     BaselineInstance("order3", InstanceSpec(d=7, a=(2.0, 0.9, 0.3), order=3, basis="identity"),
                      "order l = 3, d = 7, a = (2, 0.9, 0.3), u_j = e_j", t_max=200.0, m=50, eps=0.03),
-    BaselineInstance("large", InstanceSpec(d=50, r=10, ratio=1.2, order=4, basis="random", basis_seed=0),
+    BaselineInstance("large", InstanceSpec(d=50, r=10, ratio=instances.FIGURE1_RATIO, order=4, basis="random",
+                                           basis_seed=0),
                      f"d = 50, r = 10, {_FIGURE1_A}, random orthonormal basis", t_max=300.0, m=200, eps=0.019),
+    # Not a default: every method here is rotation-equivariant in exact arithmetic (TensorLy's starts in [0,1)^d
+    # aside), so this basis changes no distribution of results, but the stiff solver crawls on it (the plain flow
+    # to t = 1e11 takes over 120 s against 32 s on the identity basis) and Algorithm 1 stops on a singular
+    # preconditioner block (seed 0); kept so that a solver change can be measured on it.
+    BaselineInstance("spread_random", instances.spread(basis="random"),
+                     f"{_SPREAD_A}, d = 10, r = 5, random orthonormal basis (not a default: slow stiff solves)",
+                     t_max=1e11, m=50, eps=1e-9),
 )}
-
-# The issue asked for the spread spectrum on a random orthonormal basis. Every method here is rotation-equivariant
-# in exact arithmetic (random starts are Haar; TensorLy's starts in [0,1)^d are the exception), so the basis
-# changes no distribution of results, but on it the stiff solver crawls (the plain flow to t = 1e11 did not finish
-# in 120 s, 32 s on the identity basis, same load) and Algorithm 1 stopped on a singular preconditioner block
-# (seed 0). The default uses the identity basis (SPEC's spread spectrum); ``spread_random`` keeps the issue's
-# instance for whoever fixes the solver.
-INSTANCES["spread_random"] = BaselineInstance(
-    "spread_random", InstanceSpec(d=10, r=5, ratio=100.0, order=4, basis="random", basis_seed=0),
-    "a_i = 10^{-2(i-1)}, d = 10, r = 5, random orthonormal basis (not a default: slow stiff solves)",
-    t_max=1e11, m=50, eps=1e-9)
 
 DEFAULT_INSTANCES = ("figure1", "spread", "nonorthogonal", "order3", "large")
 

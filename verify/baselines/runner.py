@@ -23,7 +23,6 @@ Row schema (``baselines.json``, ``{"rows": [...]}``; every row also carries the 
 from __future__ import annotations
 
 import math
-import shlex
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from solver.errors import ValidationError, require
+from solver.spec import Command
 
 from .instances import FLOW_METHODS, DEFAULT_INSTANCES, BaselineInstance, get_instance
 from .recovery import Decomposition, Recovery, flow_discovery_order, half_residual_times, recovery
@@ -66,8 +66,8 @@ class BaselineRow:
     order_matches_a: int | None
     median_seconds: float | None
     rel_error_floor: float | None
-    command: str
-    run_command: str | None = None
+    command: Command
+    run_command: Command | None = None
     skipped: str | None = None
     runs: list[dict] = field(default_factory=list)
 
@@ -98,10 +98,9 @@ class BaselinesResult:
         raise KeyError((method, instance))
 
 
-def row_command(method: str, instance: str, seeds: int) -> str:
-    """The ``deflation baselines`` line that reruns one row."""
-    return shlex.join(["deflation", "baselines", "--instances", instance, "--methods", method,
-                       "--seeds", str(seeds)])
+def row_command(method: str, instance: str, seeds: int) -> Command:
+    """The ``deflation baselines`` command that reruns one row."""
+    return Command("baselines", ["--instances", instance, "--methods", method, "--seeds", str(seeds)])
 
 
 def _flow_recoveries(method: str, inst: BaselineInstance, seeds: Sequence[int],

@@ -9,9 +9,8 @@ The algorithm, for ``k`` rounds (``k = r`` here):
 
 with ``R = T*`` at the start. After ``s`` rounds the deflated tensor is ``T* - sum_{i<=s} lambda_i
 v_i^{(x)l}``: exactly the model's residual ``T* - T`` with components ``(c_i, wbar_i) = (lambda_i, v_i)``.
-So every contraction is one call of :func:`solver.kernels.residual_contractions` on the found components
-followed by the ``L`` starts appended with weight ``c = 0`` (they are queried, not subtracted):
-``O((s + L)^2 d + (s + L) r d)`` per iteration, the model's formulas in their one place.
+So every iteration is :func:`solver.power_method.power_iterations` (the model's contractions in their one
+place), ``O((s + L)^2 d + (s + L) r d)`` per iteration.
 
 ``L`` and ``N`` are ours (the paper's analysis asks ``L = poly(k) log(1/eta)``, ``N = O(log k + log log
 (lambda_max / eps))``); the defaults find every component of the suite's orthogonal instances.
@@ -23,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solver import kernels
 from solver.errors import require
 from solver.ground_truth import GroundTruth
+from solver.power_method import power_iterations
 
 from .recovery import Decomposition
 
@@ -54,23 +53,6 @@ class TPMConfig:
             require(isinstance(self.rank, int) and self.rank >= 1, "rank", "an integer >= 1", self.rank)
 
 
-def _power_steps(found_X: np.ndarray, found_c: np.ndarray, theta: np.ndarray, truth: GroundTruth,
-                 steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """``steps`` updates ``theta <- R(theta^{(x)(l-1)}, I)/||.||`` of every column of ``theta`` against the
-    residual ``R = T* - sum_i c_i v_i^{(x)l}``; returns ``(theta, R(theta^{(x)l}))``."""
-    s = found_c.size
-    c = np.concatenate([found_c, np.zeros(theta.shape[1])])
-    values = None
-    for step in range(steps + 1):
-        V, values = kernels.residual_contractions(np.concatenate([found_X, theta], axis=1), c, truth.a, truth.U,
-                                                  truth.order)
-        if step == steps:
-            break
-        V = V[:, s:]
-        theta = V / np.linalg.norm(V, axis=0)
-    return theta, values[s:]
-
-
 def tensor_power_method(truth: GroundTruth, seed: int, config: TPMConfig = TPMConfig()) -> Decomposition:
     """Run the robust tensor power method on ``T*`` (given in factored form) from ``default_rng(seed)``.
 
@@ -86,9 +68,9 @@ def tensor_power_method(truth: GroundTruth, seed: int, config: TPMConfig = TPMCo
     for _ in range(rank):
         starts = rng.standard_normal((d, config.starts))
         starts /= np.linalg.norm(starts, axis=0)
-        theta, values = _power_steps(found_X, found_c, starts, truth, config.iterations)
+        theta, values = power_iterations(truth, starts, config.iterations, found_X, found_c)
         best = theta[:, [int(np.argmax(values))]]
-        best, value = _power_steps(found_X, found_c, best, truth, config.iterations)
+        best, value = power_iterations(truth, best, config.iterations, found_X, found_c)
         found_X = np.concatenate([found_X, best], axis=1)
         found_c = np.concatenate([found_c, value])
     return Decomposition.symmetric(found_c, found_X, truth.order, found=range(rank))

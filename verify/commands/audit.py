@@ -27,9 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..audit import run_audit
-
     from solver.errors import ValidationError
+    from solver.spec import Command
+
+    from ..audit import run_audit
 
     from ..audit.stages import STAGES
 
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         stages = tuple(s for s in STAGES if s.name in names)
     out = check_out_dir(args.out, overwrite=args.overwrite)
     report = run_audit(profile, out, progress=not args.quiet, device=args.device, stages=stages,
-                       command=f"deflation audit --profile {profile.name} --out {args.out}")
+                       command=Command(NAME, ["--profile", profile.name], out=args.out))
     width = max(len(e.id) for e in report.ledger)
     for e in report.ledger:
         print(f"{e.id:<{width}}  {e.status:<9}  {e.evidence.summary}")

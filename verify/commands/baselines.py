@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import argparse
 
-from solver.spec import int_flag, list_flag
+from solver.spec import Command
 
 from ..outputs import add_overwrite_argument, check_out_dir
+from ._args import int_flag, list_flag
 
 NAME = "baselines"
 HELP = "Run the classical methods and the flows side by side on named instances."
@@ -90,11 +91,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _command(args: argparse.Namespace) -> str:
-    import shlex
-
-    argv = ["deflation", NAME, "--instances", ",".join(args.instances), "--methods", ",".join(args.methods),
-            "--seeds", str(args.seeds)]
-    if args.include_slow:
-        argv.append("--include-slow")
-    return shlex.join(argv + ["--out", str(args.out)])
+def _command(args: argparse.Namespace) -> Command:
+    argv = ["--instances", ",".join(args.instances), "--methods", ",".join(args.methods), "--seeds", str(args.seeds)]
+    return Command(NAME, argv + (["--include-slow"] if args.include_slow else []), out=args.out)

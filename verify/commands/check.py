@@ -210,22 +210,21 @@ def run(args: argparse.Namespace) -> int:
                                  progress=lambda i, n: bar(i, n, "random instances"))
         bar.close()
         if args.format == "json":
-            print(json.dumps({"claims": json_safe(result["claims"]), "seconds": result["seconds"],
-                              "overridden": changed, "direction_indices": "1-based",
-                              "instances": [{"command": x["command"],
-                                             "verdicts": [one_based(v.to_dict()) for v in x["verdicts"]]}
-                                            for x in result["instances"]]}, indent=2))
+            print(json.dumps({"claims": json_safe({k: t.to_dict() for k, t in result.claims.items()}),
+                              "seconds": result.seconds, "overridden": changed, "direction_indices": "1-based",
+                              "instances": [{"command": x.command,
+                                             "verdicts": [one_based(v.to_dict()) for v in x.verdicts]}
+                                            for x in result.instances]}, indent=2))
         else:
             print(f"{'claim':<36} {'pass rate':>12} {'worst margin':>13}")
-            for key, e in sorted(result["claims"].items()):
-                rate = f"{e['passed']}/{e['applicable']}"
-                print(f"{key:<36} {rate:>12} {_fmt(e['worst_margin'] if e['applicable'] else None):>13}")
-            for key, e in sorted(result["claims"].items()):
-                for cmd in e["failed_commands"]:
+            for key, tally in sorted(result.claims.items()):
+                rate = f"{tally.passed}/{tally.applicable}"
+                print(f"{key:<36} {rate:>12} {_fmt(tally.worst_margin if tally.applicable else None):>13}")
+            for key, tally in sorted(result.claims.items()):
+                for cmd in tally.failed_commands:
                     print(f"violated {key}: {cmd}")
-            print(f"{args.sweep} instances in {result['seconds']:.1f} s")
-        failed = any(e["passed"] < e["applicable"] for e in result["claims"].values())
-        return 1 if failed else 0
+            print(f"{args.sweep} instances in {result.seconds:.1f} s")
+        return 1 if result.failed else 0
     require(args.dir is not None, "DIR", "a run folder, or --sweep N", None)
     results = check_dirs(Path(args.dir), invariants)
     if args.format == "json":

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from solver.errors import ValidationError
 from solver.config import FlowConfig
-from solver.spec import RunSpec, add_spec_arguments
+from solver.errors import ValidationError
+from solver.precision.arithmetic import BACKENDS, DEFAULT_DPS
+from solver.spec import RunSpec
 
 from ..outputs import check_out_dir
-from solver.precision.arithmetic import BACKENDS, DEFAULT_DPS
+from ._args import add_spec_arguments
 from .run import add_output_arguments, describe
 
 NAME = "precision"
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         ["--hp-integrator", args.hp_integrator] if args.hp_integrator != "auto" else [])
     shown = spec if exact is None else spec.replace(delta0=FlowConfig().delta0)  # the exact text is appended
     trajectory.meta["spec"] = spec.to_dict()
-    trajectory.meta["command"] = shown.command("precision", extra) + (f" --delta0 {exact}" if exact else "")
+    trajectory.meta["command"] = shown.command("precision", extra + (["--delta0", exact] if exact else []), out=None)
     trajectory.save(out)
     print(format_summary(trajectory))
     hp = trajectory.meta["high_precision"]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import argparse
 
-from solver.spec import RunSpec, add_spec_arguments
+from solver.spec import RunSpec
 
 from ..outputs import add_overwrite_argument, check_out_dir
+from ._args import add_spec_arguments
 
 NAME = "run"
 HELP = "Run the plain or modified gradient flow on one instance (batched over seeds)."

@@ -8,15 +8,19 @@ import time
 
 import numpy as np
 
-from solver import FlowConfig, solve
+from solver import FlowConfig, instances, solve
 from solver.errors import require
-from solver.spec import InstanceSpec, RunSpec
-
 from solver.precision.backend import default_rtol, solve_high_precision
+from solver.spec import RunSpec
 
 __all__ = ["cross_check_figure1", "cross_check_specs", "residual_floor", "AGREEMENT"]
 
-AGREEMENT = 1e-10  # the relative agreement claimed where float64 resolves a value
+# The relative agreement claimed where float64 resolves a value.
+AGREEMENT = 1e-10
+# The reference integrates this many times tighter than the float64 run it checks.
+REFERENCE_TIGHTENING = 1e-3
+# Digits beyond the reference's rtol: the guard digits solve_high_precision requires, plus one for the rounding up.
+GUARD_DIGITS = 6
 
 
 def residual_floor(a: np.ndarray, U: np.ndarray, log_norms: np.ndarray, correlations: np.ndarray, order: int,
@@ -35,10 +39,11 @@ def cross_check_specs(dps: int = 30, t_max: float = 60.0, m: int = 50, seed: int
     ``rtol64``, atol ``rtol64 / 100``) and the high-precision reference (the same run at
     ``min(default_rtol(dps), rtol64 / 1000)``, integrated by GBS at ``dps`` digits). Their
     :meth:`RunSpec.command` (``run`` and ``precision``) reproduce the comparison."""
-    hp_rtol = min(default_rtol(dps), rtol64 * 1e-3)
-    float64 = RunSpec(InstanceSpec(d=d, r=r, ratio=1.2, order=4, basis="identity"),
-                      FlowConfig(algorithm="plain", m=m, delta0=1e-15, t_max=t_max, n_save=n_save, save_grid="linear",
-                                 integrator="dopri5", rtol=rtol64, atol=rtol64 * 1e-2, device="cpu"),
+    hp_rtol = min(default_rtol(dps), rtol64 * REFERENCE_TIGHTENING)
+    float64 = RunSpec(dataclasses.replace(instances.figure1(d), r=r),
+                      FlowConfig(algorithm="plain", m=m, delta0=instances.FIGURE1_DELTA0, t_max=t_max, n_save=n_save,
+                                 save_grid="linear", integrator="dopri5", rtol=rtol64, atol=rtol64 * 1e-2,
+                                 device="cpu"),
                       first_seed=seed, n_seeds=1)
     return float64, float64.replace(rtol=hp_rtol, atol=None, integrator="auto")
 
@@ -62,10 +67,9 @@ def cross_check_figure1(dps: int = 30, t_max: float = 60.0, m: int = 50, seed: i
     rounding floor over *all* save times (``max_loss_dev_in_floors``), point counts, the floors, both curves,
     the masks and wall times.
     """
-    # The reference must be far more accurate than float64's trajectory: 1000x tighter, with the 5 guard digits
-    # solve_high_precision requires (20 digits would integrate no tighter than float64 and measure its own error).
+    # A reference no tighter than float64 (20 digits, say) would measure its own error, not float64's.
     spec64, spec_hp = cross_check_specs(dps, t_max, m, seed, n_save, d, r, rtol64)
-    needed = math.ceil(-math.log10(spec_hp.config.rtol)) + 6
+    needed = math.ceil(-math.log10(spec_hp.config.rtol)) + GUARD_DIGITS
     require(dps >= needed, "dps", f"at least {needed} for a reference 1000x tighter than float64's rtol64 = {rtol64:g}",
             dps)
     truth, config = spec64.instance.truth(), spec64.config
