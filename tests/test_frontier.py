@@ -166,3 +166,38 @@ def test_family_reading_and_ledger():
     assert all(t.reading == "needed" for t in trends)
     assert fs.ledger_p11(falling).status in ("refuted", "open")
     assert "fixed" in falling.markdown()
+
+
+# ------------------------------------------------------------------------------------- the CLI and the audit
+def test_campaign_flags_are_checked(capsys):
+    from verify.cli import main
+
+    for argv, needle in ((["probe", "--campaign", "nope"], "--campaign: must be one of tiny, float64, high-precision"),
+                         (["probe", "--campaign", "tiny", "--limit", "0"], "--limit: must be an integer >= 1"),
+                         (["probe", "--point", "other:4:1e-3:8:0"], "--point: must be a family among"),
+                         (["probe", "--point", "fixed:4:1e-3:8:0", "--precision", "quad"], "--precision: must be one")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert needle in err and "Traceback" not in err
+
+
+def test_analyze_refuses_an_empty_store(tmp_path, capsys):
+    from verify.cli import main
+
+    assert main(["probe", "--analyze", "--out", str(tmp_path)]) == 2
+    assert "--out: must be a folder holding campaign rows" in capsys.readouterr().err
+
+
+def test_audit_stage_reads_the_store(tmp_path):
+    from verify.audit.stages.frontier import frontier_evidence
+
+    spec = fr.CampaignSpec("t", dims=(4,), ks=(0, 1), families=("shifted",), m_over_r=(2,), seeds=1)
+    fr.run_campaign(spec, tmp_path / "store")
+    res = frontier_evidence(tmp_path / "store", spot_check_rows=1, figures=tmp_path / "figures")
+    assert (res.reproduced, res.checked) == (1, 1)
+    # Inside exp(-d/ln d) = 0.056 at d = 4: eps = 0.236 and 0.056 (not 0.0236, nor 0.0056).
+    assert res.analysis.runs == 4 and res.p7.n == 2 and res.p11.claim == "P11"
+    assert (tmp_path / "figures" / "frontier-success.svg").exists()
+    assert (tmp_path / "figures" / "frontier-measures.svg").exists()
+    with pytest.raises(FileNotFoundError):
+        frontier_evidence(tmp_path / "empty")
