@@ -136,6 +136,12 @@ def test_all_successes_flat_and_few_seeds_inconclusive():
     assert t2.reading == "inconclusive at these sizes" and t2.seeds_to_decide > 4
 
 
+def test_flat_failure_locates_nothing():
+    eps = np.repeat(10.0 ** -np.arange(6.0), 40)
+    t = fs.trend(4, eps, np.zeros(eps.size, bool))
+    assert t.reading == "inconclusive at these sizes" and t.note.startswith("fails at the top")
+
+
 def test_a_broken_statistic_would_be_caught():
     # A rising rate must never be read as "needed" (the sign of the trend test matters).
     rng = np.random.default_rng(3)

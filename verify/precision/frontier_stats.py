@@ -13,7 +13,8 @@ Per (family, d) over the campaign's rows (:mod:`verify.precision.frontier`), wit
 
 The reading at a d: **needed** when success falls with ``x`` (Cochran–Armitage one-sided p < 0.05, and the
 difference's interval lies below 0); **not binding here** when the difference's interval lies inside
-``[-MARGIN, MARGIN]`` and no trend is detected (a flat rate, bounded to within ``MARGIN``); **inconclusive at these
+``[-MARGIN, MARGIN]``, no trend is detected and the runs work at the top of the grid (Wilson lower bound of the
+success rate at the two largest eps >= 1/2: a rate flat near zero locates nothing); **inconclusive at these
 sizes** otherwise, with the seeds per end of the grid that would bound the difference to ``MARGIN``.
 Across d: the logistic slopes' dependence on d (weighted least squares, weights ``1/se^2``) and, where success
 falls, the onset ``eps_50`` (fitted success = half its value at the top of the grid) against both readings
@@ -137,9 +138,14 @@ def trend(d: int, eps: Sequence[float], success: Sequence[bool], m: Sequence[int
     # the association between the row scores and the column scores (success = 1).
     falling = ca_z < 0 and ca_p / 2 < ALPHA and diff_ci[1] < 0
     flat = (not (ca_p < ALPHA)) and -MARGIN <= diff_ci[0] and diff_ci[1] <= MARGIN
+    # A rate flat near zero says nothing about eps: the runs fail inside the regime already (m, or the instance).
+    works_at_top = wilson(*high)[0] >= 0.5
     seeds = None
     note = ""
-    if falling:
+    if flat and not works_at_top:
+        reading = "inconclusive at these sizes"
+        note = "fails at the top of the grid already (success there below 1/2): m or the instance, not eps"
+    elif falling:
         reading = "needed"
     elif flat:
         reading = "not binding here"
@@ -149,6 +155,8 @@ def trend(d: int, eps: Sequence[float], success: Sequence[bool], m: Sequence[int
         seeds = int(math.ceil(2 * Z ** 2 * max(p * (1 - p), 0.05 * 0.95) / MARGIN ** 2))
         if ca_p < ALPHA and ca_z > 0:
             note = "success rises as eps shrinks"
+    if reading.startswith("inconclusive") and note.startswith("fails at the top"):
+        seeds = None
     eps_50 = None
     if slope is not None and slope < 0 and intercept is not None:
         p_top = 1 / (1 + math.exp(-(intercept + slope * levels[0])))
@@ -203,7 +211,11 @@ def _family_reading(family: str, trends: list[Trend]) -> FamilyReading:
         if needed:
             parts.append(f"success falls at d = {needed} only" + ("" if len(needed) >= 2 else " (one d cannot show "
                                                                    "how the onset moves)"))
-        undecided = [t for t in trends if t.reading.startswith("inconclusive")]
+        undecided = [t for t in trends if t.reading.startswith("inconclusive") and t.seeds_to_decide]
+        failing = [t.d for t in trends if t.note.startswith("fails at the top")]
+        if failing:
+            parts.append(f"at d = {failing} the runs fail inside the regime already (more m, or another reinit "
+                         "rule, would let eps show)")
         if undecided:
             parts.append("undecided at d = " + ", ".join(f"{t.d} (about {t.seeds_to_decide} runs per end of the "
                                                           "grid would decide)" for t in undecided))
@@ -242,6 +254,7 @@ class FrontierAnalysis:
                 slope = "not estimable" if t.slope is None else \
                     f"{t.slope:+.3f} [{t.slope_ci[0]:+.3f}, {t.slope_ci[1]:+.3f}]"
                 extra = f" ({t.seeds_to_decide} per end would decide)" if t.seeds_to_decide else ""
+                extra += f" ({t.note})" if t.note else ""
                 lines.append(f"| {t.d} | {t.n} | {t.k}/{t.n} | {slope} | {t.ca_z:+.2f} ({t.ca_p:.3g}) | "
                              f"{t.high[0]}/{t.high[1]} | {t.low[0]}/{t.low[1]} | "
                              f"{t.diff_ci[0]:+.2f}, {t.diff_ci[1]:+.2f} | {t.reading}{extra} |")
