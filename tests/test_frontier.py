@@ -136,6 +136,17 @@ def test_all_successes_flat_and_few_seeds_inconclusive():
     assert t2.reading == "inconclusive at these sizes" and t2.seeds_to_decide > 4
 
 
+def test_shared_seeds_count_once():
+    # 3 seeds, each the same outcome at all 6 eps: 18 runs, but 3 observations per end, not 6.
+    eps = np.tile(10.0 ** -np.arange(6.0), 3)
+    seeds = np.repeat(np.arange(3), 6)
+    y = np.ones(eps.size, bool)
+    independent = fs.trend(6, eps, y)
+    clustered = fs.trend(6, eps, y, groups=seeds)
+    assert clustered.diff_ci[1] - clustered.diff_ci[0] > independent.diff_ci[1] - independent.diff_ci[0]
+    assert clustered.reading == "inconclusive at these sizes"
+
+
 def test_flat_failure_locates_nothing():
     eps = np.repeat(10.0 ** -np.arange(6.0), 40)
     t = fs.trend(4, eps, np.zeros(eps.size, bool))
@@ -157,6 +168,7 @@ def _frame(slope_by_d: dict[int, float], seeds: int, rng):
     for d, slope in slope_by_d.items():
         eps, y = _synthetic(slope, 6.0 if slope else 3.0, seeds, rng)
         parts.append(pd.DataFrame({"d": d, "eps": eps, "success": y, "m": 16, "family": "fixed",
+                                   "seed": np.arange(eps.size),
                                    "precision": "float64", "error": None, "cpu_seconds": 1.0,
                                    "max_rel_residual": 0.01}))
     return pd.concat(parts, ignore_index=True)

@@ -56,7 +56,7 @@ class Trend:
     ``x = log10(1/eps)`` (log-odds per decade; None: not estimable), ``slope_ci`` its 95% interval;
     ``ca_z``, ``ca_p``: Cochran–Armitage z (negative: success falls as eps shrinks) and two-sided p;
     ``high``/``low``: (k, n) at the two largest / two smallest eps; ``diff_ci``: Newcombe interval of
-    ``p_low - p_high``; ``reading``: ``needed``, ``not binding here`` or ``inconclusive at these sizes``;
+    ``p_low - p_high`` (per seed when seeds are given, :func:`trend`); ``reading``: ``needed``, ``not binding here`` or ``inconclusive at these sizes``;
     ``seeds_to_decide``: runs per end that would bound the difference to :data:`MARGIN` (inconclusive only)."""
 
     d: int
@@ -77,7 +77,7 @@ class Trend:
     note: str = ""
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, covariate: np.ndarray | None):
+def _logistic(x: np.ndarray, y: np.ndarray, covariate: np.ndarray | None, groups: np.ndarray | None = None):
     """``(slope, se, intercept)`` of the logit fit, or None when the MLE does not exist (one outcome, or separation)."""
     import statsmodels.api as sm
 
@@ -85,13 +85,11 @@ def _logistic(x: np.ndarray, y: np.ndarray, covariate: np.ndarray | None):
         return None
     cols = [np.ones_like(x), x] + ([covariate] if covariate is not None and np.ptp(covariate) > 0 else [])
     X = np.column_stack(cols)
-    # Perfect separation in x: every success on one side of every failure.
-    if y[x == x.max()].min() == 1 and False:
-        pass
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            fit = sm.GLM(y, X, family=sm.families.Binomial()).fit()
+            model = sm.GLM(y, X, family=sm.families.Binomial())
+            fit = model.fit() if groups is None else model.fit(cov_type="cluster", cov_kwds={"groups": groups})
         except Exception:  # noqa: BLE001 - statsmodels raises PerfectSeparationError on separated data
             return None
     slope, se = float(fit.params[1]), float(fit.bse[1])
@@ -101,8 +99,15 @@ def _logistic(x: np.ndarray, y: np.ndarray, covariate: np.ndarray | None):
                                               if X.shape[1] == 3 else 0.0)
 
 
-def trend(d: int, eps: Sequence[float], success: Sequence[bool], m: Sequence[int] | None = None) -> Trend:
-    """:class:`Trend` of one (family, d) from its runs (``eps``, ``success`` and optionally ``m`` per run)."""
+def trend(d: int, eps: Sequence[float], success: Sequence[bool], m: Sequence[int] | None = None,
+          groups: Sequence[int] | None = None) -> Trend:
+    """:class:`Trend` of one (family, d) from its runs (``eps``, ``success`` and optionally ``m`` and the seed
+    ``groups`` per run).
+
+    With ``groups``, the runs of one seed (the same basis and W(0) at every eps and m: correlated outcomes) count as
+    one: the logistic slope's interval is cluster-robust by seed, and the difference's Newcombe interval uses as
+    many observations per end as there are seeds (each seed's success share at that end counts once: an upper
+    bound on each proportion's variance, so the interval is conservative)."""
     from statsmodels.stats.contingency_tables import Table
     from statsmodels.stats.proportion import confint_proportions_2indep
 
@@ -124,11 +129,15 @@ def trend(d: int, eps: Sequence[float], success: Sequence[bool], m: Sequence[int
     hi_mask, lo_mask = np.isin(xr, bottom), np.isin(xr, top)  # large eps = small x
     high = (int(y[hi_mask].sum()), int(hi_mask.sum()))
     low = (int(y[lo_mask].sum()), int(lo_mask.sum()))
-    diff_lo, diff_hi = confint_proportions_2indep(low[0], low[1], high[0], high[1], method="newcomb", compare="diff",
-                                                  alpha=ALPHA)
+    n_low, n_high = float(low[1]), float(high[1])
+    if groups is not None:
+        g = np.asarray(groups)
+        n_low, n_high = float(np.unique(g[lo_mask]).size), float(np.unique(g[hi_mask]).size)
+    diff_lo, diff_hi = confint_proportions_2indep(low[0] / low[1] * n_low, n_low, high[0] / high[1] * n_high,
+                                                  n_high, method="newcomb", compare="diff", alpha=ALPHA)
     diff_ci = (float(diff_lo), float(diff_hi))
     cov = None if m is None else np.log2(np.asarray(m, dtype=np.float64))
-    fit = _logistic(x, y, cov)
+    fit = _logistic(x, y, cov, None if groups is None else np.asarray(groups))
     slope = se = intercept = None
     slope_ci = None
     if fit is not None:
@@ -301,11 +310,13 @@ def analyze(rows) -> FrontierAnalysis:
         for d in sorted(set(sub["d"])):
             g = sub[sub["d"] == d]
             if g["eps"].nunique() >= 2:
-                trends.append(trend(int(d), g["eps"].to_numpy(), g["success"].to_numpy(bool), g["m"].to_numpy()))
+                trends.append(trend(int(d), g["eps"].to_numpy(), g["success"].to_numpy(bool), g["m"].to_numpy(),
+                                    g["seed"].to_numpy()))
         families[fam] = _family_reading(fam, trends)
         for m in sorted(set(sub["m"])):
             gm = sub[sub["m"] == m]
-            by_m[(fam, int(m))] = [trend(int(d), g["eps"].to_numpy(), g["success"].to_numpy(bool))
+            by_m[(fam, int(m))] = [trend(int(d), g["eps"].to_numpy(), g["success"].to_numpy(bool),
+                                         groups=g["seed"].to_numpy())
                                    for d, g in gm.groupby("d") if g["eps"].nunique() >= 2]
     hp = []
     high = ok[ok["precision"] != "float64"]
