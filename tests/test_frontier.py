@@ -145,6 +145,15 @@ def test_shared_seeds_count_once():
     clustered = fs.trend(6, eps, y, groups=seeds)
     assert clustered.diff_ci[1] - clustered.diff_ci[0] > independent.diff_ci[1] - independent.diff_ci[0]
     assert clustered.reading == "inconclusive at these sizes"
+    # 3 seeds cannot bound the difference; the number that would, does (all successes at both ends).
+    n = clustered.seeds_to_decide
+    assert 10 < n < 30
+    full = fs.trend(6, np.tile(10.0 ** -np.arange(6.0), n), np.ones(6 * n, bool), groups=np.repeat(np.arange(n), 6))
+    assert full.reading == "not binding here"
+    short = n - 1
+    part = fs.trend(6, np.tile(10.0 ** -np.arange(6.0), short), np.ones(6 * short, bool),
+                    groups=np.repeat(np.arange(short), 6))
+    assert part.reading == "inconclusive at these sizes"
 
 
 def test_flat_failure_locates_nothing():

@@ -1,9 +1,9 @@
 """Statistics of the accuracy frontier (claim P11) that can say no, and its figures.
 
-Per (family, d) over the campaign's rows (:mod:`verify.precision.frontier`), with ``x = log10(1/eps)``:
+Per (family, m, d) over the campaign's rows (:mod:`verify.precision.frontier`), with ``x = log10(1/eps)``:
 
-- a logistic regression of success on ``x`` (statsmodels GLM, binomial, logit link; m enters as a covariate
-  ``log2 m`` when the rows hold two m), with the slope's 95% Wald interval; the slope is not estimable when every run
+- a logistic regression of success on ``x`` (statsmodels GLM, binomial, logit link), with the slope's 95% Wald
+  interval, cluster-robust by seed; the slope is not estimable when every run
   succeeded (or failed) or the outcomes separate perfectly in ``x`` (the MLE is then infinite: reported as None);
 - a Cochran–Armitage trend test of "success is flat in eps" (statsmodels' linear-by-linear association test
   :meth:`statsmodels.stats.contingency_tables.Table.test_ordinal_association`, scores ``x``: with two outcome
@@ -16,7 +16,8 @@ difference's interval lies below 0); **not binding here** when the difference's 
 ``[-MARGIN, MARGIN]``, no trend is detected and the runs work at the top of the grid (Wilson lower bound of the
 success rate at the two largest eps >= 1/2: a rate flat near zero locates nothing); **inconclusive at these
 sizes** otherwise, with the seeds per end of the grid that would bound the difference to ``MARGIN``.
-Across d: the logistic slopes' dependence on d (weighted least squares, weights ``1/se^2``) and, where success
+A family's reading is the common reading of its m (the frontier must not move with m; different readings at the
+two m are "inconclusive"). Across d: the logistic slopes' dependence on d (weighted least squares, weights ``1/se^2``) and, where success
 falls, the onset ``eps_50`` (fitted success = half its value at the top of the grid) against both readings
 ``exp(-c d/ln d)``.
 """
@@ -57,7 +58,8 @@ class Trend:
     ``ca_z``, ``ca_p``: Cochran–Armitage z (negative: success falls as eps shrinks) and two-sided p;
     ``high``/``low``: (k, n) at the two largest / two smallest eps; ``diff_ci``: Newcombe interval of
     ``p_low - p_high`` (per seed when seeds are given, :func:`trend`); ``reading``: ``needed``, ``not binding here`` or ``inconclusive at these sizes``;
-    ``seeds_to_decide``: runs per end that would bound the difference to :data:`MARGIN` (inconclusive only)."""
+    ``seeds_to_decide``: seeds per end that would bound the difference to :data:`MARGIN` at the observed rates
+    (inconclusive only; None when none would, or when the runs fail at the top of the grid)."""
 
     d: int
     n: int
@@ -148,24 +150,22 @@ def trend(d: int, eps: Sequence[float], success: Sequence[bool], m: Sequence[int
     falling = ca_z < 0 and ca_p / 2 < ALPHA and diff_ci[1] < 0
     flat = (not (ca_p < ALPHA)) and -MARGIN <= diff_ci[0] and diff_ci[1] <= MARGIN
     # A rate flat near zero says nothing about eps: the runs fail inside the regime already (m, or the instance).
+    fails_at_top = wilson(*high)[1] < 0.5
     works_at_top = wilson(*high)[0] >= 0.5
     seeds = None
     note = ""
-    if flat and not works_at_top:
-        reading = "inconclusive at these sizes"
-        note = "fails at the top of the grid already (success there below 1/2): m or the instance, not eps"
-    elif falling:
+    if falling:
         reading = "needed"
-    elif flat:
+    elif flat and works_at_top:
         reading = "not binding here"
     else:
         reading = "inconclusive at these sizes"
-        p = (high[0] + low[0]) / max(1, high[1] + low[1])
-        seeds = int(math.ceil(2 * Z ** 2 * max(p * (1 - p), 0.05 * 0.95) / MARGIN ** 2))
         if ca_p < ALPHA and ca_z > 0:
             note = "success rises as eps shrinks"
-    if reading.startswith("inconclusive") and note.startswith("fails at the top"):
-        seeds = None
+        elif fails_at_top:
+            note = "fails at the top of the grid already (success there below 1/2): m or the instance, not eps"
+        else:
+            seeds = _seeds_to_bound(high[0] / high[1], low[0] / low[1])
     eps_50 = None
     if slope is not None and slope < 0 and intercept is not None:
         p_top = 1 / (1 + math.exp(-(intercept + slope * levels[0])))
@@ -175,6 +175,21 @@ def trend(d: int, eps: Sequence[float], success: Sequence[bool], m: Sequence[int
     return Trend(d=int(d), n=int(y.size), k=int(y.sum()), slope=slope, slope_se=se, slope_ci=slope_ci,
                  intercept=intercept, ca_z=ca_z, ca_p=ca_p, high=high, low=low, diff_ci=diff_ci, reading=reading,
                  seeds_to_decide=seeds, eps_50=eps_50, note=note)
+
+
+def _seeds_to_bound(p_high: float, p_low: float, limit: int = 5000) -> int | None:
+    """The smallest number of seeds per end at which the observed rates would bound ``p_low - p_high`` to
+    ``[-MARGIN, MARGIN]`` (Newcombe); None when no number would (the rates differ by about the margin)."""
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    n = 2
+    while n <= limit:
+        lo, hi = confint_proportions_2indep(round(p_low * n), n, round(p_high * n), n, method="newcomb",
+                                            compare="diff", alpha=ALPHA)
+        if -MARGIN <= lo and hi <= MARGIN:
+            return n
+        n = n + 1 if n < 100 else int(n * 1.1)
+    return None
 
 
 @dataclass(frozen=True)
@@ -226,7 +241,7 @@ def _family_reading(family: str, trends: list[Trend]) -> FamilyReading:
             parts.append(f"at d = {failing} the runs fail inside the regime already (more m, or another reinit "
                          "rule, would let eps show)")
         if undecided:
-            parts.append("undecided at d = " + ", ".join(f"{t.d} (about {t.seeds_to_decide} runs per end of the "
+            parts.append("undecided at d = " + ", ".join(f"{t.d} (about {t.seeds_to_decide} seeds per end of the "
                                                           "grid would decide)" for t in undecided))
         why = "; ".join(parts) or "no d decided"
     return FamilyReading(family, trends, slope_vs_d, onset_c, reading, why)
@@ -240,11 +255,12 @@ def _onset_moves(onsets: list[tuple[int, float]]) -> bool:
 
 @dataclass
 class FrontierAnalysis:
-    """The campaign's analysis: one :class:`FamilyReading` per family (float64 rows), the per-m trends (the frontier
-    must not move with m), the high-precision cells (k/n with Wilson intervals) and run counts."""
+    """The campaign's analysis. ``by_m[(family, m)]``: the :class:`FamilyReading` of one family at one m (float64
+    rows); ``families[family]``: the family's reading over its m (the same reading at every m, else inconclusive:
+    the frontier must not move with m); the high-precision cells (k/n with Wilson intervals) and run counts."""
 
     families: dict[str, FamilyReading]
-    by_m: dict[tuple[str, int], list[Trend]]
+    by_m: dict[tuple[str, int], FamilyReading]
     high_precision: list[dict]
     runs: int
     errors: int
@@ -255,30 +271,26 @@ class FrontierAnalysis:
         """The tables of the report and the README."""
         lines = [f"{self.runs} runs ({self.errors} raised), {self.cpu_hours:.2f} CPU hours.", ""]
         for fam, fr in self.families.items():
-            lines += [f"### family `{fam}`: {fr.reading}", "", fr.why, "",
-                      "| d | runs | success | logistic slope per decade [95%] | Cochran-Armitage z (p) | "
-                      "top 2 eps | bottom 2 eps | low - high [95%] | reading |",
-                      "|---|---|---|---|---|---|---|---|---|"]
-            for t in fr.trends:
-                slope = "not estimable" if t.slope is None else \
-                    f"{t.slope:+.3f} [{t.slope_ci[0]:+.3f}, {t.slope_ci[1]:+.3f}]"
-                extra = f" ({t.seeds_to_decide} per end would decide)" if t.seeds_to_decide else ""
-                extra += f" ({t.note})" if t.note else ""
-                lines.append(f"| {t.d} | {t.n} | {t.k}/{t.n} | {slope} | {t.ca_z:+.2f} ({t.ca_p:.3g}) | "
-                             f"{t.high[0]}/{t.high[1]} | {t.low[0]}/{t.low[1]} | "
-                             f"{t.diff_ci[0]:+.2f}, {t.diff_ci[1]:+.2f} | {t.reading}{extra} |")
-            if fr.slope_vs_d:
-                s, lo, hi = fr.slope_vs_d
-                lines += ["", f"Slope against d (WLS): {s:+.4f} per unit d [{lo:+.4f}, {hi:+.4f}]."]
-            lines.append("")
-        if self.by_m:
-            lines += ["### per m (the frontier must not move with m)", "",
-                      "| family | m | d | success | slope [95%] | CA p | reading |", "|---|---|---|---|---|---|---|"]
-            for (fam, m), trends in sorted(self.by_m.items()):
-                for t in trends:
-                    slope = "-" if t.slope is None else f"{t.slope:+.3f} [{t.slope_ci[0]:+.3f}, {t.slope_ci[1]:+.3f}]"
-                    lines.append(f"| {fam} | {m} | {t.d} | {t.k}/{t.n} | {slope} | {t.ca_p:.3g} | {t.reading} |")
-            lines.append("")
+            lines += [f"### family `{fam}`: {fr.reading}", "", fr.why, ""]
+            for (fam_m, m), frm in sorted(self.by_m.items()):
+                if fam_m != fam:
+                    continue
+                lines += [f"#### `{fam}`, m = {m}: {frm.reading}", "", frm.why, "",
+                          "| d | runs | success | logistic slope per decade [95%] | Cochran-Armitage z (p) | "
+                          "top 2 eps | bottom 2 eps | low - high [95%] | reading |",
+                          "|---|---|---|---|---|---|---|---|---|"]
+                for t in frm.trends:
+                    slope = "not estimable" if t.slope is None else \
+                        f"{t.slope:+.3f} [{t.slope_ci[0]:+.3f}, {t.slope_ci[1]:+.3f}]"
+                    extra = f" ({t.seeds_to_decide} seeds per end would decide)" if t.seeds_to_decide else ""
+                    extra += f" ({t.note})" if t.note else ""
+                    lines.append(f"| {t.d} | {t.n} | {t.k}/{t.n} | {slope} | {t.ca_z:+.2f} ({t.ca_p:.3g}) | "
+                                 f"{t.high[0]}/{t.high[1]} | {t.low[0]}/{t.low[1]} | "
+                                 f"{t.diff_ci[0]:+.2f}, {t.diff_ci[1]:+.2f} | {t.reading}{extra} |")
+                if frm.slope_vs_d:
+                    sl, lo, hi = frm.slope_vs_d
+                    lines += ["", f"Slope against d (WLS): {sl:+.4f} per unit d [{lo:+.4f}, {hi:+.4f}]."]
+                lines.append("")
         if self.high_precision:
             lines += ["### high precision", "", "| precision | family | d | eps | m | success | Wilson 95% | "
                       "max_j abs(res_j)/a_j (max) | raised |", "|---|---|---|---|---|---|---|---|---|"]
@@ -288,6 +300,20 @@ class FrontierAnalysis:
                              f"{c['errors']} |")
         lines += [f"- {n}" for n in self.notes]
         return "\n".join(lines) + "\n"
+
+
+def _over_m(family: str, per_m: dict[int, FamilyReading]) -> FamilyReading:
+    """A family's reading over its m: the common reading when every m reads the same, else inconclusive."""
+    readings = {fr.reading for fr in per_m.values()}
+    trends = [t for fr in per_m.values() for t in fr.trends]
+    if len(readings) == 1:
+        reading = readings.pop()
+        why = "; ".join(f"m = {m}: {fr.why}" for m, fr in sorted(per_m.items()))
+    else:
+        reading = "inconclusive at these sizes"
+        why = ("the readings differ between m (" + "; ".join(f"m = {m}: {fr.reading}" for m, fr in sorted(per_m.items()))
+               + "): the frontier moves with m, or one m fails inside the regime")
+    return FamilyReading(family, trends, None, None, reading, why)
 
 
 def analyze(rows) -> FrontierAnalysis:
@@ -303,21 +329,16 @@ def analyze(rows) -> FrontierAnalysis:
     ok = rows[rows["error"].isna()] if len(rows) else rows
     f64 = ok[ok["precision"] == "float64"]
     families: dict[str, FamilyReading] = {}
-    by_m: dict[tuple[str, int], list[Trend]] = {}
+    by_m: dict[tuple[str, int], FamilyReading] = {}
     for fam in sorted(set(f64["family"])):
         sub = f64[f64["family"] == fam]
-        trends = []
-        for d in sorted(set(sub["d"])):
-            g = sub[sub["d"] == d]
-            if g["eps"].nunique() >= 2:
-                trends.append(trend(int(d), g["eps"].to_numpy(), g["success"].to_numpy(bool), g["m"].to_numpy(),
-                                    g["seed"].to_numpy()))
-        families[fam] = _family_reading(fam, trends)
+        per_m = {}
         for m in sorted(set(sub["m"])):
             gm = sub[sub["m"] == m]
-            by_m[(fam, int(m))] = [trend(int(d), g["eps"].to_numpy(), g["success"].to_numpy(bool),
-                                         groups=g["seed"].to_numpy())
-                                   for d, g in gm.groupby("d") if g["eps"].nunique() >= 2]
+            trends = [trend(int(d), g["eps"].to_numpy(), g["success"].to_numpy(bool), groups=g["seed"].to_numpy())
+                      for d, g in gm.groupby("d") if g["eps"].nunique() >= 2]
+            per_m[int(m)] = by_m[(fam, int(m))] = _family_reading(fam, trends)
+        families[fam] = _over_m(fam, per_m)
     hp = []
     high = ok[ok["precision"] != "float64"]
     for (prec, fam, d, eps, m), g in high.groupby(["precision", "family", "d", "eps", "m"]):
@@ -403,11 +424,12 @@ def plot_success(rows, analysis: FrontierAnalysis, stem: Path) -> list[Path]:
                 ci = np.array([wilson(int(k), int(n)) for k, n in zip(cells["sum"], cells["count"])])
                 ax.errorbar(x + 0.06 * (i - 0.5), p, yerr=[p - ci[:, 0], ci[:, 1] - p], fmt=markers.get(i, "o"),
                             ms=3.5, color=colors.get(fam, "k"), alpha=0.8, lw=0.8, label=f"{fam}, m = {m}")
-            trend_ = next((t for t in analysis.families[fam].trends if t.d == d), None)
-            if trend_ is not None and trend_.slope is not None:
-                xs = np.linspace(np.log10(1 / g["eps"].max()), np.log10(1 / g["eps"].min()), 100)
-                ax.plot(xs, 1 / (1 + np.exp(-(trend_.intercept + trend_.slope * xs))), color=colors.get(fam, "k"),
-                        lw=1)
+                frm = analysis.by_m.get((fam, int(m)))
+                trend_ = None if frm is None else next((t for t in frm.trends if t.d == d), None)
+                if trend_ is not None and trend_.slope is not None:
+                    xs = np.linspace(np.log10(1 / g["eps"].max()), np.log10(1 / g["eps"].min()), 100)
+                    ax.plot(xs, 1 / (1 + np.exp(-(trend_.intercept + trend_.slope * xs))),
+                            color=colors.get(fam, "k"), lw=1, ls="-" if i == 0 else "-.")
         ax.axvline(math.log10(1 / bound(int(d))), color="k", ls=":", lw=0.9, label=r"$e^{-d/\ln d}$")
         ax.axvline(math.log10(1 / bound(int(d), "d/(2 ln d)")), color="k", ls="--", lw=0.9,
                    label=r"$e^{-d/(2\ln d)}$")
