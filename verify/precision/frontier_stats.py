@@ -400,8 +400,9 @@ def ledger_p11(analysis: FrontierAnalysis) -> LedgerEvidence:
 
 # -------------------------------------------------------------------------------------------------- figures
 def plot_success(rows, analysis: FrontierAnalysis, stem: Path) -> list[Path]:
-    """Success against ``log10(1/eps)``, one panel per d: per family and m the rate with Wilson bars, the fitted
-    logistic curve of the family, and both readings of the bound (dotted: exp(-d/ln d); dashed: exp(-d/(2 ln d)))."""
+    """Success against ``log10(1/eps)``, one row of panels per family and one panel per d: per m the rate with
+    Wilson bars and the fitted logistic curve (when estimable), and both readings of the bound (dotted:
+    exp(-d/ln d); dashed: exp(-d/(2 ln d)))."""
     from verify.plots import plt, save_figure
 
     from .frontier import bound, with_shared_top
@@ -409,37 +410,39 @@ def plot_success(rows, analysis: FrontierAnalysis, stem: Path) -> list[Path]:
     rows = with_shared_top(rows)
     f64 = rows[(rows["precision"] == "float64") & rows["error"].isna()]
     ds = sorted(set(f64["d"]))
-    fig, axes = plt.subplots(1, max(1, len(ds)), figsize=(3.2 * max(1, len(ds)), 3.2), sharey=True, squeeze=False)
-    colors = {"shifted": "tab:blue", "fixed": "tab:red"}
-    markers = {0: "o", 1: "s", 2: "^"}
-    for ax, d in zip(axes[0], ds):
-        g = f64[f64["d"] == d]
-        for fam in sorted(set(g["family"])):
-            gf = g[g["family"] == fam]
-            for i, m in enumerate(sorted(set(gf["m"]))):
-                gm = gf[gf["m"] == m]
+    fams = sorted(set(f64["family"])) or ["fixed"]
+    fig, axes = plt.subplots(len(fams), max(1, len(ds)), figsize=(3.0 * max(1, len(ds)), 2.8 * len(fams)),
+                             sharey=True, squeeze=False)
+    colors = ("tab:blue", "tab:red", "tab:green")
+    for row_i, fam in enumerate(fams):
+        for ax, d in zip(axes[row_i], ds):
+            g = f64[(f64["d"] == d) & (f64["family"] == fam)]
+            for i, m in enumerate(sorted(set(g["m"]))):
+                gm = g[g["m"] == m]
                 cells = gm.groupby("eps")["success"].agg(["sum", "count"]).reset_index()
                 x = np.log10(1 / cells["eps"].to_numpy())
                 p = cells["sum"] / cells["count"]
                 ci = np.array([wilson(int(k), int(n)) for k, n in zip(cells["sum"], cells["count"])])
-                ax.errorbar(x + 0.06 * (i - 0.5), p, yerr=[p - ci[:, 0], ci[:, 1] - p], fmt=markers.get(i, "o"),
-                            ms=3.5, color=colors.get(fam, "k"), alpha=0.8, lw=0.8, label=f"{fam}, m = {m}")
+                color = colors[i % len(colors)]
+                ax.errorbar(x + 0.08 * (i - 0.5), p, yerr=[p - ci[:, 0], ci[:, 1] - p], fmt="o", ms=3.5,
+                            color=color, lw=0.8, label=f"m = {m}")
                 frm = analysis.by_m.get((fam, int(m)))
                 trend_ = None if frm is None else next((t for t in frm.trends if t.d == d), None)
                 if trend_ is not None and trend_.slope is not None:
-                    xs = np.linspace(np.log10(1 / g["eps"].max()), np.log10(1 / g["eps"].min()), 100)
-                    ax.plot(xs, 1 / (1 + np.exp(-(trend_.intercept + trend_.slope * xs))),
-                            color=colors.get(fam, "k"), lw=1, ls="-" if i == 0 else "-.")
-        ax.axvline(math.log10(1 / bound(int(d))), color="k", ls=":", lw=0.9, label=r"$e^{-d/\ln d}$")
-        ax.axvline(math.log10(1 / bound(int(d), "d/(2 ln d)")), color="k", ls="--", lw=0.9,
-                   label=r"$e^{-d/(2\ln d)}$")
-        ax.set_title(f"d = {d}", fontsize=9)
-        ax.set_xlabel(r"$\log_{10}(1/\varepsilon)$")
-        ax.set_ylim(-0.05, 1.05)
-    axes[0][0].set_ylabel("success (every direction fitted)")
+                    xs = np.linspace(x.min(), x.max(), 100)
+                    ax.plot(xs, 1 / (1 + np.exp(-(trend_.intercept + trend_.slope * xs))), color=color, lw=1)
+            ax.axvline(math.log10(1 / bound(int(d))), color="k", ls=":", lw=0.9, label=r"$e^{-d/\ln d}$")
+            ax.axvline(math.log10(1 / bound(int(d), "d/(2 ln d)")), color="k", ls="--", lw=0.9,
+                       label=r"$e^{-d/(2\ln d)}$")
+            ax.set_title(f"{fam}, d = {d}", fontsize=9)
+            ax.set_ylim(-0.05, 1.05)
+            if row_i == len(fams) - 1:
+                ax.set_xlabel(r"$\log_{10}(1/\varepsilon)$")
+        axes[row_i][0].set_ylabel("success")
     axes[0][-1].legend(fontsize=6, loc="lower left")
-    fig.suptitle("Algorithm 1: success against the target accuracy (bars: Wilson 95%; lines: logistic fits)",
+    fig.suptitle("Algorithm 1: every direction fitted, against the target accuracy (Wilson 95% bars; logistic fits)",
                  fontsize=9)
+    fig.tight_layout()
     return save_figure(fig, Path(stem))
 
 
