@@ -228,3 +228,18 @@ def test_audit_stage_reads_the_store(tmp_path):
     assert (tmp_path / "figures" / "frontier-measures.svg").exists()
     with pytest.raises(FileNotFoundError):
         frontier_evidence(tmp_path / "empty")
+
+
+def test_point_reruns_a_campaign_row(tmp_path, capsys):
+    import json
+
+    from verify.cli import main
+
+    spec = fr.CampaignSpec("t", dims=(6,), ks=(0,), families=("shifted",), m_over_r=(2,), seeds=1)
+    fr.run_campaign(spec, tmp_path)
+    row = fr.read_frontier(tmp_path).sort_values("eps").iloc[0]
+    capsys.readouterr()
+    assert main(["probe", "--point", f"shifted:6:{float(row['eps'])!r}:8:0"]) == 0
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed["key"] == row["key"] and printed["success"] == bool(row["success"])
+    assert printed["max_rel_residual"] == pytest.approx(row["max_rel_residual"], rel=1e-6)
