@@ -43,6 +43,8 @@ def test_campaign_sizes():
     assert len({r.key for r in runs}) == len(runs)
     hp = fr.campaign_runs(fr.HIGH_PRECISION)
     assert len(hp) == 2 * 3 * 5 and all(r.precision in ("flint", "mpmath") for r in hp)
+    assert {(r.d, r.m) for r in hp} == {(4, 32), (6, 16)}
+    assert "m_by_d = [[4, 8]]" in fr.HIGH_PRECISION.toml()
     assert all(r.dps >= 2 * math.log10(r.a[0] / r.eps) + 20 for r in hp)
 
 
