@@ -225,7 +225,7 @@ def test_audit_stage_reads_the_store(tmp_path):
     res = frontier_evidence(tmp_path / "store", spot_check_rows=1, figures=tmp_path / "figures")
     assert (res.reproduced, res.checked) == (1, 1)
     # Inside exp(-d/ln d) = 0.056 at d = 4: eps = 0.236 and 0.056 (not 0.0236, nor 0.0056).
-    assert res.analysis.runs == 4 and res.p7.n == 2 and res.p11.claim == "P11"
+    assert res.analysis.runs == 4 and res.p7.n == 2 and res.p11.claim == "P11" and "m = 8" in res.p7.statement
     assert (tmp_path / "figures" / "frontier-success.svg").exists()
     assert (tmp_path / "figures" / "frontier-measures.svg").exists()
     with pytest.raises(FileNotFoundError):
