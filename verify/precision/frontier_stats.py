@@ -371,12 +371,12 @@ def ledger_p7(rows) -> LedgerEvidence:
     largest m (the theorem allows any m = poly(d): the larger m is the "suitable" one) that recovered every
     component: ``supported`` with k/n when k = n, else ``open`` (a miss at a fixed m is not a counterexample to a
     theorem whose m has unknown constants). The smaller m's count is in the statement."""
-    from .frontier import bound, with_shared_top
+    from .frontier import bound
 
+    # Each run once (the top eps of a d is one run shared by both families).
     ok = rows[(rows["error"].isna()) & (rows["precision"] == "float64")]
     if not len(ok):
         return LedgerEvidence("P7", "open", 0, 0, (0.0, 1.0), "no frontier rows")
-    ok = with_shared_top(ok)
     inside = ok[[eps >= bound(int(d)) for d, eps in zip(ok["d"], ok["eps"])]]
     counts = {int(m): (int(g["success"].sum()), int(len(g))) for m, g in inside.groupby("m")}
     m_top = max(counts) if counts else 0
