@@ -245,3 +245,26 @@ def test_point_reruns_a_campaign_row(tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert printed["key"] == row["key"] and printed["success"] == bool(row["success"])
     assert printed["max_rel_residual"] == pytest.approx(row["max_rel_residual"], rel=1e-6)
+
+
+def test_high_precision_rows_are_kept_apart(tmp_path):
+    # A high-precision row (made here from a float64 one: a real flint run costs minutes) is stored under its own
+    # key, read back with its precision and digits, and tabulated apart from the float64 statistics.
+    spec = fr.CampaignSpec("t", dims=(4,), ks=(0, 1), families=("fixed",), m_over_r=(2,), seeds=1)
+    fr.run_campaign(spec, tmp_path)
+    import pyarrow.parquet as pq
+
+    rows = fr.read_frontier(tmp_path)
+    base = pq.read_table(tmp_path / "runs" / f"{rows['key'].iloc[0]}.parquet").to_pylist()[0]
+    run = fr.FrontierRun("fixed", 4, "high-precision", -1, 1e-12, fr.grid_eps(4, (0,))[0][2], 8, 0, "flint",
+                         fr.hp_digits(2362.9, 1e-12))
+    assert run.key != run.spec().key() and run.dps == 51
+    base.update({"key": run.key, "precision": "flint", "dps": run.dps, "eps": 1e-12, "reading": "high-precision",
+                 "k": -1})
+    fr.write_frontier_row(tmp_path, base)
+    again = fr.read_frontier(tmp_path)
+    hp = again[again["precision"] == "flint"]
+    assert len(hp) == 1 and int(hp["dps"].iloc[0]) == 51
+    analysis = fs.analyze(again)
+    assert [(c["precision"], c["d"], c["eps"], c["n"]) for c in analysis.high_precision] == [("flint", 4, 1e-12, 1)]
+    assert sum(t.n for t in analysis.by_m[("fixed", 8)].trends) == len(rows)  # the flint row is not among them
