@@ -1,5 +1,10 @@
 """``deflation probe``: Theorem 1's accuracy regime (claim P11).
 
+``--campaign NAME``: the accuracy-frontier campaign (:mod:`verify.precision.frontier`: two instance families,
+parameters scaled with eps, both readings of the bound, many seeds), resumable, rows into ``--out`` (default
+``evidence/accuracy-frontier``), then its statistics and figures (:mod:`verify.precision.frontier_stats`).
+``--analyze``: the statistics and figures of the rows already under ``--out``. ``--point``: one run of it again.
+
 Default: the redesigned probe (:func:`verify.precision.probe.frontier`): per d, the sweep finds an m at which
 Algorithm 1 recovers every component above ``exp(-d/ln d)``, then goes below the bound at that m (float64,
 then ``--hp-eps`` at high precision) and reports the frontier ``eps*(d)``. ``--grid``/``--tiny``: the first
@@ -56,7 +61,27 @@ def _grid(text: str) -> list[tuple[int, float]]:
     return points
 
 
+def _point(text: str) -> tuple[str, int, float, int, int]:
+    """``"fixed:4:1e-12:16:0"`` -> (family, d, eps, m, seed)."""
+    try:
+        family, d, eps, m, seed = text.split(":")
+        return family, int(d), float(eps), int(m), int(seed)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be family:d:eps:m:seed like fixed:4:1e-12:16:0 (got {text!r})") \
+            from None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    campaign = parser.add_argument_group("the accuracy-frontier campaign")
+    campaign.add_argument("--campaign", default=None,
+                          help="run a campaign: tiny, float64 or high-precision (resumable; rows into --out, "
+                               "default evidence/accuracy-frontier)")
+    campaign.add_argument("--limit", type=int, default=None, help="with --campaign: at most this many new runs")
+    campaign.add_argument("--analyze", action="store_true",
+                          help="statistics and figures of the campaign rows under --out (no run)")
+    campaign.add_argument("--point", type=_point, default=None,
+                          help="one campaign run again: family:d:eps:m:seed (with --precision)")
+    campaign.add_argument("--precision", default="float64", help="with --point: float64, flint or mpmath")
     parser.add_argument("--grid", type=_grid, default=None,
                         help="d:eps pairs (default: the quick grid " +
                              ",".join(f"{d}:{e:g}" for d, e in QUICK_GRID) + ")")
@@ -77,7 +102,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dps", type=int, default=None, help="digits (default 2 log10(1/eps) + 20, at least 30)")
     parser.add_argument("--backend", choices=BACKENDS, default="auto")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="results/probe", help="output folder (default results/probe)")
+    parser.add_argument("--out", default=None,
+                        help="output folder (default results/probe; evidence/accuracy-frontier with --campaign or "
+                             "--analyze)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     add_overwrite_argument(parser)
 
@@ -113,6 +140,10 @@ def plot(result: dict, stem: Path) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.campaign is not None or args.analyze or args.point is not None:
+        return _run_campaign(args)
+    if args.out is None:
+        args.out = "results/probe"
     if args.m_per_d < 1:  # checked in either mode: a flag given is a flag checked
         raise ValidationError("--m-per-d", "an integer >= 1", args.m_per_d)
     if args.grid is None and not args.tiny:
@@ -182,4 +213,74 @@ def _run_frontier(args: argparse.Namespace) -> int:
     paths = plot_frontier(result, out / "frontier")
     print(result.markdown())
     print(f"wrote {out / 'frontier.json'}, {out / 'frontier.md'}, {paths[0]}, rows under {out / 'sweep'}")
+    return 0
+
+
+FRONTIER_OUT = "evidence/accuracy-frontier"
+
+
+def _run_campaign(args: argparse.Namespace) -> int:
+    import verify.precision.frontier as fr
+
+    if sum(x is not None and x is not False for x in (args.campaign, args.analyze or None, args.point)) > 1:
+        raise ValidationError("--campaign", "one of --campaign, --analyze, --point", "several")
+    out = Path(args.out or FRONTIER_OUT)
+    if args.point is not None:
+        return _run_point(args, fr)
+    if args.campaign is not None:
+        if args.campaign not in fr.CAMPAIGNS:
+            raise ValidationError("--campaign", f"one of {', '.join(fr.CAMPAIGNS)}", args.campaign)
+        if args.limit is not None and args.limit < 1:
+            raise ValidationError("--limit", "an integer >= 1", args.limit)
+        check_out_dir(out)  # a campaign folder resumes: its own rows are expected there
+        spec = fr.CAMPAIGNS[args.campaign]
+
+        def progress(done: int, total: int, run, row: dict) -> None:
+            if not args.quiet:
+                print(f"[probe] {done} new ({total} in the campaign): {run.family} d={run.d} eps={run.eps:.2e} "
+                      f"m={run.m} seed={run.seed} {run.precision}: success={row['success']} "
+                      f"cpu={row['cpu_seconds']:.1f}s" + (f" error={row['error']}" if row.get("error") else ""),
+                      file=sys.stderr, flush=True)
+
+        written, total = fr.run_campaign(spec, out, limit=args.limit, progress=progress)
+        print(f"{written} run(s) written, {total} in campaign {spec.name}, rows under {out / 'runs'}")
+    return _analyze(out)
+
+
+def _analyze(out: Path) -> int:
+    import verify.precision.frontier as fr
+    from ..precision import frontier_stats as fs
+
+    rows = fr.read_frontier(out)
+    if not len(rows):
+        raise ValidationError("--out", "a folder holding campaign rows (runs/*.parquet)", str(out))
+    analysis = fs.analyze(rows)
+    text = analysis.markdown()
+    atomic_write_bytes(out / "frontier.md", text.encode())
+    paths = fs.plot_success(rows, analysis, out / "success") + fs.plot_measures(rows, out / "measures")
+    print(text)
+    print(f"wrote {out / 'frontier.md'}, " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _run_point(args: argparse.Namespace, fr) -> int:
+    family, d, eps, m, seed = args.point
+    if family not in fr.FAMILIES:
+        raise ValidationError("--point", f"a family among {fr.FAMILIES}", family)
+    if args.precision not in fr.PRECISIONS:
+        raise ValidationError("--precision", f"one of {fr.PRECISIONS}", args.precision)
+    if not 3 <= d <= 64:
+        raise ValidationError("--point", "d in [3, 64]", d)
+    if not 1e-300 <= eps < 1:
+        raise ValidationError("--point", "eps in [1e-300, 1)", eps)
+    if m < 1 or seed < 0:
+        raise ValidationError("--point", "m >= 1 and seed >= 0", f"m={m} seed={seed}")
+    top = fr.grid_eps(d, (0,))[0][2]
+    a_1 = fr.family_spectrum(family, eps, top)[0]
+    dps = None if args.precision == "float64" else fr.hp_digits(a_1, eps)
+    run = fr.FrontierRun(family, d, "high-precision" if dps else "point", -1, eps, top, m, seed, args.precision, dps)
+    row = fr.solve_run(run)
+    keys = ("key", "success", "accurate", "max_rel_residual", "free_at_ar", "t_ur_ratio", "epochs", "error",
+            "cpu_seconds")
+    print(json.dumps({k: row.get(k) for k in keys}, default=str))
     return 0

@@ -1,0 +1,270 @@
+"""The accuracy-frontier campaign (claim P11): its grid, its parameters (no point fails by construction), the
+resumable runner and the statistics (known slope recovered, flat data read as flat, few seeds as inconclusive)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import verify.precision.frontier as fr
+import verify.precision.frontier_stats as fs
+
+
+# ------------------------------------------------------------------------------------------------- the grid
+def test_grid_has_both_readings_and_six_decades():
+    cells = fr.grid_eps(8, range(6))
+    assert len(cells) == 12
+    generous = [e for r, _, e in cells if r == "d/ln d"]
+    assert generous[0] == pytest.approx(math.exp(-8 / math.log(8)))
+    assert generous[-1] == pytest.approx(math.exp(-8 / math.log(8)) * 1e-5)
+    half = [e for r, _, e in cells if r == "d/(2 ln d)"]
+    assert half[0] == pytest.approx(0.146081, rel=1e-5)  # the regime at d = 8 starts at 0.15 under this reading
+    assert cells[0][2] == max(e for _, _, e in cells)
+
+
+def test_families_move_or_hold_the_spectrum():
+    shifted = fr.family_spectrum("shifted", 1e-3, 0.2)
+    fixed_a = fr.family_spectrum("fixed", 1e-3, 0.2)
+    fixed_b = fr.family_spectrum("fixed", 1e-6, 0.2)
+    assert shifted[-1] == pytest.approx(1e-2) and shifted[0] == pytest.approx(10.0)
+    assert fixed_a == fixed_b and fixed_a[-1] == pytest.approx(2.0)
+    assert np.allclose(np.array(shifted[:-1]) / np.array(shifted[1:]), 10.0)
+    with pytest.raises(Exception, match="family"):
+        fr.family_spectrum("other", 1e-3, 0.2)
+
+
+def test_campaign_sizes():
+    runs = fr.campaign_runs(fr.FLOAT64)
+    # The top eps of each d is one spectrum in both families: it runs once.
+    assert len(runs) == 5 * (12 * 2 - 1) * 2 * fr.FLOAT64.seeds
+    assert {r.m for r in runs} == {16, 32}
+    assert len({r.key for r in runs}) == len(runs)
+    hp = fr.campaign_runs(fr.HIGH_PRECISION)
+    assert len(hp) == 2 * 3 * 5 and all(r.precision in ("flint", "mpmath") for r in hp)
+    assert {(r.d, r.m) for r in hp} == {(4, 32), (6, 16)}
+    assert "m_by_d = [[4, 8]]" in fr.HIGH_PRECISION.toml()
+    assert all(r.dps >= 2 * math.log10(r.a[0] / r.eps) + 20 for r in hp)
+
+
+# --------------------------------------------------------------------------------- failure by construction
+def _check(run: fr.FrontierRun) -> fr.ConstructionCheck:
+    c = run.spec().config
+    return fr.construction_check(run.a, run.eps, run.m, c.delta0, c.delta1, c.regularizer, run.precision, run.dps)
+
+
+def test_no_point_fails_by_construction():
+    for run in fr.campaign_runs(fr.FLOAT64) + fr.campaign_runs(fr.HIGH_PRECISION):
+        check = _check(run)
+        assert check.ok, (run, check)
+        assert check.margin_delta1 > 9 and check.margin_mass > 99  # the 0.1 factors, with lambda/2 negligible
+
+
+def test_old_parameters_fail_by_construction():
+    # The old probe: a_r = eps, delta0 = 1e-15, delta1 = 1e-5, m = 2d.
+    for d, eps in ((4, 1e-12), (6, 1e-20), (4, 1e-40)):
+        a = tuple(eps ** (j / 3) for j in range(4))
+        check = fr.construction_check(a, eps, 2 * d, 1e-15, 1e-5, eps / 10, "flint", 120)
+        assert not check.fitted_norm_ok  # sqrt(a_r) <= 1e-6 < delta1: the norm rule re-initializes a fitted u_r
+    assert not fr.construction_check((1.0, 1e-40), 1e-40, 8, 1e-15, 1e-5, 1e-41, "flint", 120).fresh_mass_ok
+    # float64 cannot resolve eps = 1e-20 against a_1 = 1.
+    assert not fr.construction_check((1.0, 1e-20), 1e-20, 8, 1e-22, 1e-11, 1e-21).resolvable
+
+
+# ------------------------------------------------------------------------------------------------- running
+def test_tiny_campaign_writes_rows_and_resumes(tmp_path):
+    from verify.sweep.store import read_rows
+
+    spec = fr.CampaignSpec("t", dims=(4,), ks=(0,), families=("shifted",), m_over_r=(2,), seeds=1)
+    written, total = fr.run_campaign(spec, tmp_path)
+    assert (written, total) == (2, 2)  # both readings at k = 0
+    rows = fr.read_frontier(tmp_path)
+    assert len(rows) == 2 and set(rows["precision"]) == {"float64"}
+    for name in ("eps", "delta0", "delta1", "precision", "max_rel_residual", "free_at_ar", "t_ur_ratio", "success"):
+        assert name in rows.columns
+    assert rows["error"].isna().all()
+    row = rows.iloc[0]
+    assert row["delta1"] == pytest.approx(0.1 * math.sqrt(min(row["a"])))
+    assert row["delta0"] == pytest.approx(0.1 * math.sqrt(row["eps"] / row["m"]))
+    assert row["max_rel_residual"] == pytest.approx(max(abs(np.asarray(row["final_residuals"]))))
+    # The store's own reader reads the same files (it drops the columns it does not know).
+    assert sorted(read_rows(tmp_path)["key"]) == sorted(rows["key"])
+    assert fr.run_campaign(spec, tmp_path) == (0, 2)  # resumed: nothing left to run
+    (tmp_path / "runs" / f"{rows['key'].iloc[0]}.parquet").unlink()
+    assert fr.run_campaign(spec, tmp_path) == (1, 2)
+
+
+def test_row_reproduces_from_its_command(tmp_path):
+    from verify.sweep.spotcheck import spot_check
+
+    spec = fr.CampaignSpec("t", dims=(4,), ks=(1,), families=("fixed",), m_over_r=(2,), seeds=1)
+    fr.run_campaign(spec, tmp_path, limit=1)
+    result = spot_check(tmp_path, k=1)
+    assert result.reproduced == 1, result.line()
+
+
+# ---------------------------------------------------------------------------------------------- statistics
+def _synthetic(slope: float, intercept: float, seeds: int, rng: np.random.Generator):
+    x = np.repeat(np.arange(6.0) + 1.5, seeds)
+    p = 1 / (1 + np.exp(-(intercept + slope * x)))
+    return 10.0 ** -x, rng.random(x.size) < p
+
+
+def test_known_slope_is_recovered_and_read_as_needed():
+    rng = np.random.default_rng(1)
+    eps, y = _synthetic(-1.2, 5.0, 60, rng)
+    t = fs.trend(8, eps, y)
+    assert t.slope_ci[0] < -1.2 < t.slope_ci[1]
+    assert t.reading == "needed" and t.ca_z < 0 and t.ca_p < 1e-6
+    assert t.eps_50 is not None and 1e-6 < t.eps_50 < 1e-2
+
+
+def test_flat_data_is_read_as_not_binding():
+    rng = np.random.default_rng(2)
+    eps, y = _synthetic(0.0, math.log(0.9 / 0.1), 150, rng)
+    t = fs.trend(8, eps, y)
+    assert t.slope_ci[0] < 0 < t.slope_ci[1]
+    assert t.reading == "not binding here"
+    assert -fs.MARGIN <= t.diff_ci[0] and t.diff_ci[1] <= fs.MARGIN
+
+
+def test_all_successes_flat_and_few_seeds_inconclusive():
+    eps = np.repeat(10.0 ** -np.arange(6.0), 25)
+    t = fs.trend(6, eps, np.ones(eps.size, bool))
+    assert t.slope is None and t.reading == "not binding here"  # 50/50 at each end bounds the difference
+    few = np.repeat(10.0 ** -np.arange(6.0), 2)
+    t2 = fs.trend(6, few, np.array([1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 1], bool))
+    assert t2.reading == "inconclusive at these sizes" and t2.seeds_to_decide > 4
+
+
+def test_shared_seeds_count_once():
+    # 3 seeds, each the same outcome at all 6 eps: 18 runs, but 3 observations per end, not 6.
+    eps = np.tile(10.0 ** -np.arange(6.0), 3)
+    seeds = np.repeat(np.arange(3), 6)
+    y = np.ones(eps.size, bool)
+    independent = fs.trend(6, eps, y)
+    clustered = fs.trend(6, eps, y, groups=seeds)
+    assert clustered.diff_ci[1] - clustered.diff_ci[0] > independent.diff_ci[1] - independent.diff_ci[0]
+    assert clustered.reading == "inconclusive at these sizes"
+    # 3 seeds cannot bound the difference; the number that would, does (all successes at both ends).
+    n = clustered.seeds_to_decide
+    assert 10 < n < 30
+    full = fs.trend(6, np.tile(10.0 ** -np.arange(6.0), n), np.ones(6 * n, bool), groups=np.repeat(np.arange(n), 6))
+    assert full.reading == "not binding here"
+    short = n - 1
+    part = fs.trend(6, np.tile(10.0 ** -np.arange(6.0), short), np.ones(6 * short, bool),
+                    groups=np.repeat(np.arange(short), 6))
+    assert part.reading == "inconclusive at these sizes"
+
+
+def test_flat_failure_locates_nothing():
+    eps = np.repeat(10.0 ** -np.arange(6.0), 40)
+    t = fs.trend(4, eps, np.zeros(eps.size, bool))
+    assert t.reading == "inconclusive at these sizes" and t.note.startswith("fails at the top")
+
+
+def test_a_broken_statistic_would_be_caught():
+    # A rising rate must never be read as "needed" (the sign of the trend test matters).
+    rng = np.random.default_rng(3)
+    eps, y = _synthetic(+1.2, -3.0, 60, rng)
+    t = fs.trend(8, eps, y)
+    assert t.reading == "inconclusive at these sizes" and t.ca_z > 0 and t.note == "success rises as eps shrinks"
+
+
+def _frame(slope_by_d: dict[int, float], seeds: int, rng):
+    import pandas as pd
+
+    parts = []
+    for d, slope in slope_by_d.items():
+        eps, y = _synthetic(slope, 6.0 if slope else 3.0, seeds, rng)
+        parts.append(pd.DataFrame({"d": d, "eps": eps, "success": y, "m": 16, "family": "fixed",
+                                   "seed": np.arange(eps.size),
+                                   "precision": "float64", "error": None, "cpu_seconds": 1.0,
+                                   "max_rel_residual": 0.01}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_family_reading_and_ledger():
+    rng = np.random.default_rng(4)
+    flat = fs.analyze(_frame({4: 0.0, 8: 0.0}, 200, rng))
+    assert flat.families["fixed"].reading == "not binding here"
+    assert fs.ledger_p11(flat).status == "supported"
+    falling = fs.analyze(_frame({4: -1.5, 8: -1.5, 12: -1.5}, 80, rng))
+    trends = falling.families["fixed"].trends
+    assert all(t.reading == "needed" for t in trends)
+    assert fs.ledger_p11(falling).status in ("refuted", "open")
+    assert "fixed" in falling.markdown()
+
+
+# ------------------------------------------------------------------------------------- the CLI and the audit
+def test_campaign_flags_are_checked(capsys):
+    from verify.cli import main
+
+    for argv, needle in ((["probe", "--campaign", "nope"], "--campaign: must be one of tiny, float64, high-precision"),
+                         (["probe", "--campaign", "tiny", "--limit", "0"], "--limit: must be an integer >= 1"),
+                         (["probe", "--point", "other:4:1e-3:8:0"], "--point: must be a family among"),
+                         (["probe", "--point", "fixed:4:1e-3:8:0", "--precision", "quad"], "--precision: must be one")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert needle in err and "Traceback" not in err
+
+
+def test_analyze_refuses_an_empty_store(tmp_path, capsys):
+    from verify.cli import main
+
+    assert main(["probe", "--analyze", "--out", str(tmp_path)]) == 2
+    assert "--out: must be a folder holding campaign rows" in capsys.readouterr().err
+
+
+def test_audit_stage_reads_the_store(tmp_path):
+    from verify.audit.stages.frontier import frontier_evidence
+
+    spec = fr.CampaignSpec("t", dims=(4,), ks=(0, 1), families=("shifted",), m_over_r=(2,), seeds=1)
+    fr.run_campaign(spec, tmp_path / "store")
+    res = frontier_evidence(tmp_path / "store", spot_check_rows=1, figures=tmp_path / "figures")
+    assert (res.reproduced, res.checked) == (1, 1)
+    # Inside exp(-d/ln d) = 0.056 at d = 4: eps = 0.236 and 0.056 (not 0.0236, nor 0.0056).
+    assert res.analysis.runs == 4 and res.p7.n == 2 and res.p11.claim == "P11" and "m = 8" in res.p7.statement
+    assert (tmp_path / "figures" / "frontier-success.svg").exists()
+    assert (tmp_path / "figures" / "frontier-measures.svg").exists()
+    with pytest.raises(FileNotFoundError):
+        frontier_evidence(tmp_path / "empty")
+
+
+def test_point_reruns_a_campaign_row(tmp_path, capsys):
+    import json
+
+    from verify.cli import main
+
+    spec = fr.CampaignSpec("t", dims=(6,), ks=(0,), families=("shifted",), m_over_r=(2,), seeds=1)
+    fr.run_campaign(spec, tmp_path)
+    row = fr.read_frontier(tmp_path).sort_values("eps").iloc[0]
+    capsys.readouterr()
+    assert main(["probe", "--point", f"shifted:6:{float(row['eps'])!r}:8:0"]) == 0
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed["key"] == row["key"] and printed["success"] == bool(row["success"])
+    assert printed["max_rel_residual"] == pytest.approx(row["max_rel_residual"], rel=1e-6)
+
+
+def test_high_precision_rows_are_kept_apart(tmp_path):
+    # A high-precision row (made here from a float64 one: a real flint run costs minutes) is stored under its own
+    # key, read back with its precision and digits, and tabulated apart from the float64 statistics.
+    spec = fr.CampaignSpec("t", dims=(4,), ks=(0, 1), families=("fixed",), m_over_r=(2,), seeds=1)
+    fr.run_campaign(spec, tmp_path)
+    import pyarrow.parquet as pq
+
+    rows = fr.read_frontier(tmp_path)
+    base = pq.read_table(tmp_path / "runs" / f"{rows['key'].iloc[0]}.parquet").to_pylist()[0]
+    run = fr.FrontierRun("fixed", 4, "high-precision", -1, 1e-12, fr.grid_eps(4, (0,))[0][2], 8, 0, "flint",
+                         fr.hp_digits(2362.9, 1e-12))
+    assert run.key != run.spec().key() and run.dps == 51
+    base.update({"key": run.key, "precision": "flint", "dps": run.dps, "eps": 1e-12, "reading": "high-precision",
+                 "k": -1})
+    fr.write_frontier_row(tmp_path, base)
+    again = fr.read_frontier(tmp_path)
+    hp = again[again["precision"] == "flint"]
+    assert len(hp) == 1 and int(hp["dps"].iloc[0]) == 51
+    analysis = fs.analyze(again)
+    assert [(c["precision"], c["d"], c["eps"], c["n"]) for c in analysis.high_precision] == [("flint", 4, 1e-12, 1)]
+    assert sum(t.n for t in analysis.by_m[("fixed", 8)].trends) == len(rows)  # the flint row is not among them
