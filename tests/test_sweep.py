@@ -484,3 +484,25 @@ def test_p1_from_a_sweep_treats_ties_and_resolution_as_deflation_order_does():
     assert _out_of_order(pd.Series({"a": [1.0, 0.5, 0.25], "discovery_tolerance": [0.0, 0.0, 0.0]}), [1.0, 3.0, 2.0])
     assert not _out_of_order(pd.Series({"a": [1.0, 0.95, 0.25], "discovery_tolerance": [0.0, 0.0, 0.0]}),
                              [2.0, 1.0, 3.0])  # a_1 / a_2 < rho = 1.1: a tie, either order
+
+
+def test_readme_evidence_section_and_benchmark_lines_come_from_the_store(tmp_path, reference_rows):
+    """The README block and the BENCHMARKS lines are computed from a store's rows (here TINY's, two copies
+    under two campaign names, one of them missing a row), and the block replaces only what lies between its
+    markers."""
+    from verify.sweep.evidence_readme import BEGIN, END, benchmark_lines, evidence_section, replace_section
+
+    (tmp_path / "a").mkdir()
+    for row in reference_rows.values():
+        write_row(tmp_path / "a", row)
+    section = evidence_section(tmp_path, ("a", "b"))
+    assert section.startswith(BEGIN) and section.rstrip().endswith(END)
+    assert "`a`: no spec, 8 rows" in section and "`b`: absent" in section  # no spec.toml for "a": size unknown
+    assert "| plain | 4 | 2 | 1 | 2 |" in section and "| plain | 4 | 2 | 4 | 2 |" in section
+    lines = benchmark_lines(tmp_path, ("a",))
+    cpu = sum(r["cpu_seconds"] for r in reference_rows.values())
+    assert f"| a | 4 | 8 | {cpu / 3600:.2f} | {cpu / 8:.2f} | {3600 / (cpu / 8):.0f} |" in lines
+    text = "intro\n" + BEGIN + "\nold\n" + END + "\nrest\n"
+    assert replace_section(text, section) == "intro\n" + section.rstrip("\n") + "\nrest\n"
+    with pytest.raises(ValueError, match="markers"):
+        replace_section("no markers here", section)

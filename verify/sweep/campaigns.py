@@ -58,7 +58,8 @@ def expected_keys(folder: Path, name: str) -> set[str] | None:
 class CampaignState:
     """What the audit knows of one campaign before and after its spot-check.
 
-    ``status``: ``absent`` (no rows), ``partial`` (fewer rows than its spec's runs) or ``complete``;
+    ``status``: ``absent`` (no rows), ``partial`` (fewer rows than its spec's runs), ``complete``, or
+    ``no spec`` (neither a ``spec.toml`` nor a built-in spec of that name says what it should hold);
     ``rows`` present, ``expected`` (None: no spec), ``extra`` rows whose key the spec does not name,
     ``errors`` rows whose integration raised, ``older_solver`` rows whose commit is not ``head``,
     ``commits`` row counts per commit, ``spot`` the :class:`verify.sweep.spotcheck.SpotCheck` (None before it
@@ -134,7 +135,8 @@ def campaign_state(rows: Any, name: str, folder: Path, head: str) -> CampaignSta
     older = int(sum(base_commit(c) != base_commit(head) for c in rows["commit"]))
     errors = int(rows["error"].notna().sum()) if "error" in rows else 0
     law = law_agreement(rows, algorithm=None)
-    return CampaignState(name, str(folder), "partial" if missing else "complete", len(rows),
+    status = "partial" if missing else ("complete" if expected is not None else "no spec")
+    return CampaignState(name, str(folder), status, len(rows),
                          None if expected is None else len(expected), extra=extra, errors=errors,
                          older_solver=older, head=head, commits=commits, law=law,
                          cpu_seconds=float(rows["cpu_seconds"].fillna(0).sum()),
