@@ -506,3 +506,16 @@ def test_readme_evidence_section_and_benchmark_lines_come_from_the_store(tmp_pat
     assert replace_section(text, section) == "intro\n" + section.rstrip("\n") + "\nrest\n"
     with pytest.raises(ValueError, match="markers"):
         replace_section("no markers here", section)
+
+
+def test_law_vs_measured_pools_d_and_counts_the_law_on_the_same_w0():
+    from verify.sweep.mcurve import law_vs_measured, law_vs_measured_markdown
+
+    rows = pd.DataFrame([{"algorithm": "plain", "d": d, "r": 2, "spread": 10.0, "order": 4, "m": m, "seed": s,
+                          "success": m == 8 or s == 0, "predicted": [1, 2] if m == 8 else [1], "error": None}
+                         for d in (4, 6) for m in (2, 8) for s in range(3)])
+    table = law_vs_measured(rows, samples=20_000)
+    assert [(t["m"], t["n"], t["k"], t["predicted_k"], t["ds"]) for t in table] == [(2, 6, 2, 0, [4, 6]),
+                                                                                    (8, 6, 6, 6, [4, 6])]
+    assert 0 < table[0]["law"] < table[1]["law"] < 1            # P(every basin occupied) grows with m
+    assert "| 2 | 10 | 8 | 6 | 1.00 | 1.00 |" in law_vs_measured_markdown(table)

@@ -86,6 +86,15 @@ def evidence_section(root: Path = EVIDENCE_ROOT, names: Sequence[str] = CAMPAIGN
         out.append("")
         out.append(mfit_markdown(comparison, sorted({int(d) for d in modified["d"]})).rstrip())
         out.append("")
+    if len(plain):
+        from .mcurve import law_vs_measured, law_vs_measured_markdown
+
+        out.append("**Plain flow, measured success against the order law** (pooled over d; the law on the same "
+                   "W(0): runs whose occupied basins are every direction; the law's P(all occupied | m): "
+                   "inclusion-exclusion over Monte-Carlo basin probabilities, `verify.mlaw`):")
+        out.append("")
+        out.append(law_vs_measured_markdown(law_vs_measured(plain)).rstrip())
+        out.append("")
     if plain["d"].nunique() >= 2:
         out.append("**Plain flow, does m* depend on d at fixed r and spread?** The order law says no (basin "
                    "probabilities do not depend on d). Likelihood-ratio test of adding log d to the logistic "

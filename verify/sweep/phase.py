@@ -269,12 +269,17 @@ def write_m_curves(rows: Any, out: Path, title: str = "") -> list[Path]:
 
     if "draws" not in rows or rows["draws"].isna().any() or "m" not in rows:
         return []
+    from .mcurve import law_vs_measured, law_vs_measured_markdown
     from .mfit import compare_forms, d_independence, d_tests_markdown, mfit_markdown, plot_m90
 
     lines = m_lines(rows)
     atomic_write_json(out / "m90.json", [line.to_dict() for line in lines])
     atomic_write_bytes(out / "m90.md", m90_markdown(lines).encode())
     paths = [out / "m90.json", out / "m90.md", *plot_m_curves(rows, out / "m_curves", title=title)]
+    plain = rows[rows["algorithm"] == "plain"]
+    if len(plain) and "order" in plain:
+        atomic_write_bytes(out / "law_vs_measured.md", law_vs_measured_markdown(law_vs_measured(plain)).encode())
+        paths.append(out / "law_vs_measured.md")
     if rows["d"].nunique() >= 2:
         paths += plot_m90(rows, out / "m90_loglog")
         modified = rows[rows["algorithm"] == "modified"]
@@ -284,7 +289,6 @@ def write_m_curves(rows: Any, out: Path, title: str = "") -> list[Path]:
             ds = sorted({int(d) for d in modified["d"]})
             atomic_write_bytes(out / "m90_fit.md", mfit_markdown(comparison, ds).encode())
             paths += [out / "m90_fit.json", out / "m90_fit.md"]
-        plain = rows[rows["algorithm"] == "plain"]
         if plain["d"].nunique() >= 2:
             tests = d_independence(plain)
             atomic_write_json(out / "d_tests.json", [t.to_dict() for t in tests])
