@@ -469,7 +469,10 @@ def _campaign_command(phase, algorithm: str) -> str:
 
 
 def _campaign_lines(phase) -> list[str]:
-    return [f"evidence store: {c.line()}" for c in phase.campaigns]
+    """One line per campaign; a partial one also says that its m_needed and m_90 are taken over the m present."""
+    return [f"evidence store: {c.line()}" + ("; partial: each seed's m_needed and each line's m_90 are taken over "
+                                            "the grid m present so far" if c.status == "partial" else "")
+            for c in phase.campaigns]
 
 
 def _from_evidence(evidence, stages_used: list[str], figures: list[str], reproduce: str,

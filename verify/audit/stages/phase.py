@@ -144,7 +144,7 @@ def _figures(ctx: StageContext, result: StageResult, states: list, rows) -> dict
                      r"$m_{\mathrm{needed}}$ (success at every grid m from there on); dashed: the order law's "
                      "predicted P(every basin occupied | m) for the plain flow (independent of d)."),
             path=f"figures/mcurves-{state.name}.svg", claims=["P12"]))
-        if sel["d"].nunique() >= 2 and (sel["algorithm"] == "modified").any():
+        if sel["d"].nunique() >= 2:
             plot_m90(sel, stem / f"m90-{state.name}")
             result.figures.append(Figure(
                 id=f"m90-{state.name}", title=f"m_90(d) on log-log axes, campaign {state.name}",
