@@ -548,3 +548,11 @@ def test_p1_counts_every_run_in_the_order_among_its_fitted_directions():
     evidence = p1_all_runs(reversed_, campaign="x")
     assert evidence.status == "refuted" and (evidence.k, evidence.n) == (2, 3)
     assert evidence.commands == ["deflation run --first-seed 3"]
+
+
+def test_cli_rejects_a_negative_seed(tmp_path, capsys):
+    from verify.cli import main
+
+    assert main(["audit", "--seed", "-1", "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert "--seed" in err and "Traceback" not in err and not (tmp_path / "a").exists()
