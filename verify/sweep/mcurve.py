@@ -188,8 +188,12 @@ def plot_m_curves(rows: Any, stem, title: str = "") -> list:
 
     df = rows[rows["error"].isna()] if "error" in rows else rows
     panels = sorted({(str(a), int(r), float(s)) for a, r, s in zip(df["algorithm"], df["r"], df["spread"])})
-    fig, axes = plt.subplots(1, max(1, len(panels)), squeeze=False, figsize=(3.6 * max(1, len(panels)), 3.0))
-    for ax, (algorithm, r, spread) in zip(axes[0], panels):
+    ncols = min(3, max(1, len(panels)))
+    nrows = max(1, math.ceil(len(panels) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False, figsize=(3.8 * ncols, 3.2 * nrows), layout="constrained")
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (algorithm, r, spread) in zip(axes.flat, panels):
         sel = df[(df["algorithm"] == algorithm) & (df["r"] == r) & (df["spread"] == spread)]
         for i, (d, group) in enumerate(sel.groupby("d", sort=True)):
             ms, rate, lo, hi = [], [], [], []
