@@ -30,6 +30,7 @@ import torch
 from .config import FlowConfig
 from .errors import ValidationError, require
 from .ground_truth import GroundTruth
+from .power_method import largest_value
 from .integrators._control import StepStats
 from .record import Drop, Epoch, EpochStart, Event, Reinitialization, Resolved
 from .trajectory import Trajectory
@@ -80,17 +81,9 @@ def estimate_beta0(truths: Sequence[GroundTruth], starts: int = 16, iterations: 
     For orthogonal ``T*`` with random starts this finds ``max_j a_j`` (Anandkumar et al. 2014); the
     maximum over the batch is returned so that every run shares one epoch schedule.
     """
-    rng = np.random.default_rng(seed)
-    best = 0.0
-    for truth in truths:
-        g = rng.standard_normal((truth.d, starts))  # its own draw (not nested): beta0 as before nested W(0)
-        X = g / np.linalg.norm(g, axis=0)
-        for _ in range(iterations):
-            X = truth.U @ (truth.a[:, None] * (truth.U.T @ X) ** (truth.order - 1))
-            X = X / np.linalg.norm(X, axis=0)
-        values = (truth.a[:, None] * (truth.U.T @ X) ** truth.order).sum(axis=0)
-        best = max(best, float(values.max()), float(truth.a.max()) if truth.orthogonal else 0.0)
-    return best
+    rng = np.random.default_rng(seed)  # its own stream (not W(0)'s): beta0 does not depend on m
+    return max(max(largest_value(t, rng, starts, iterations), float(t.a.max()) if t.orthogonal else 0.0)
+               for t in truths)
 
 
 def epoch_schedule(config: FlowConfig, d: int, beta0: float,

@@ -67,7 +67,7 @@ def test_report_json_is_valid_and_has_every_claim(audit):
     assert ids == list(CLAIM_IDS)
     assert sorted(ids) == sorted([f"P{i}" for i in range(1, 13)] + [f"C{i}" for i in range(1, 15)])
     for entry in on_disk["ledger"]:
-        assert entry["status"] in ("proven", "verified", "supported", "refuted", "open")
+        assert entry["status"] in ("proven", "verified", "supported", "refuted", "open", "irreproducible")
         if entry["status"] == "supported":  # k of n runs, their Wilson interval and sizes
             assert entry["n"] >= 1 and 0 <= entry["k"] <= entry["n"] and entry["sizes"], entry["id"]
             assert entry["ci95"][0] <= entry["k"] / entry["n"] <= entry["ci95"][1], entry["id"]
@@ -441,3 +441,123 @@ def test_cli_rejects_unknown_profile(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["audit", "--profile", "huge"])
     assert exit_info.value.code == 2
+
+
+# ------------------------------------------------------------------------------- the evidence store in the audit
+
+def _phase_from(out: Path, *, seed: int = 0, full: bool = True):
+    """The phase stage's result on the test audit's campaign store at ``out`` (every row re-run when ``full``)."""
+    import pandas as pd
+
+    from verify.audit.stages.phase import PhaseStageResult
+    from verify.sweep.campaigns import read_campaign
+    from verify.sweep.claims import ClaimEvidence, p1_all_runs, p12_m90_evidence
+
+    rows, state = read_campaign("campaign_test", out, seed=seed, full=full)
+    rows = pd.concat([rows.assign(campaign="campaign_test")])
+    none = ClaimEvidence("P1", "open", "none")
+    return PhaseStageResult(campaigns=[state], p12=p12_m90_evidence(rows), p1=p1_all_runs(rows, "plain", "t"),
+                            p1_modified=none, m90_md={}, alg1_fit=None, alg1_fit_md="", d_tests=[], d_tests_md="",
+                            seed=seed, spot_seconds=0.0, frontier=None, p11=None, frontier_seconds=0.0)
+
+
+def test_the_audit_reads_the_store_and_says_reproduced_k_of_k(audit):
+    report, out = audit
+    phase = report.stage("phase")
+    (state,) = phase.results.campaigns
+    assert state.name == "campaign_test" and state.status == "complete" and state.rows == 9
+    assert state.spot is not None and (state.spot.reproduced, state.spot.k) == (3, 3) and state.older_solver == 0
+    assert "reproduced 3/3" in (out / "report.md").read_text() and "reproduced 3/3" in (out / "index.html").read_text()
+    law_k, law_n = state.law
+    assert law_n == 9 and f"{law_k} of {law_n}" in (out / "report.md").read_text()
+    assert {f.id for f in phase.figures} >= {"phase-campaign_test", "mcurves-campaign_test"}
+
+
+def test_a_tampered_row_makes_the_claims_irreproducible(audit, tmp_path):
+    """One row of a copied store with its outcome flipped: the spot-check (every row) finds it, the campaign
+    is not reproducible, and P12 and P1, decided from that store, become ``irreproducible`` with the row as the
+    counterexample; the untouched copy decides them as usual."""
+    import pyarrow.parquet as pq
+
+    from verify.sweep.store import write_row
+
+    _, out = audit
+    store = tmp_path / "campaign_test"
+    shutil.copytree(out / "evidence" / "campaign_test", store)
+    clean = _phase_from(tmp_path)
+    stages = {"phase": StageResult("phase", "p", results=clean)}
+    assert clean.campaigns[0].reproducible and clean.campaigns[0].spot.k == 9
+    assert decide_claim(stages, "P12").status != "irreproducible" and decide_claim(stages, "P1").status != "irreproducible"
+    row = pq.read_table(sorted((store / "runs").glob("*.parquet"))[0]).to_pylist()[0]
+    row["success"] = row["recovered_all"] = not row["success"]
+    write_row(store, row)
+    tampered = _phase_from(tmp_path)
+    assert not tampered.campaigns[0].reproducible and "irreproducible" in tampered.campaigns[0].line()
+    stages = {"phase": StageResult("phase", "p", results=tampered)}
+    for claim in ("P12", "P1"):
+        decision = decide_claim(stages, claim)
+        assert decision.status == "irreproducible", claim
+        assert decision.counterexample["key"] == row["key"] and decision.counterexample["field"] == "success"
+    entries = {e.id: e for e in decide_ledger(stages)}
+    assert entries["P12"].status == "irreproducible" and "irreproducible" in STATUSES
+
+
+def test_campaign_states_absent_partial_and_older_solver(audit, tmp_path):
+    from verify.sweep.campaigns import read_campaign
+
+    _, out = audit
+    rows, state = read_campaign("plain_m", tmp_path, spot_k=8)
+    assert len(rows) == 0 and state.status == "absent" and state.spot is None and "absent" in state.line()
+    store = tmp_path / "campaign_test"
+    shutil.copytree(out / "evidence" / "campaign_test", store)
+    for path in sorted((store / "runs").glob("*.parquet"))[:2]:
+        path.unlink()
+    rows, state = read_campaign("campaign_test", tmp_path, spot_k=0, head="0" * 40)
+    assert state.status == "partial" and (state.rows, state.expected) == (7, 9) and "7/9 rows" in state.line()
+    assert state.older_solver == 7 and "made by an older solver" in state.line()
+
+
+def test_spot_check_sample_is_seeded_uniform_over_the_store(audit):
+    from verify.sweep.spotcheck import sample_rows
+    from verify.sweep.store import read_rows
+
+    _, out = audit
+    rows = read_rows(out / "evidence" / "campaign_test")
+    picks = {tuple(sample_rows(rows.sample(frac=1, random_state=s), 4, seed=(7, 1))["key"]) for s in range(3)}
+    assert len(picks) == 1 and len(next(iter(picks))) == 4      # same seed, any row order: the same sample
+    seen = set()
+    for seed in range(40):
+        seen |= set(sample_rows(rows, 4, seed=(seed, 1))["key"])
+    assert seen == set(rows["key"])                             # every row can be drawn, none preferred
+    assert len(sample_rows(rows, 4, full=True)) == len(rows) == len(sample_rows(rows, 20))
+
+
+def test_p1_counts_every_run_in_the_order_among_its_fitted_directions():
+    import pandas as pd
+
+    from verify.sweep.claims import p1_all_runs
+
+    def row(seed, fitted, times):
+        return {"algorithm": "plain", "d": 6, "r": 3, "order": 4, "m": 4, "seed": seed, "a": [1.0, 0.3, 0.1],
+                "ratio": None, "fitted": fitted, "discovery_times": times, "discovery_tolerance": [0.1] * 3,
+                "error": None, "command": f"deflation run --first-seed {seed}"}
+
+    nan = float("nan")
+    ok = pd.DataFrame([row(0, [1, 3], [1.0, nan, 5.0]),          # a_2 skipped, 1 before 3: in order
+                       row(1, [2], [nan, 2.0, nan]),              # one direction: no order to check
+                       row(2, [1, 2, 3], [1.0, 2.0, 3.0])])
+    evidence = p1_all_runs(ok, campaign="x")
+    assert evidence.status == "supported" and (evidence.k, evidence.n) == (2, 2)
+    assert evidence.details["skipped"] == 2 and evidence.details["fewer_than_two"] == 1
+    reversed_ = pd.concat([ok, pd.DataFrame([row(3, [1, 3], [6.0, nan, 5.0])])])  # 3 before 1 among the fitted
+    evidence = p1_all_runs(reversed_, campaign="x")
+    assert evidence.status == "refuted" and (evidence.k, evidence.n) == (2, 3)
+    assert evidence.commands == ["deflation run --first-seed 3"]
+
+
+def test_cli_rejects_a_negative_seed(tmp_path, capsys):
+    from verify.cli import main
+
+    assert main(["audit", "--seed", "-1", "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert "--seed" in err and "Traceback" not in err and not (tmp_path / "a").exists()

@@ -71,3 +71,55 @@ def test_algorithm1_model_fits_everything_with_enough_epochs():
     # With "all", every component that went to u_1 stays there: m = 1 can fit only u_1.
     assert mlaw.algorithm1_success(a, 4, 1, betas, eps=0.005, trials=50, claimed="all").p == 0.0
     assert mlaw.algorithm1_success(a, 4, 6, betas, eps=0.005, trials=200, claimed="one").p == 1.0
+
+
+# ------------------------------------------------------------------------ the model-based m_p(d)
+def _synthetic_campaign(k: float, seeds: int = 30, seed: int = 0):
+    """Nested success curves with a known log-log slope: seed s at dimension d needs
+    ``m_needed = 2 d^k exp(0.5 u_s + 0.4 e_sd)`` (a seed effect u_s shared across d, as nested draws share a
+    seed's stream), and succeeds at every grid m >= m_needed. Every quantile of m_needed then grows as d^k."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    ms = np.unique(np.round(4 * np.sqrt(2) ** np.arange(16)).astype(int))
+    u = rng.standard_normal(seeds)
+    rows = []
+    for d in (6, 10, 14, 20, 30):
+        for s in range(seeds):
+            need = 2 * d ** k * np.exp(0.5 * u[s] + 0.4 * rng.standard_normal())
+            rows += [{"d": d, "seed": s, "m": int(m), "success": bool(m >= need), "error": None} for m in ms]
+    return pd.DataFrame(rows)
+
+
+def test_logistic_m_law_recovers_a_known_slope_and_not_from_shuffled_data():
+    from verify.sweep.mfit import fit_m_law
+
+    rows = _synthetic_campaign(1.5)
+    fit = fit_m_law(rows, "power")
+    k, low, high = fit.slope
+    assert abs(k - 1.5) < 0.2 and low < 1.5 < high and high - low < 0.6
+    assert fit.clusters == 30 and fit.n == len(rows)
+    # m_90 at d = 14: the true 90% quantile of 2 d^k exp(N(0, 0.5^2 + 0.4^2)).
+    true_m90 = 2 * 14 ** 1.5 * np.exp(1.2816 * np.hypot(0.5, 0.4))
+    est, lo, hi = fit.m_p(14, 0.9)
+    assert lo < est < hi and 0.67 < est / true_m90 < 1.5
+    # The same rows with success shuffled over them carry no m or d signal: the slope is not recovered.
+    shuffled = rows.assign(success=np.random.default_rng(1).permutation(rows["success"].to_numpy()))
+    k, low, high = fit_m_law(shuffled, "power").slope
+    assert not (low < 1.5 < high and high - low < 0.6)
+
+
+def test_compare_forms_and_d_independence_on_synthetic_campaigns():
+    import pandas as pd
+
+    from verify.sweep.mfit import compare_forms, d_independence, fit_m_law
+
+    both = compare_forms(_synthetic_campaign(2.0, seed=3))
+    assert set(both) == {"power", "sqrt", "delta_aic", "verdict"} and "6..30" in both["verdict"]
+    flat = _synthetic_campaign(0.0, seed=4).assign(r=3, spread=10.0)
+    steep = _synthetic_campaign(1.0, seed=5).assign(r=5, spread=10.0)
+    tests = {t.r: t for t in d_independence(pd.concat([flat, steep]))}
+    assert tests[5].p_wald < 1e-3 and tests[5].p_lr < 1e-3 and tests[5].b_d < 0   # success falls with d
+    assert tests[3].p_lr > 1e-3 and abs(tests[3].b_d) < 3 * tests[3].se_d          # no d in the data
+    with pytest.raises(ValueError, match="two values of d"):
+        fit_m_law(flat[flat["d"] == 6])

@@ -488,3 +488,38 @@ def test_p1_from_a_sweep_treats_ties_and_resolution_as_deflation_order_does():
     assert _out_of_order(pd.Series({"a": [1.0, 0.5, 0.25], "discovery_tolerance": [0.0, 0.0, 0.0]}), [1.0, 3.0, 2.0])
     assert not _out_of_order(pd.Series({"a": [1.0, 0.95, 0.25], "discovery_tolerance": [0.0, 0.0, 0.0]}),
                              [2.0, 1.0, 3.0])  # a_1 / a_2 < rho = 1.1: a tie, either order
+
+
+def test_readme_evidence_section_and_benchmark_lines_come_from_the_store(tmp_path, reference_rows):
+    """The README block and the BENCHMARKS lines are computed from a store's rows (here TINY's, two copies
+    under two campaign names, one of them missing a row), and the block replaces only what lies between its
+    markers."""
+    from verify.sweep.evidence_readme import BEGIN, END, benchmark_lines, evidence_section, replace_section
+
+    (tmp_path / "a").mkdir()
+    for row in reference_rows.values():
+        write_row(tmp_path / "a", row)
+    section = evidence_section(tmp_path, ("a", "b"))
+    assert section.startswith(BEGIN) and section.rstrip().endswith(END)
+    assert "`a`: no spec, 8 rows" in section and "`b`: absent" in section  # no spec.toml for "a": size unknown
+    assert "| plain | 4 | 2 | 1 | 2 |" in section and "| plain | 4 | 2 | 4 | 2 |" in section
+    lines = benchmark_lines(tmp_path, ("a",))
+    cpu = sum(r["cpu_seconds"] for r in reference_rows.values())
+    assert f"| a | 4 | 8 | {cpu / 3600:.2f} | {cpu / 8:.2f} | {3600 / (cpu / 8):.0f} |" in lines
+    text = "intro\n" + BEGIN + "\nold\n" + END + "\nrest\n"
+    assert replace_section(text, section) == "intro\n" + section.rstrip("\n") + "\nrest\n"
+    with pytest.raises(ValueError, match="markers"):
+        replace_section("no markers here", section)
+
+
+def test_law_vs_measured_pools_d_and_counts_the_law_on_the_same_w0():
+    from verify.sweep.mcurve import law_vs_measured, law_vs_measured_markdown
+
+    rows = pd.DataFrame([{"algorithm": "plain", "d": d, "r": 2, "spread": 10.0, "order": 4, "m": m, "seed": s,
+                          "success": m == 8 or s == 0, "predicted": [1, 2] if m == 8 else [1], "error": None}
+                         for d in (4, 6) for m in (2, 8) for s in range(3)])
+    table = law_vs_measured(rows, samples=20_000)
+    assert [(t["m"], t["n"], t["k"], t["predicted_k"], t["ds"]) for t in table] == [(2, 6, 2, 0, [4, 6]),
+                                                                                    (8, 6, 6, 6, [4, 6])]
+    assert 0 < table[0]["law"] < table[1]["law"] < 1            # P(every basin occupied) grows with m
+    assert "| 2 | 10 | 8 | 6 | 1.00 | 1.00 |" in law_vs_measured_markdown(table)

@@ -22,7 +22,9 @@ from .profiles import Profile
 __all__ = ["Figure", "RunRecord", "StageResult", "StageContext", "Stage", "STATUSES", "Evidence", "LedgerEntry",
            "Machine", "AuditReport"]
 
-STATUSES = ("proven", "verified", "supported", "refuted", "open")
+# irreproducible: the evidence store behind the claim holds a row that a re-run from its own command did not
+# reproduce (verify.sweep.spotcheck); no status is decided from such a store.
+STATUSES = ("proven", "verified", "supported", "refuted", "open", "irreproducible")
 
 R = TypeVar("R")
 
@@ -96,6 +98,7 @@ class StageContext:
     progress: ProgressBar
     device: str = "cpu"
     artifacts: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0  # the audit's seed: which rows of the evidence store the spot-check re-runs
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,9 @@ Statuses (SPEC section 3), strongest first (:data:`STATUS_ORDER`):
   claim (e.g. an existence claim with unquantified constants that a finite run did not reproduce).
 - **refuted**: a check that covers the claim's regime failed; the entry carries the counterexample and the
   command that reproduces it.
+- **irreproducible**: the evidence store a claim is decided from (the phase stage's campaigns) holds a row that
+  a re-run from its own command did not reproduce (:func:`verify.sweep.spotcheck.spot_check`): nothing is
+  decided from that store; the entry carries the rows, their commands and the fields that differ.
 
 A claim that rests on others (:data:`RESTS_ON`, SPEC's evidence column: P2 on C5, P3 on C6 and C7, P5 on C10)
 takes the weakest status among its own and theirs (:func:`weakest`).
@@ -26,8 +29,10 @@ The rules, claim by claim (each is a function below with the same statement in i
 C*    proofs_check ``proven`` for all d -> proven; ``proven`` at listed d, ``verified`` or ``pass`` -> verified
       (instances listed); ``fail`` -> refuted (the failing checks); not run -> open (C9 also cites the
       ``descent`` invariant along the audited runs; it does not decide C9)
-P1    with the phase stage: the sweep's plain runs at m/r >= m* that found every direction, all in the order
-      of a_j -> supported (k/n), else refuted (their commands); the fixed-m verdicts are cited. Without it:
+P1    with the phase stage's plain campaign: every plain run (every m), the order among the directions it
+      fitted, ties as DeflationOrder -> all in the order of a_j: supported (k/n), else refuted (their
+      commands); a campaign's spot-check mismatch -> irreproducible; the fixed-m verdicts and Algorithm 1's
+      order are cited. Without a plain campaign:
       invariant verdicts ``P1`` on every audited run and the property sweep: any failed -> refuted; all passed ->
       supported (k/n = decided verdicts); none applicable -> open
 P2    status of C5 (tangential speed independent of the component's own norm)
@@ -50,9 +55,10 @@ P10   invariant verdicts ``P10`` (as P1)
 P11   the Algorithm 1 runs below exp(-d/ln d) (the spread spectrum's and the scale stage's eps = 1e-9, probe rows
       and frontier points below the bound) all recover -> supported (k/n); a miss or none -> open (the theorem
       promises nothing there, and "mild" is qualitative); the frontier's eps*(d) statement is cited
-P12   with the phase stage: every plain-flow line of the sweep reaches its m* (90% success from there on) ->
-      supported; a line that never does -> open (no refutation: the grid's largest m may not be "large
-      enough"; a failure below m* is no counterexample). Without it: a failed ``P12`` verdict -> refuted; else
+P12   with the phase stage's campaigns: m_90 per line and algorithm (order-statistic intervals); every
+      plain line that the order law puts inside its grid has a finite m_90 -> supported (k/n runs at
+      m >= m_90); such a line above its grid -> open (no refutation: "large enough" may lie beyond); a
+      spot-check mismatch -> irreproducible. Without plain runs in the store: a failed ``P12`` verdict -> refuted; else
       every Figure 1 run fits every direction -> supported
 ====  ======================================================================================================
 
@@ -93,7 +99,7 @@ FAMILIES: dict[str, dict] = {
     "power": {"title": "Small components: the tensor power method", "figures": ["baselines"]},  # Figure 1 is under deflation
     "deflation": {"title": "Deflation: order, plateaus and fitting", "figures": ["figure1"]},
     "stability": {"title": "Local stability and the norm/correlation invariant", "figures": ["p9"]},
-    "algorithm": {"title": "Over-parametrization and Algorithm 1", "figures": ["spread", "scale", "phase"]},
+    "algorithm": {"title": "Over-parametrization and Algorithm 1", "figures": ["spread", "scale"]},
     "precision": {"title": "Precision and the accuracy regime", "figures": ["precision", "probe", "frontier"]},
     "beyond": {"title": "Beyond the paper's claims (no claim decided here)",
                "figures": ["beyond-coherence", "beyond-orders"]},
@@ -171,14 +177,15 @@ class _Decision:
 
 
 # Weakest last: a claim that rests on others takes the last of its own and their statuses in this order.
-STATUS_ORDER = ("proven", "verified", "supported", "open", "refuted")
+STATUS_ORDER = ("proven", "verified", "supported", "open", "refuted", "irreproducible")
 
 # SPEC section 3's evidence column: the claims whose status rests on derivations.
 RESTS_ON: dict[str, tuple[str, ...]] = {"P2": ("C5",), "P3": ("C6", "C7"), "P5": ("C10",)}
 
 
 def weakest(*statuses: str) -> str:
-    """The weakest of ``statuses`` in :data:`STATUS_ORDER` (proven > verified > supported > open > refuted)."""
+    """The weakest of ``statuses`` in :data:`STATUS_ORDER` (proven > verified > supported > open > refuted >
+    irreproducible)."""
     return max(statuses, key=STATUS_ORDER.index)
 
 
@@ -437,11 +444,35 @@ def _phase(stages: Stages):
     return stage.results
 
 
-def _phase_sizes(phase, algorithm: str = "plain") -> list[dict]:
-    """The sweep lines (d, r, spread, m*) of ``algorithm`` whose runs at m >= m* a phase-stage claim counts."""
-    return [{"source": f"phase sweep {phase.spec_name} ({e.algorithm})", "d": e.d, "m": e.m, "r": e.r, "l": 4,
-             "spread": e.spread, "m_over_r_from": e.m_over_r}
-            for e in phase.summary.m_star if e.algorithm == algorithm and e.m_over_r is not None]
+def _irreproducible(phase, claim: str, reproduce: str, figures: list[str]) -> _Decision | None:
+    """``irreproducible`` when a campaign the phase stage read failed its spot-check (a loud failure: the
+    mismatching rows, their commands and fields are the counterexample), else None."""
+    bad = list(phase.irreproducible)
+    if not bad:
+        return None
+    mismatches = [m for c in bad for m in c.spot.mismatches]
+    details = [c.line() for c in bad] + [f"row {m.key}: {m.field} recorded {_fmt(m.recorded)}, re-run "
+                                         f"{_fmt(m.rerun)} ({m.command})" for m in mismatches[:8]]
+    first = mismatches[0]
+    return _Decision("irreproducible", f"{claim} rests on campaign(s) {', '.join(c.name for c in bad)}, whose "
+                     f"spot-check did not reproduce: {'; '.join(c.spot.line() for c in bad)}", details,
+                     ["phase"], figures, reproduce,
+                     {"campaigns": [c.name for c in bad], "key": first.key, "field": first.field,
+                      "reproduce": first.command,
+                      "mismatches": [m.__dict__ for m in mismatches[:20]]})
+
+
+def _campaign_command(phase, algorithm: str) -> str:
+    """The ``deflation sweep`` command that builds (or resumes) the campaigns holding ``algorithm``'s runs."""
+    names = [c for c in phase.campaigns if algorithm in c.algorithms]
+    return " && ".join(f"deflation sweep {c.name} --out {c.folder}" for c in names) or "deflation sweep plain_m"
+
+
+def _campaign_lines(phase) -> list[str]:
+    """One line per campaign; a partial one also says that its m_needed and m_90 are taken over the m present."""
+    return [f"evidence store: {c.line()}" + ("; partial: each seed's m_needed and each line's m_90 are taken over "
+                                            "the grid m present so far" if c.status == "partial" else "")
+            for c in phase.campaigns]
 
 
 def _from_evidence(evidence, stages_used: list[str], figures: list[str], reproduce: str,
@@ -480,22 +511,30 @@ def _evidence_counts(evidence) -> tuple[int, int, list[dict]] | None:
 
 
 def decide_p1(stages: Stages) -> _Decision:
-    """P1: with the phase stage, the sweep's plain runs at m/r >= m* of their line that found every direction
-    decide (:func:`verify.sweep.claims.p1_evidence`: all in the order of the a_j -> supported, else refuted with
-    their commands); the verdicts on the audit's fixed-m runs are cited. Without it: invariant verdicts ``P1``
-    on every audited run: any failed -> refuted with the counterexample; all passed -> supported; none (the
-    invariants stage failed) -> open, with the Figure 1 discovery order cited as partial evidence."""
+    """P1: with the phase stage's plain campaign, every plain run decides (at every m of the grid, also the runs
+    that did not fit every direction: the order among the directions each fitted, ties as
+    :class:`verify.invariants.DeflationOrder` treats them, :func:`verify.sweep.claims.p1_all_runs`): all in the
+    order of the a_j -> supported (k of n runs), else refuted with their commands; a campaign whose spot-check
+    failed -> irreproducible. The verdicts on the audit's fixed-m runs and Algorithm 1's order in its campaign
+    are cited. Without a plain campaign: invariant verdicts ``P1`` on every audited run: any failed -> refuted
+    with the counterexample; all passed -> supported; none (the invariants stage failed) -> open, with the
+    Figure 1 discovery order cited as partial evidence."""
     reproduce = f"{_run_command(stages, 'figure1', _FIGURE1)} && {_CHECK}"
     decision = _from_verdicts(stages, "P1", reproduce, ["figure1"])
     figure1 = _figure1_lines(stages)
     phase = _phase(stages)
     if phase is not None:
-        # "m large enough": the sweep's runs at m >= m* decide; verdicts on the audit's fixed-m runs are cited.
-        cited = ([f"audited runs at a fixed m (cited, not decisive): {decision.status} -- {decision.summary}"]
+        bad = _irreproducible(phase, "P1", reproduce, ["figure1"])
+        if bad is not None:
+            return bad
+        cited = ([f"audited runs at a fixed m (cited): {decision.status} -- {decision.summary}"]
                  if decision is not None else [])
-        return _from_evidence(phase.p1, ["phase", "invariants", "figure1"], ["phase", "figure1"],
-                              f"deflation sweep {phase.spec_name} --out results/sweep-{phase.spec_name}",
-                              cited + figure1, _phase_sizes(phase))
+        cited += [f"Algorithm 1 (cited, P1 is about the plain flow): {phase.p1_modified.statement}"]
+        if phase.p1.n:
+            return _from_evidence(phase.p1, ["phase", "invariants", "figure1"], ["figure1"],
+                                  _campaign_command(phase, "plain"), _campaign_lines(phase) + cited
+                                  + figure1)
+        figure1 = [f"campaigns: {phase.p1.statement}"] + _campaign_lines(phase) + cited + figure1
     if decision is not None:
         decision.details += figure1
         return decision
@@ -825,25 +864,38 @@ def decide_p11(stages: Stages) -> _Decision:
 
 
 def decide_p12(stages: Stages) -> _Decision:
-    """P12: with the phase stage, the sweep's empirical m* decides (:func:`verify.sweep.claims.p12_evidence`:
-    every (d, r, spread) line of the plain flow reaches 90% success at some m/r of the grid and keeps it ->
-    supported; a line that never does -> open, the grid's largest m may not be "large enough"); Algorithm 1's
-    m* and the fixed-m verdicts are cited. Without it: a failed ``P12`` verdict -> refuted; otherwise every
-    Figure 1 run (m = 50) fits every direction -> supported. The plain flow on the spread spectrum is cited, not decisive: "m large enough" is not
-    quantified by the claim. Figure 1 failed -> open."""
+    """P12: with the phase stage's campaigns holding plain runs, m_90 decides
+    (:func:`verify.sweep.claims.p12_m90_evidence`: per line and algorithm, m_90 with its order-statistic
+    interval and m_50; every plain line that the order law puts inside its grid has a finite m_90 -> supported,
+    k of n the runs at m >= m_90; such a line above its grid -> open, "large enough" may lie beyond; a
+    campaign whose spot-check failed -> irreproducible); the fixed-m verdicts are cited. Without plain runs in
+    the store: a failed ``P12`` verdict -> refuted; otherwise every Figure 1 run (m = 50) fits every direction
+    -> supported, with the store's Algorithm 1 lines cited. The plain flow on the spread spectrum is cited, not
+    decisive: "m large enough" is not quantified by the claim. Figure 1 failed -> open."""
     reproduce = _run_command(stages, "figure1", _FIGURE1)
     numeric = _from_verdicts(stages, "P12", reproduce, ["figure1", "spread"])
     phase = _phase(stages)
+    campaign_cited: list[str] = []
     if phase is not None:
-        cited = [f"Algorithm 1, same sweep: {phase.m_star_modified.statement}"]
+        bad = _irreproducible(phase, "P12", reproduce, ["spread"])
+        if bad is not None:
+            return bad
+        cited = []
         if numeric is not None:
-            cited.append(f"audited runs at a fixed m (cited, not decisive: a failure below m* is no "
+            cited.append(f"audited runs at a fixed m (cited, not decisive: a failure below m_90 is no "
                          f"counterexample to 'm large enough'): {numeric.status} -- {numeric.summary}")
-        return _from_evidence(phase.p12, ["phase", "figure1", "spread"], ["phase", "spread"],
-                              f"deflation sweep {phase.spec_name} --out results/sweep-{phase.spec_name}", cited)
+        if phase.alg1_fit is not None:
+            k = phase.alg1_fit["power"]["slope"]
+            cited.append(f"Algorithm 1, logistic model: m_90(d) log-log slope {k[0]:.2f} [{k[1]:.2f}, {k[2]:.2f}]; "
+                         f"{phase.alg1_fit['verdict']}")
+        has_plain = any(line.get("algorithm") == "plain" for line in phase.p12.details.get("lines", []))
+        if has_plain:
+            return _from_evidence(phase.p12, ["phase", "figure1", "spread"], ["spread"],
+                                  _campaign_command(phase, "plain"), _campaign_lines(phase) + cited)
+        campaign_cited = [f"campaigns (no plain runs; cited): {phase.p12.statement}"] + _campaign_lines(phase)
     if numeric is not None and numeric.status == "refuted":
         return numeric
-    details = list(numeric.details) if numeric else _sweep_lines(stages, "P12")
+    details = (list(numeric.details) if numeric else _sweep_lines(stages, "P12")) + campaign_cited
     spread = stages.get("spread")
     if spread is not None and spread.status == "ok":
         plain = spread.results.plain

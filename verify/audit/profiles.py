@@ -34,8 +34,14 @@ class Profile:
             (:data:`verify.precision.QUICK_GRID`, under 10 minutes on 2 cores).
         baselines_instances, baselines_seeds: the classical methods and the flows side by side
             (:func:`verify.baselines.run_baselines`; 0 seeds skips the stage).
-        phase_sweep: the built-in sweep spec (:data:`verify.sweep.builtin.BUILTIN`) behind the phase diagram and m*
-            that P12 and P1 cite; None skips it.
+        campaigns: the evidence store's campaigns (``evidence/<name>/``, :mod:`verify.sweep.campaigns`) that P12
+            and P1 are decided from; empty skips them.
+        campaign_root: the folder holding them (None: the repository's ``evidence/``; a relative path is
+            under the audit's output folder).
+        build_campaigns: run a campaign's built-in spec into ``OUT/evidence/<name>`` when it is absent there
+            (the test profile: its campaign is made on the spot; never for real evidence).
+        spot_check_k: rows of each campaign re-run from their commands every audit (at least 8 for evidence).
+        spot_check_all: re-run every row (the full audit) instead of a sample.
         frontier_dims, frontier_seeds, frontier_decades: the redesigned accuracy probe P11 cites
             (:func:`verify.precision.probe.frontier`; no dims skips it).
         beyond_seeds, beyond_coherences, beyond_orders, beyond_algorithms: the beyond-the-paper study
@@ -68,7 +74,11 @@ class Profile:
     probe_grid: tuple[tuple[int, float], ...] | None = ((4, 1e-5), (4, 1e-20), (12, 1e-2))
     baselines_instances: tuple[str, ...] = ("figure1", "order3", "nonorthogonal")
     baselines_seeds: int = 2
-    phase_sweep: str | None = "audit"
+    campaigns: tuple[str, ...] = ("alg1_m", "plain_m")
+    campaign_root: str | None = None
+    build_campaigns: bool = False
+    spot_check_k: int = 8
+    spot_check_all: bool = False
     frontier_dims: tuple[int, ...] = (8,)
     frontier_seeds: int = 2
     frontier_decades: int = 2
@@ -88,8 +98,8 @@ QUICK = Profile(
     name="quick",
     description="make audit: every stage at the paper's sizes where it is cheap, one seed of each spread-spectrum "
                 "flow, the cross-check to t = 20 (past the first discovery) at 30 digits, a three-point probe grid "
-                "(two below exp(-d/ln d) at d = 4, one above it at d = 12), Algorithm 1 at d = 20, m = 100 "
-                "(about 8 minutes on 2 cores)",
+                "(two below exp(-d/ln d) at d = 4, one above it at d = 12), Algorithm 1 at d = 20, m = 100, "
+                "the evidence store's campaigns with 8 random rows of each re-run (about 8 minutes on 2 cores)",
 )
 
 FULL = Profile(
@@ -105,7 +115,7 @@ FULL = Profile(
     probe_grid=None,
     baselines_instances=("figure1", "spread", "nonorthogonal", "order3", "large"),
     baselines_seeds=5,
-    phase_sweep="full",
+    spot_check_all=True,
     frontier_dims=(6, 8, 10),
     frontier_seeds=3,
     frontier_decades=4,
@@ -123,7 +133,7 @@ FULL = Profile(
         "three points",
         "baselines: every default instance (figure1, spread, nonorthogonal, order3, large) at 5 seeds instead of "
         "three instances at 2",
-        "phase diagram: the full sweep (d in {10, 20, 40}, 1200 runs) instead of the quick grid at 4 seeds per cell",
+        "evidence store: every row of every campaign re-run from its command instead of 8 random rows per campaign",
         "accuracy frontier: d in {6, 8, 10}, 3 seeds, 4 decades below the bound instead of d = 8, 2 seeds, 2 decades",
         "beyond the paper: coherences 0-0.5 in steps of 0.1 and orders 3-6, plain flow and Algorithm 1, 3 seeds, "
         "instead of coherences 0, 0.3, 0.5 and orders 3, 6, plain flow, 1 seed",
@@ -155,7 +165,10 @@ TEST = Profile(
     probe_grid=((3, 1e-4),),
     baselines_instances=("order3",),
     baselines_seeds=1,
-    phase_sweep="test",
+    campaigns=("campaign_test",),
+    campaign_root="evidence",
+    build_campaigns=True,
+    spot_check_k=3,
     frontier_dims=(4,),
     frontier_seeds=1,
     frontier_decades=1,

@@ -35,7 +35,8 @@ __all__ = ["render_html", "render_markdown", "rerender", "inline_svg", "display_
            "RENDER_STATE"]
 
 RENDER_STATE = "report.pickle"  # the pickled AuditReport the runner leaves beside report.json
-STATUS_COLORS = {"verified": "#1a7f37", "supported": "#0969da", "refuted": "#cf222e", "open": "#9a6700"}
+STATUS_COLORS = {"verified": "#1a7f37", "supported": "#0969da", "refuted": "#cf222e", "open": "#9a6700",
+                "irreproducible": "#8250df"}
 
 
 @dataclass

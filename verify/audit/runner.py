@@ -68,15 +68,15 @@ def _run_stage(stage: Stage, ctx: StageContext, failed: set[str]) -> StageResult
 
 
 def run_audit(profile: Profile, out: Path, *, progress: bool = True, device: str = "cpu",
-              stages: Sequence[Stage] = STAGES, command: str | None = None) -> AuditReport:
+              stages: Sequence[Stage] = STAGES, command: str | None = None, seed: int = 0) -> AuditReport:
     """Run ``stages`` at ``profile``'s sizes, decide the ledger, write ``out/report.json`` (from
     :meth:`AuditReport.to_dict`), ``out/index.html`` and ``out/report.md`` (rendered from the same objects,
     which are also pickled to ``out/report.pickle`` for :func:`verify.audit.render.rerender`); return the
-    report."""
+    report. ``seed`` chooses the evidence store's rows that the spot-check re-runs."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     bar = ProgressBar("audit", enabled=progress)
-    ctx = StageContext(profile=profile, out=out, progress=bar, device=device)
+    ctx = StageContext(profile=profile, out=out, progress=bar, device=device, seed=int(seed))
     started = time.perf_counter()
     results: dict[str, StageResult] = {}
     failed: set[str] = set()

@@ -20,6 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="results/audit", help="output folder (default results/audit)")
     parser.add_argument("--device", default="cpu", help="device of the float64 solver runs (cpu, cuda, auto)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the spot-check: which rows of each evidence campaign are re-run (default 0; "
+                             "another seed draws another random sample)")
     add_overwrite_argument(parser)
     # For the README smoke test: run only these stages (comma-separated names); the report then says the others
     # did not run. Not a user feature: a partial audit is not evidence.
@@ -35,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     from ..audit.stages import STAGES
 
     profile = get_profile(args.profile)
+    if args.seed < 0:
+        raise ValidationError("--seed", "an integer >= 0", args.seed)
     stages = STAGES
     if args.stages is not None:
         names = [n.strip() for n in args.stages.split(",") if n.strip()]
@@ -45,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
         stages = tuple(s for s in STAGES if s.name in names)
     out = check_out_dir(args.out, overwrite=args.overwrite)
     report = run_audit(profile, out, progress=not args.quiet, device=args.device, stages=stages,
-                       command=Command(NAME, ["--profile", profile.name], out=args.out))
+                       command=Command(NAME, ["--profile", profile.name]
+                                       + (["--seed", str(args.seed)] if args.seed else []), out=args.out),
+                       seed=args.seed)
     width = max(len(e.id) for e in report.ledger)
     for e in report.ledger:
         print(f"{e.id:<{width}}  {e.status:<9}  {e.evidence.summary}")

@@ -174,7 +174,7 @@ description = "tests: nested-m curves at d = 4, r = 2"
 d = [4]
 r = [2]
 spread = [1.44]
-m = [2, 3, 4]
+m = [2, 4, 8]
 algorithm = ["plain"]
 seeds = 3
 basis = "random"

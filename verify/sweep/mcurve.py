@@ -23,7 +23,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-__all__ = ["SeedCurve", "MLine", "seed_curves", "m_lines", "quantile_interval", "plot_m_curves", "LINE_KEYS"]
+__all__ = ["SeedCurve", "MLine", "seed_curves", "m_lines", "quantile_interval", "plot_m_curves", "LINE_KEYS",
+           "law_vs_measured", "law_vs_measured_markdown"]
 
 # A grid line: every input but m (and the seed). Parameters that the grid may vary are included.
 LINE_KEYS = ("algorithm", "d", "r", "spread", "order", "basis", "delta0", "eps", "t_max")
@@ -187,8 +188,12 @@ def plot_m_curves(rows: Any, stem, title: str = "") -> list:
 
     df = rows[rows["error"].isna()] if "error" in rows else rows
     panels = sorted({(str(a), int(r), float(s)) for a, r, s in zip(df["algorithm"], df["r"], df["spread"])})
-    fig, axes = plt.subplots(1, max(1, len(panels)), squeeze=False, figsize=(3.6 * max(1, len(panels)), 3.0))
-    for ax, (algorithm, r, spread) in zip(axes[0], panels):
+    ncols = min(3, max(1, len(panels)))
+    nrows = max(1, math.ceil(len(panels) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False, figsize=(3.8 * ncols, 3.2 * nrows), layout="constrained")
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (algorithm, r, spread) in zip(axes.flat, panels):
         sel = df[(df["algorithm"] == algorithm) & (df["r"] == r) & (df["spread"] == spread)]
         for i, (d, group) in enumerate(sel.groupby("d", sort=True)):
             ms, rate, lo, hi = [], [], [], []
@@ -216,3 +221,35 @@ def plot_m_curves(rows: Any, stem, title: str = "") -> list:
     if title:
         fig.suptitle(title, fontsize=9)
     return save_figure(fig, Path(stem))
+
+
+def law_vs_measured(rows: Any, samples: int = 200_000) -> list[dict]:
+    """The plain flow's success against the order law, per (r, spread, m), pooled over d (the law says d does not
+    matter): measured successes ``k`` of ``n`` runs, the law on the same W(0)s (runs whose predicted set is every
+    direction: ``predicted_k``), and the law's probability ``P(every basin occupied | m)`` for a fresh W(0)
+    (:func:`verify.mlaw.occupancy_probability` with Monte-Carlo basin probabilities, ``samples`` draws)."""
+    import numpy as np
+
+    from verify import mlaw
+
+    df = rows[(rows["algorithm"] == "plain") & rows["error"].isna()] if "error" in rows else rows
+    out = []
+    for (r, spread, order), group in df.groupby(["r", "spread", "order"], sort=True):
+        a = float(spread) ** (-np.arange(int(r)) / max(1, int(r) - 1))
+        p, _ = mlaw.basin_probabilities(a, int(order), samples=samples)
+        for m, cell in group.groupby("m", sort=True):
+            full = [p_ is not None and not isinstance(p_, float) and len(p_) == int(r) for p_ in cell["predicted"]]
+            out.append({"r": int(r), "spread": float(spread), "m": int(m), "n": len(cell),
+                        "k": int(cell["success"].sum()), "predicted_k": int(sum(full)),
+                        "law": mlaw.occupancy_probability(p, int(m)), "ds": sorted({int(d) for d in cell["d"]})})
+    return out
+
+
+def law_vs_measured_markdown(table: list[dict]) -> str:
+    """:func:`law_vs_measured` as a markdown table."""
+    out = ["| r | spread | m | runs (d pooled) | measured success | law on the same W(0) | law, P(all occupied) |",
+           "|---|---|---|---|---|---|---|"]
+    for t in table:
+        out.append(f"| {t['r']} | {t['spread']:g} | {t['m']} | {t['n']} | {t['k'] / t['n']:.2f} | "
+                   f"{t['predicted_k'] / t['n']:.2f} | {t['law']:.2f} |")
+    return "\n".join(out) + "\n"

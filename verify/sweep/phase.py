@@ -233,30 +233,65 @@ def write_phase(out: Path, threshold: float = SUCCESS_THRESHOLD, title: str = ""
 
 def m90_markdown(lines: list) -> str:
     """A table of every grid line's m_90 with its order-statistic 95% interval (``-``: unbounded, the grid's
-    largest m did not reach it), the seeds above the grid and the non-monotone seeds."""
+    largest m did not reach it), the seeds above the grid, the non-monotone seeds, m_50 with its interval, the
+    order law's m_90 on the same seeds (from each run's predicted set) and the law's agreement (runs whose
+    fitted set is the predicted one)."""
+    from .mcurve import quantile_interval
+
     def show(v):
         return "-" if v is None else f"{v:g}"
 
-    out = ["| algorithm | d | r | spread | seeds | above the grid | m_90 | 95% interval | non-monotone seeds |",
-           "|---|---|---|---|---|---|---|---|---|"]
+    out = ["| algorithm | d | r | spread | seeds | above the grid | m_90 | 95% interval | non-monotone seeds | "
+           "m_50 | 95% interval | order law m_90 | fitted = predicted |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for line in lines:
         k = line.key
         above = sum(c.m_needed is None for c in line.curves)
+        m50, lo50, hi50 = quantile_interval([c.m_needed for c in line.curves], 0.5)
+        known = line.curves and all(c.predicted_success and None not in c.predicted_success for c in line.curves)
+        law = (show(quantile_interval([c.predicted_m_needed for c in line.curves], 0.9)[0]).replace(
+            "-", "above the grid") if known else "n/a")
         out.append(f"| {k.get('algorithm')} | {k.get('d')} | {k.get('r')} | {k.get('spread'):g} | "
                    f"{len(line.curves)} | {above} | {show(line.m90)} | [{show(line.m90_low)}, "
-                   f"{show(line.m90_high)}] | {line.non_monotone} |")
+                   f"{show(line.m90_high)}] | {line.non_monotone} | {show(m50)} | [{show(lo50)}, {show(hi50)}] | "
+                   f"{law} | {line.agree}/{line.compared} |")
     return "\n".join(out) + "\n"
 
 
 def write_m_curves(rows: Any, out: Path, title: str = "") -> list[Path]:
     """For a store of nested draws (every row's ``draws`` set): ``m90.json``, ``m90.md`` (:func:`m90_markdown`)
-    and the success-vs-m figure ``m_curves.png/svg`` (:func:`verify.sweep.mcurve.plot_m_curves`); nothing for
+    and the success-vs-m figure ``m_curves.png/svg`` (:func:`verify.sweep.mcurve.plot_m_curves`); with two or
+    more d also ``m90_loglog.png/svg`` (:func:`verify.sweep.mfit.plot_m90`), for Algorithm 1 the logistic
+    m_90(d) and slope (``m90_fit.json/md``) and for the plain flow the d-independence tests
+    (``d_tests.json/md``, :mod:`verify.sweep.mfit`); nothing for
     rows drawn before draws were nested, whose seeds have no curve in m."""
     from .mcurve import m_lines, plot_m_curves
 
     if "draws" not in rows or rows["draws"].isna().any() or "m" not in rows:
         return []
+    from .mcurve import law_vs_measured, law_vs_measured_markdown
+    from .mfit import compare_forms, d_independence, d_tests_markdown, mfit_markdown, plot_m90
+
     lines = m_lines(rows)
     atomic_write_json(out / "m90.json", [line.to_dict() for line in lines])
     atomic_write_bytes(out / "m90.md", m90_markdown(lines).encode())
-    return [out / "m90.json", out / "m90.md", *plot_m_curves(rows, out / "m_curves", title=title)]
+    paths = [out / "m90.json", out / "m90.md", *plot_m_curves(rows, out / "m_curves", title=title)]
+    plain = rows[rows["algorithm"] == "plain"]
+    if len(plain) and "order" in plain:
+        atomic_write_bytes(out / "law_vs_measured.md", law_vs_measured_markdown(law_vs_measured(plain)).encode())
+        paths.append(out / "law_vs_measured.md")
+    if rows["d"].nunique() >= 2:
+        paths += plot_m90(rows, out / "m90_loglog")
+        modified = rows[rows["algorithm"] == "modified"]
+        if modified["d"].nunique() >= 2:
+            comparison = compare_forms(modified)
+            atomic_write_json(out / "m90_fit.json", comparison)
+            ds = sorted({int(d) for d in modified["d"]})
+            atomic_write_bytes(out / "m90_fit.md", mfit_markdown(comparison, ds).encode())
+            paths += [out / "m90_fit.json", out / "m90_fit.md"]
+        if plain["d"].nunique() >= 2:
+            tests = d_independence(plain)
+            atomic_write_json(out / "d_tests.json", [t.to_dict() for t in tests])
+            atomic_write_bytes(out / "d_tests.md", d_tests_markdown(tests).encode())
+            paths += [out / "d_tests.json", out / "d_tests.md"]
+    return paths

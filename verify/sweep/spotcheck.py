@@ -12,7 +12,12 @@ A row reproduces when, re-run from its ``command`` (the ``deflation run`` flags,
   ``rtol_fallback`` (1e-3) relative.
 
 A mismatch is reported, never averaged away; the caller (the audit) gives a campaign with any mismatch the
-status ``irreproducible``. Sampling is seeded, so the same store and seed give the same sample.
+status ``irreproducible``.
+
+Sampling rule: ``k`` rows drawn uniformly at random without replacement from every row of the store (rows
+sorted by ``key``, so the file order does not matter; runs that raised included: their error must reproduce
+too), with ``numpy.random.default_rng(seed)``; ``seed`` may be a sequence (the audit passes its own seed and
+the campaign's name), and the same store and seed give the same sample. No row is preferred for being cheap.
 """
 
 from __future__ import annotations
@@ -21,9 +26,9 @@ import math
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
-__all__ = ["SpotCheck", "Mismatch", "spot_check", "compare_row", "spec_of_row"]
+__all__ = ["SpotCheck", "Mismatch", "spot_check", "compare_row", "spec_of_row", "sample_rows"]
 
 SPOT_CHECK_MIN = 8
 
@@ -116,29 +121,38 @@ def compare_row(row: Any, rerun: dict, rtol_fallback: float = 1e-3) -> list[tupl
     return bad
 
 
-def spot_check(store: Path | Any, k: int = SPOT_CHECK_MIN, *, seed: int = 0, full: bool = False,
-               run: Callable[[dict], dict] | None = None) -> SpotCheck:
+def sample_rows(rows: Any, k: int = SPOT_CHECK_MIN, seed: int | Sequence[int] = 0, full: bool = False):
+    """The rows the spot-check re-runs (module docstring's sampling rule): ``rows`` sorted by ``key``, then
+    ``k`` drawn uniformly without replacement with ``numpy.random.default_rng(seed)`` (all of them when
+    ``full`` or when there are at most ``k``), in key order."""
+    import numpy as np
+
+    rows = rows.sort_values("key", kind="stable").reset_index(drop=True)
+    n = len(rows)
+    if full or n <= k:
+        return rows
+    return rows.iloc[sorted(np.random.default_rng(seed).choice(n, size=k, replace=False).tolist())]
+
+
+def spot_check(store: Path | Any, k: int = SPOT_CHECK_MIN, *, seed: int | Sequence[int] = 0, full: bool = False,
+               run: Callable[[dict], dict] | None = None,
+               run_many: Callable[[list[dict]], list[dict]] | None = None) -> SpotCheck:
     """Re-run ``k`` rows of ``store`` (a store folder or its DataFrame) sampled with ``seed`` (every row when
     ``full`` or when the store holds fewer than ``k``) and compare (module docstring).
 
     ``run(payload) -> row`` re-runs one row (default :func:`verify.sweep.runner.run_point` in this process; the
-    audit may pass a Dask-backed one). Returns :class:`SpotCheck`, unpacking as ``(k_reproduced, k, mismatches)``.
+    audit may pass a Dask-backed one); ``run_many(payloads) -> rows`` re-runs them all at once instead (e.g.
+    ``client.map`` on a cluster). Returns :class:`SpotCheck`, unpacking as ``(k_reproduced, k, mismatches)``.
     """
-    import numpy as np
-
     from .runner import run_point
     from .store import read_rows
 
     rows = read_rows(store) if isinstance(store, (str, Path)) else store
     run = run or run_point
-    n = len(rows)
-    if full or n <= k:
-        picked = list(range(n))
-    else:
-        picked = sorted(np.random.default_rng(seed).choice(n, size=k, replace=False).tolist())
+    picked = sample_rows(rows, k, seed, full)
     result = SpotCheck(reproduced=0, k=len(picked))
-    for i in picked:
-        row = rows.iloc[i]
+    todo: list[tuple[Any, dict]] = []
+    for _, row in picked.iterrows():
         result.keys.append(str(row["key"]))
         try:
             spec = spec_of_row(row)
@@ -146,9 +160,11 @@ def spot_check(store: Path | Any, k: int = SPOT_CHECK_MIN, *, seed: int = 0, ful
             result.mismatches.append(Mismatch(str(row["key"]), str(row["command"]), "command", row["command"],
                                               f"{type(err).__name__}: {err}"))
             continue
-        payload = {"spec": spec.to_dict(), "m_over_r": float(row["m_over_r"]), "spread": float(row["spread"]),
-                   "commit": "spot-check"}
-        fields = compare_row(row, run(payload))
+        todo.append((row, {"spec": spec.to_dict(), "m_over_r": float(row["m_over_r"]),
+                           "spread": float(row["spread"]), "commit": "spot-check"}))
+    reruns = run_many([p for _, p in todo]) if run_many is not None else [run(p) for _, p in todo]
+    for (row, _), rerun in zip(todo, reruns):
+        fields = compare_row(row, rerun)
         if fields:
             result.mismatches += [Mismatch(str(row["key"]), str(row["command"]), f, a, b) for f, a, b in fields]
         else:

@@ -1,9 +1,13 @@
-"""Stage ``phase``: how large must m be, and where does the accuracy restriction bite.
+"""Stage ``phase``: how large must m be, from the evidence store, and where does the accuracy restriction bite.
 
-1. A sweep (:func:`verify.sweep.run_sweep`, the profile's built-in spec) of the plain flow and Algorithm 1
-   over m/r x spread of the spectrum on a Dask LocalCluster, its phase diagram and the empirical m* where the
-   success rate reaches 90% (:func:`verify.sweep.phase_summary`): the evidence P12 and P1 cite
-   (:mod:`verify.sweep.claims`).
+1. The campaigns of the evidence store (``evidence/<name>/``, :mod:`verify.sweep.campaigns`; the profile's
+   ``campaigns``), read, not re-run: each one's presence and completeness, the rows an older solver made,
+   and a spot-check that re-runs ``spot_check_k`` rows drawn uniformly at random from each store (seeded by
+   the audit's seed and the campaign's name; every row in the full profile) on a two-worker Dask
+   LocalCluster. From the rows: P12 from m_90 per line and algorithm (:func:`verify.sweep.claims.p12_m90_evidence`),
+   P1 from every plain run's order among the directions it fitted (:func:`verify.sweep.claims.p1_all_runs`),
+   the order law's agreement per campaign, Algorithm 1's model-based m_90(d) and slope
+   (:func:`verify.sweep.mfit.compare_forms`), the plain flow's d-independence tests, and the figures.
 2. The redesigned accuracy probe (:func:`verify.precision.probe.frontier`): for each d an m at which
    Algorithm 1 recovers every component above ``exp(-d/ln d)``, then, at that m, eps below the bound: the
    frontier eps*(d) P11 cites.
@@ -14,7 +18,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .._types import Figure, RunRecord, Stage, StageContext, StageResult
@@ -24,51 +29,148 @@ NAME = "phase"
 
 @dataclass
 class PhaseStageResult:
-    """The sweep's phase summary and the claim evidence drawn from it, and the frontier (None when the profile
-    runs none). ``m_star_modified`` is Algorithm 1's m* (the same rule, cited beside P12's plain-flow m*)."""
+    """What the campaigns say (``campaigns``: :class:`verify.sweep.campaigns.CampaignState` each, with its
+    spot-check) and the claim evidence drawn from them; the frontier (None when the profile runs none).
 
-    spec_name: str
-    runs: int
-    errors: int
-    summary: Any  # verify.sweep.phase.PhaseSummary
-    p12: Any  # verify.sweep.claims.ClaimEvidence
-    m_star_modified: Any
+    ``p12``: m_90 per line (decided on plain lines); ``p1``: order among fitted directions in every plain run;
+    ``p1_modified``: the same count on Algorithm 1's runs (cited); ``m90_md``: per campaign, the m_90 table;
+    ``alg1_fit``: :func:`verify.sweep.mfit.compare_forms` on Algorithm 1's rows (None without two d);
+    ``d_tests``: :func:`verify.sweep.mfit.d_independence` on the plain rows."""
+
+    campaigns: list
+    p12: Any
     p1: Any
+    p1_modified: Any
+    m90_md: dict
+    alg1_fit: dict | None
+    alg1_fit_md: str
+    d_tests: list
+    d_tests_md: str
+    seed: int
+    spot_seconds: float
     frontier: Any | None  # verify.precision.probe.FrontierResult
     p11: Any | None
-    sweep_seconds: float
     frontier_seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def irreproducible(self) -> list:
+        """The campaigns whose spot-check found a mismatch."""
+        return [c for c in self.campaigns if not c.reproducible]
+
+    @property
+    def runs(self) -> int:
+        return sum(c.rows for c in self.campaigns)
 
     def to_dict(self) -> dict:
         from solver.trajectory import json_safe
 
-        return json_safe({"spec_name": self.spec_name, "runs": self.runs, "errors": self.errors,
-                          "summary": self.summary.to_dict(), "p12": self.p12, "m_star_modified": self.m_star_modified,
-                          "p1": self.p1, "frontier": None if self.frontier is None else self.frontier.to_dict(),
-                          "p11": self.p11, "sweep_seconds": self.sweep_seconds,
-                          "frontier_seconds": self.frontier_seconds})
+        return json_safe({"campaigns": [c.to_dict() for c in self.campaigns], "p12": self.p12, "p1": self.p1,
+                          "p1_modified": self.p1_modified, "m90_md": self.m90_md, "alg1_fit": self.alg1_fit,
+                          "d_tests": [t.to_dict() for t in self.d_tests], "seed": self.seed,
+                          "spot_seconds": self.spot_seconds,
+                          "frontier": None if self.frontier is None else self.frontier.to_dict(),
+                          "p11": self.p11, "frontier_seconds": self.frontier_seconds, "notes": self.notes})
+
+
+def _root(ctx: StageContext) -> Path:
+    from verify.sweep.campaigns import EVIDENCE_ROOT
+
+    root = ctx.profile.campaign_root
+    if root is None:
+        return EVIDENCE_ROOT
+    return Path(root) if Path(root).is_absolute() else ctx.out / root
+
+
+def _read_campaigns(ctx: StageContext, client) -> tuple[list, Any, float]:
+    """Every campaign of the profile read and spot-checked: ``(states, rows of all, spot-check seconds)``."""
+    import pandas as pd
+
+    from verify.sweep import load_spec, run_sweep
+    from verify.sweep.campaigns import read_campaign
+    from verify.sweep.runner import run_point
+    from verify.sweep.store import existing_keys
+
+    p = ctx.profile
+    root = _root(ctx)
+
+    def run_many(payloads: list[dict]) -> list[dict]:
+        futures = client.map(run_point, payloads, pure=False)
+        return client.gather(futures)
+
+    states, frames, seconds = [], [], 0.0
+    for name in p.campaigns:
+        if p.build_campaigns and not existing_keys(root / name):
+            run_sweep(load_spec(name), root / name, client=client)
+        ctx.progress.message(f"phase: campaign {name}: reading {root / name} and re-running "
+                             f"{'every row' if p.spot_check_all else f'{p.spot_check_k} random rows'}")
+        start = time.perf_counter()
+        rows, state = read_campaign(name, root, spot_k=p.spot_check_k, seed=ctx.seed, full=p.spot_check_all,
+                                    run_many=run_many)
+        seconds += time.perf_counter() - start
+        states.append(state)
+        if len(rows):
+            frames.append(rows.assign(campaign=name))
+    rows = pd.concat(frames, ignore_index=True) if frames else None
+    return states, rows, seconds
+
+
+def _figures(ctx: StageContext, result: StageResult, states: list, rows) -> dict:
+    """The campaigns' figures under ``OUT/figures`` (phase diagram, success vs m, m_90(d)) and their m_90
+    tables (markdown, per campaign)."""
+    from verify.sweep.mcurve import m_lines, plot_m_curves
+    from verify.sweep.mfit import plot_m90
+    from verify.sweep.phase import m90_markdown, phase_summary, plot_phase
+
+    tables = {}
+    for state in states:
+        if state.status == "absent":
+            continue
+        sel = rows[rows["campaign"] == state.name]
+        tables[state.name] = m90_markdown(m_lines(sel))
+        stem = ctx.out / "figures"
+        plot_phase(phase_summary(sel), stem / f"phase-{state.name}", title=f"campaign {state.name}")
+        result.figures.append(Figure(
+            id=f"phase-{state.name}", title=f"Phase diagram of campaign {state.name}",
+            caption=(f"Campaign {state.name} ({state.line()}): share of runs that fitted every direction (final "
+                     r"residual $\le 0.1\, a_j$) per cell k/n; the framed cell is the smallest $m/r$ with success "
+                     "≥ 90% there and at every larger $m/r$. float64."),
+            path=f"figures/phase-{state.name}.svg", claims=["P12"]))
+        plot_m_curves(sel, stem / f"mcurves-{state.name}", title=f"campaign {state.name}")
+        result.figures.append(Figure(
+            id=f"mcurves-{state.name}", title=f"Success vs m, campaign {state.name}",
+            caption=("Success rate against m (nested draws: one W(0) per seed, its first m columns the same for "
+                     "every m), one line per d with Wilson 95% bars; ticks under the axis: each seed's "
+                     r"$m_{\mathrm{needed}}$ (success at every grid m from there on); dashed: the order law's "
+                     "predicted P(every basin occupied | m) for the plain flow (independent of d)."),
+            path=f"figures/mcurves-{state.name}.svg", claims=["P12"]))
+        if sel["d"].nunique() >= 2:
+            plot_m90(sel, stem / f"m90-{state.name}")
+            result.figures.append(Figure(
+                id=f"m90-{state.name}", title=f"m_90(d) on log-log axes, campaign {state.name}",
+                caption=(r"$m_{90}$ (dots) and $m_{50}$ (open) per d with their 95% order-statistic intervals "
+                         "(an arrowhead: unbounded above at this number of seeds); line and band: the logistic "
+                         "model's m_90(d) with its 95% delta-method band (standard errors clustered by seed) and "
+                         "the log-log slope k in the legend."),
+                path=f"figures/m90-{state.name}.svg", claims=["P12", "P7"]))
+    return tables
 
 
 def run(ctx: StageContext, result: StageResult) -> None:
     from verify.precision.probe import frontier, plot_frontier
-    from verify.sweep import load_spec, local_cluster, phase_summary, plot_phase, read_rows, run_sweep
-    from verify.sweep.claims import p1_evidence, p11_evidence, p12_evidence
+    from verify.sweep import local_cluster
+    from verify.sweep.claims import ClaimEvidence, p1_all_runs, p11_evidence, p12_m90_evidence
+    from verify.sweep.mfit import compare_forms, d_independence, d_tests_markdown, mfit_markdown
 
     p = ctx.profile
-    if p.phase_sweep is None:
-        result.notes.append(f"profile {p.name} runs no sweep")
+    if not p.campaigns and not p.frontier_dims:
+        result.notes.append(f"profile {p.name} reads no campaign and runs no frontier")
         return
-    spec = load_spec(p.phase_sweep)
-    folder = ctx.out / "runs" / f"sweep-{spec.name}"
-    ctx.progress.message(f"phase: sweep '{spec.name}' ({len(spec)} runs) on a two-worker LocalCluster")
     with local_cluster(2) as cluster, cluster.get_client() as client:
-        start = time.perf_counter()
-        run_sweep(spec, folder, client=client,
-                  progress=lambda done, total, left: ctx.progress(done, total, f"sweep, ~{left:.0f} s left"))
-        sweep_seconds = time.perf_counter() - start
-        rows = read_rows(folder)
-        summary = phase_summary(rows)
-        plot_phase(summary, ctx.out / "figures" / "phase", title=f"sweep '{spec.name}'")
+        from verify.sweep._plugin import SingleThreadPlugin
+
+        client.register_plugin(SingleThreadPlugin())
+        states, rows, spot_seconds = _read_campaigns(ctx, client) if p.campaigns else ([], None, 0.0)
         front, p11, frontier_seconds = None, None, 0.0
         if p.frontier_dims:
             ctx.progress.message(f"phase: accuracy frontier at d = {list(p.frontier_dims)}")
@@ -78,21 +180,41 @@ def run(ctx: StageContext, result: StageResult) -> None:
             frontier_seconds = time.perf_counter() - start
             p11 = p11_evidence(front)
             plot_frontier(front, ctx.out / "figures" / "frontier")
+    none = ClaimEvidence("P1", "open", "no Algorithm 1 campaign is present")
+    tables, fit, fit_md, tests, tests_md = {}, None, "", [], ""
+    if rows is not None:
+        plain, modified = rows[rows["algorithm"] == "plain"], rows[rows["algorithm"] == "modified"]
+        plain_names = sorted(set(plain["campaign"]))
+        p12 = p12_m90_evidence(rows)
+        p1 = p1_all_runs(plain, "plain", ", ".join(plain_names)) if len(plain) else ClaimEvidence(
+            "P1", "open", "no plain-flow campaign is present (plain_m absent)")
+        p1_mod = p1_all_runs(modified, "modified", ", ".join(sorted(set(modified["campaign"])))) if len(
+            modified) else none
+        tables = _figures(ctx, result, states, rows)
+        if modified["d"].nunique() >= 2:
+            fit = compare_forms(modified)
+            fit_md = mfit_markdown(fit, sorted({int(d) for d in modified["d"]}))
+        if plain["d"].nunique() >= 2:
+            tests = d_independence(plain)
+            tests_md = d_tests_markdown(tests)
+    else:
+        p12 = ClaimEvidence("P12", "open", "no campaign holds runs")
+        p1 = p1_mod = ClaimEvidence("P1", "open", "no campaign holds runs")
     result.results = PhaseStageResult(
-        spec_name=spec.name, runs=summary.n_runs, errors=summary.n_errors, summary=summary,
-        p12=p12_evidence(summary), m_star_modified=p12_evidence(summary, "modified"),
-        p1=p1_evidence(rows, summary), frontier=front, p11=p11, sweep_seconds=sweep_seconds,
+        campaigns=states, p12=p12, p1=p1, p1_modified=p1_mod, m90_md=tables, alg1_fit=fit, alg1_fit_md=fit_md,
+        d_tests=tests, d_tests_md=tests_md, seed=ctx.seed, spot_seconds=spot_seconds, frontier=front, p11=p11,
         frontier_seconds=frontier_seconds)
-    result.runs.append(RunRecord(label=f"sweep '{spec.name}' (plain flow and Algorithm 1 over m/r x spread)",
-                                 command=f"deflation sweep {spec.name} --out results/sweep-{spec.name}",
-                                 config={"spec": spec.name, "runs": len(spec)}, seeds=[],
-                                 ground_truth={"grid": dict(spec.axes)}, seconds=sweep_seconds))
-    result.figures.append(Figure(
-        id="phase", title="Phase diagram: success over m/r and the spread of the spectrum",
-        caption=(f"Sweep {spec.name}: share of runs that fitted every direction (final residual "
-                 r"$\le 0.1\, a_j$), per cell k/n, plain flow and Algorithm 1; the framed cell is $m^*$, the "
-                 "smallest $m/r$ with success ≥ 90% there and at every larger $m/r$. float64."),
-        path="figures/phase.svg", claims=["P12", "P1"]))
+    for state in states:
+        result.runs.append(RunRecord(
+            label=f"campaign {state.name}: {state.line()}",
+            command=f"deflation sweep {state.name} --out {state.folder}",
+            config={"campaign": state.name, "rows": state.rows, "expected": state.expected,
+                    "spot_check_seed": [ctx.seed, state.name]},
+            seeds=[], ground_truth={"folder": state.folder}, seconds=0.0))
+        if state.status != "complete":
+            result.notes.append(state.line())
+        if not state.reproducible:
+            result.notes.append(f"IRREPRODUCIBLE: campaign {state.name}: {state.spot.line()}")
     if front is not None:
         dims = ",".join(str(d) for d in p.frontier_dims)
         result.runs.append(RunRecord(
@@ -108,9 +230,7 @@ def run(ctx: StageContext, result: StageResult) -> None:
                      "recovered every component, one column per $d$. float64 down to its limit for this probe; "
                      "high precision beyond (full profile)."),
             path="figures/frontier.svg", claims=["P11", "P7"]))
-    if summary.n_errors:
-        result.notes.append(f"{summary.n_errors} sweep run(s) raised in the integrator (counted apart, not as "
-                            "failures; each row's `error` column in the dataset says why)")
 
 
-STAGE = Stage(NAME, "Phase diagram (how large must m be) and the accuracy frontier", run)
+STAGE = Stage(NAME, "How large must m be (the evidence store's campaigns, spot-checked) and the accuracy frontier",
+              run)
