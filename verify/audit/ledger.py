@@ -444,6 +444,26 @@ def _phase(stages: Stages):
     return stage.results
 
 
+def _frontier(stages: Stages):
+    """The frontier stage's results (:class:`verify.audit.stages.frontier.FrontierStageResult`), or None."""
+    stage = stages.get("frontier")
+    if stage is None or stage.status != "ok" or stage.results is None:
+        return None
+    return stage.results
+
+
+_FRONTIER_COMMAND = "deflation probe --campaign float64 --out evidence/accuracy-frontier"
+
+
+def _frontier_irreproducible(front, claim: str) -> _Decision | None:
+    """``irreproducible`` when the frontier campaign's spot-check re-ran a row to another outcome."""
+    if not front.mismatches:
+        return None
+    return _Decision("irreproducible", f"{claim} rests on the accuracy-frontier campaign, whose spot-check reproduced "
+                     f"{front.reproduced}/{front.checked} rows", list(front.mismatches), ["frontier"],
+                     ["frontier-success"], _FRONTIER_COMMAND)
+
+
 def _irreproducible(phase, claim: str, reproduce: str, figures: list[str]) -> _Decision | None:
     """``irreproducible`` when a campaign the phase stage read failed its spot-check (a loud failure: the
     mismatching rows, their commands and fields are the counterexample), else None."""
@@ -813,10 +833,19 @@ def decide_p7(stages: Stages) -> _Decision:
                        f"{agreement})")
     else:
         details.append(_stage_problem(stages, "precision") or "")
-    stages_used = ["spread", "scale", "probe", "phase", "precision"]
-    figures = ["spread", "scale", "probe", "precision"]
+    stages_used = ["spread", "scale", "probe", "phase", "precision", "frontier"]
+    figures = ["spread", "scale", "probe", "precision", "frontier-success"]
     k, n = sum(g.k for g in inside), sum(g.n for g in inside)
     sizes = [g.size for g in inside]
+    front = _frontier(stages)
+    if front is not None:
+        bad = _frontier_irreproducible(front, "P7")
+        if bad is not None:
+            return bad
+        k, n = k + front.p7.k, n + front.p7.n
+        sizes.append({"source": "accuracy-frontier", "d": None, "m": None, "r": 4, "l": 4, "seeds": None})
+        details.append(f"accuracy-frontier campaign (evidence store, spot-check reproduced {front.reproduced}/"
+                       f"{front.checked}): {front.p7.statement}")
     if n == 0:
         return _open("no Algorithm 1 run inside Theorem 1's regime (eps >= exp(-d/ln d)) in this profile"
                      + (f" ({'; '.join(p for p in problems if p)})" if problems else ""),
@@ -846,6 +875,20 @@ def decide_p11(stages: Stages) -> _Decision:
         reproduce = _run_command(stages, "phase", "deflation probe", index=1)
     groups, problems = _algorithm1_groups(stages)
     below = [g for g in groups if not g.in_regime]
+    front = _frontier(stages)
+    if front is not None:
+        bad = _frontier_irreproducible(front, "P11")
+        if bad is not None:
+            return bad
+        ev = front.p11
+        cited = [f"cited, not decisive (fixed parameters, no trend): {g.line}" for g in below]
+        decision = _Decision(ev.status, ev.statement,
+                             [f"spot-check: reproduced {front.reproduced}/{front.checked} rows"] + cited
+                             + [p for p in problems if p],
+                             ["frontier", "probe", "spread", "scale"], ["frontier-success", "frontier-measures"],
+                             _FRONTIER_COMMAND)
+        return _count(decision, ev.k, ev.n, [{"source": "accuracy-frontier", "d": None, "m": None, "r": 4, "l": 4,
+                                              "seeds": None}])
     details = ([f"frontier: {phase.p11.statement}"] if phase is not None and phase.p11 is not None else [])
     details += [g.line for g in below] + [p for p in problems if p]
     stages_used, figures = ["probe", "spread", "scale", "phase"], ["probe", "frontier", "spread", "scale"]

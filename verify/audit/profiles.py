@@ -42,8 +42,9 @@ class Profile:
             (the test profile: its campaign is made on the spot; never for real evidence).
         spot_check_k: rows of each campaign re-run from their commands every audit (at least 8 for evidence).
         spot_check_all: re-run every row (the full audit) instead of a sample.
-        frontier_dims, frontier_seeds, frontier_decades: the redesigned accuracy probe P11 cites
-            (:func:`verify.precision.probe.frontier`; no dims skips it).
+        frontier_dims, frontier_seeds, frontier_decades: the older live accuracy probe
+            (:func:`verify.precision.probe.frontier`; no dims skips it, as quick does: P11 is decided by the
+            ``frontier`` stage from the evidence store's accuracy-frontier campaign).
         beyond_seeds, beyond_coherences, beyond_orders, beyond_algorithms: the beyond-the-paper study
             (:func:`verify.baselines.beyond.run_beyond`; 0 seeds skips it).
         adds: what this profile adds over ``quick`` (shown in the report).
@@ -79,7 +80,7 @@ class Profile:
     build_campaigns: bool = False
     spot_check_k: int = 8
     spot_check_all: bool = False
-    frontier_dims: tuple[int, ...] = (8,)
+    frontier_dims: tuple[int, ...] = ()
     frontier_seeds: int = 2
     frontier_decades: int = 2
     beyond_seeds: int = 1
@@ -99,7 +100,7 @@ QUICK = Profile(
     description="make audit: every stage at the paper's sizes where it is cheap, one seed of each spread-spectrum "
                 "flow, the cross-check to t = 20 (past the first discovery) at 30 digits, a three-point probe grid "
                 "(two below exp(-d/ln d) at d = 4, one above it at d = 12), Algorithm 1 at d = 20, m = 100, "
-                "the evidence store's campaigns with 8 random rows of each re-run (about 8 minutes on 2 cores)",
+                "the evidence store's campaigns (m-law and accuracy frontier) with 8 random rows of each re-run",
 )
 
 FULL = Profile(

@@ -7,7 +7,7 @@ Each module imports its library (``proofs_check``, ``verify.invariants``, ``veri
 from __future__ import annotations
 
 from .._types import Stage
-from . import baselines, beyond, derivations, figure1, invariants, phase, precision, probe, scale, spread
+from . import baselines, beyond, derivations, figure1, frontier, invariants, phase, precision, probe, scale, spread
 
 STAGES: tuple[Stage, ...] = (
     derivations.STAGE,
@@ -17,6 +17,7 @@ STAGES: tuple[Stage, ...] = (
     invariants.STAGE,
     precision.STAGE,
     probe.STAGE,
+    frontier.STAGE,
     phase.STAGE,
     baselines.STAGE,
     beyond.STAGE,

@@ -82,8 +82,15 @@ def frontier_evidence(store: Path | str = STORE, *, spot_check_rows: int = SPOT_
 
 
 def run(ctx: StageContext, result: StageResult) -> None:
-    ctx.progress.message(f"frontier: reading {STORE} and spot-checking {SPOT_CHECK_ROWS} rows")
-    res = frontier_evidence(STORE, figures=ctx.out / "figures")
+    from .phase import _root
+
+    store = _root(ctx) / STORE.name
+    k = max(ctx.profile.spot_check_k, 0)
+    if not any((store / "runs").glob("*.parquet")):
+        result.notes.append(f"no accuracy-frontier campaign under {store}: P11 and P7 rest on the other stages")
+        return
+    ctx.progress.message(f"frontier: reading {store} and spot-checking {k} rows")
+    res = frontier_evidence(store, spot_check_rows=k, figures=ctx.out / "figures", seed=ctx.seed)
     result.results = res
     result.runs.append(RunRecord(label="accuracy-frontier campaign (read from the evidence store)",
                                  command="deflation probe --campaign float64 --out evidence/accuracy-frontier",
