@@ -177,6 +177,17 @@ class Trajectory:
         self.events: list[Event] = [event_from_dict(e) for e in events]
         self.meta: dict = {} if meta is None else meta
 
+    _FIELDS = ("seeds", "times", "loss", "loss_floor", "residuals", "a", "U", "final_log_norms", "final_directions",
+               "log_norms", "correlations", "events", "meta", "flow", "resolved")
+
+    def replace(self, **changes: Any) -> "Trajectory":
+        """A copy with ``changes`` (any constructor argument but ``config``), the rest shared: e.g. a record
+        whose ``a`` is relabelled, to see a checker fail on it (``dataclasses.replace`` for this class)."""
+        unknown = sorted(set(changes) - set(self._FIELDS))
+        if unknown:
+            raise TypeError(f"Trajectory.replace: unknown field(s) {', '.join(unknown)}")
+        return Trajectory(**{name: changes.get(name, getattr(self, name)) for name in self._FIELDS})
+
     def __repr__(self) -> str:
         return (f"Trajectory(batch={self.batch}, times={self.times.size}, integrator={self.resolved.integrator!r}, "
                 f"algorithm={self.flow.algorithm!r})")

@@ -78,7 +78,8 @@ def test_report_json_is_valid_and_has_every_claim(audit):
         if entry["status"] == "refuted":
             assert entry["counterexample"], entry["id"]
     assert [s["name"] for s in on_disk["stages"]] == ["derivations", "figure1", "spread", "scale", "invariants",
-                                                       "precision", "probe", "phase", "baselines", "beyond"]
+                                                       "precision", "probe", "frontier", "phase", "baselines",
+                                                       "beyond"]
     assert on_disk["versions"]["numpy"] and on_disk["versions"]["git_commit"]
     # Every run is recorded with its configuration and seeds.
     runs = [r for s in on_disk["stages"] for r in s["runs"]]

@@ -86,6 +86,16 @@ def test_save_load_round_trip(tmp_path):
         assert "loss" in data.files
 
 
+def test_replace_changes_only_the_named_fields_and_refuses_unknown_ones():
+    traj = solve(figure1_truth(d=5), FlowConfig(**SMALL), seeds=[0])
+    flipped = traj.replace(a=traj.a[:, ::-1].copy())
+    np.testing.assert_array_equal(flipped.a, traj.a[:, ::-1])
+    assert flipped.times is traj.times and flipped.config == traj.config and flipped.events == traj.events
+    assert not np.array_equal(flipped.a, traj.a)  # figure 1 has distinct a_j: the relabelling is a real change
+    with pytest.raises(TypeError, match="unknown field"):
+        traj.replace(alpha=1)
+
+
 def test_reinitialization_touches_exactly_the_components_below_delta1():
     rho = torch.log(torch.tensor([[1e-3, 1e-7, 0.5, 1e-5 * 0.999, 1e-5 * 1.001]], dtype=torch.float64))
     X = torch.eye(5, dtype=torch.float64)[None]

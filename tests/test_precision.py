@@ -1,4 +1,4 @@
-"""High-precision backend (issue 5): agreement with float64, tiny norms, precision really used, validation."""
+"""High-precision backend: agreement with float64, tiny norms, precision really used, validation."""
 
 from __future__ import annotations
 

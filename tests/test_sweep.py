@@ -1,4 +1,4 @@
-"""The sweep (issue 10): spec parsing and validation, the Parquet store, phase summaries, and real two-worker
+"""The sweep: spec parsing and validation, the Parquet store, phase summaries, and real two-worker
 LocalCluster sweeps that lose a worker mid-sweep or are killed and resumed."""
 
 from __future__ import annotations

@@ -47,6 +47,8 @@ def validate_dps(dps: object) -> int:
 
 
 def flint_available() -> bool:
+    """Whether python-flint (Arb ball arithmetic, the fast high-precision backend) can be imported; without it
+    the high-precision flow runs on mpmath."""
     try:
         import flint  # noqa: F401
     except ImportError:

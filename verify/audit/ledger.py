@@ -74,6 +74,8 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
+from solver.spec import Command
+
 from ._types import Evidence, LedgerEntry, StageResult
 from .stages.invariants import SourcedVerdict, SweepRow
 from .stages.probe import ProbeRow
@@ -151,9 +153,9 @@ CLAIMS: dict[str, ClaimInfo] = {c.id: c for c in _CLAIM_LIST}
 CLAIM_IDS: tuple[str, ...] = tuple(c.id for c in _CLAIM_LIST)
 
 # Default reproduce commands (the paper's sizes); entries use the audited run's own command where one exists.
-_FIGURE1 = "deflation figure1 --out results/figure1"
+_FIGURE1 = Command("figure1", out="results/figure1")
 TRUST_DEVIATION = 1e-6  # P7: float64 evidence is trusted while it deviates less than this from high precision
-_CHECK = "deflation check results/figure1"
+_CHECK = Command("check", ["results/figure1"])
 
 
 @dataclass
@@ -275,8 +277,8 @@ def _counterexample_from_verdict(stages: Stages, sv: SourcedVerdict) -> dict:
 
 
 def _out_of(command: str) -> str:
-    parts = command.split()
-    return parts[parts.index("--out") + 1] if "--out" in parts else "results/run"
+    """Where the run ``command`` writes: its :class:`Command` ``out``, else ``deflation run``'s default."""
+    return getattr(command, "out", None) or "results/run"
 
 
 def _sweep_rows(stages: Stages, claim: str) -> dict[str, SweepRow]:

@@ -10,13 +10,14 @@ import time
 from dataclasses import dataclass
 
 from solver.config import FlowConfig
+from solver.instances import SPREAD_RATIO
 from solver.spec import InstanceSpec, RunSpec
 
 from .._types import Figure, RunRecord, Stage, StageContext, StageResult
 from ..figures import plot_flows_side_by_side
 
 NAME = "spread"
-RATIO = 100.0  # a_i / a_{i+1}: a_i = 10^{-2(i-1)}
+RATIO = SPREAD_RATIO  # a_i / a_{i+1}: a_i = 10^{-2(i-1)}
 
 
 @dataclass
