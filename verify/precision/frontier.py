@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
 import math
 import time
@@ -381,20 +380,11 @@ def _hp_command(run: FrontierRun) -> str:
 
 
 def write_frontier_row(out: Path, row: dict) -> Path:
-    """Write one row to ``out/runs/<key>.parquet`` atomically (:func:`verify.sweep.store.row_path`); the store's
-    own reader reads it (columns it does not know are dropped there)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    """Write one row to ``out/runs/<key>.parquet`` atomically (:func:`verify.sweep.store.write_row` with this
+    campaign's schema); the store's own reader reads it (columns it does not know are dropped there)."""
+    from verify.sweep.store import write_row as write_store_row
 
-    from solver.trajectory import atomic_write_bytes
-    from verify.sweep.store import row_path
-
-    table = pa.Table.from_pylist([row], schema=row_schema())
-    buf = io.BytesIO()
-    pq.write_table(table, buf)
-    path = row_path(out, row["key"])
-    atomic_write_bytes(path, buf.getvalue())
-    return path
+    return write_store_row(Path(out), row, row_schema())
 
 
 def run_campaign(spec: CampaignSpec, out: Path | str, *, limit: int | None = None,

@@ -88,12 +88,13 @@ def row_path(out: Path, key: str) -> Path:
     return Path(out) / RUNS_FOLDER / f"{key}.parquet"
 
 
-def write_row(out: Path, row: dict) -> Path:
-    """Write one run's row to ``out/runs/<key>.parquet`` atomically."""
+def write_row(out: Path, row: dict, row_schema=None) -> Path:
+    """Write one run's row to ``out/runs/<key>.parquet`` atomically (``row_schema``: a campaign's own pyarrow
+    schema, a superset of :func:`schema`; default the store's)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pylist([row], schema=schema())
+    table = pa.Table.from_pylist([row], schema=schema() if row_schema is None else row_schema)
     buf = io.BytesIO()
     pq.write_table(table, buf)
     path = row_path(out, row["key"])
