@@ -523,3 +523,13 @@ def test_law_vs_measured_pools_d_and_counts_the_law_on_the_same_w0():
                                                                                     (8, 6, 6, 6, [4, 6])]
     assert 0 < table[0]["law"] < table[1]["law"] < 1            # P(every basin occupied) grows with m
     assert "| 2 | 10 | 8 | 6 | 1.00 | 1.00 |" in law_vs_measured_markdown(table)
+
+
+def test_a_campaign_in_the_repository_is_named_by_its_relative_path_in_commands(tmp_path):
+    from verify.sweep.campaigns import EVIDENCE_ROOT, CampaignState
+
+    inside = CampaignState(name="plain_m", folder=str(EVIDENCE_ROOT / "plain_m"), status="complete", rows=1,
+                           expected=1)
+    assert inside.out == "evidence/plain_m"
+    outside = CampaignState(name="x", folder=str(tmp_path / "x"), status="complete", rows=1, expected=1)
+    assert outside.out == str(tmp_path / "x")

@@ -487,7 +487,7 @@ def _irreproducible(phase, claim: str, reproduce: str, figures: list[str]) -> _D
 def _campaign_command(phase, algorithm: str) -> str:
     """The ``deflation sweep`` command that builds (or resumes) the campaigns holding ``algorithm``'s runs."""
     names = [c for c in phase.campaigns if algorithm in c.algorithms]
-    return " && ".join(f"deflation sweep {c.name} --out {c.folder}" for c in names) or "deflation sweep plain_m"
+    return " && ".join(f"deflation sweep {c.name} --out {c.out}" for c in names) or "deflation sweep plain_m"
 
 
 def _campaign_lines(phase) -> list[str]:

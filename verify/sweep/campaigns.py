@@ -83,6 +83,15 @@ class CampaignState:
     algorithms: tuple[str, ...] = ()
 
     @property
+    def out(self) -> str:
+        """``folder`` as a reader would type it: relative to the repository when the campaign lives in it."""
+        path = Path(self.folder).resolve()
+        try:
+            return str(path.relative_to(EVIDENCE_ROOT.parent))
+        except ValueError:
+            return str(self.folder)
+
+    @property
     def reproducible(self) -> bool:
         """False when the spot-check found a mismatch (None-spot campaigns are not irreproducible)."""
         return self.spot is None or self.spot.ok

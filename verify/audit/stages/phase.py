@@ -207,7 +207,7 @@ def run(ctx: StageContext, result: StageResult) -> None:
     for state in states:
         result.runs.append(RunRecord(
             label=f"campaign {state.name}: {state.line()}",
-            command=f"deflation sweep {state.name} --out {state.folder}",
+            command=f"deflation sweep {state.name} --out {state.out}",
             config={"campaign": state.name, "rows": state.rows, "expected": state.expected,
                     "spot_check_seed": [ctx.seed, state.name]},
             seeds=[], ground_truth={"folder": state.folder}, seconds=0.0))
