@@ -210,7 +210,7 @@ def run(ctx: StageContext, result: StageResult) -> None:
             command=f"deflation sweep {state.name} --out {state.out}",
             config={"campaign": state.name, "rows": state.rows, "expected": state.expected,
                     "spot_check_seed": [ctx.seed, state.name]},
-            seeds=[], ground_truth={"folder": state.folder}, seconds=0.0))
+            seeds=[], ground_truth={"folder": state.out}, seconds=0.0))
         if state.status != "complete":
             result.notes.append(state.line())
         if not state.reproducible:
