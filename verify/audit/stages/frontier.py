@@ -82,9 +82,9 @@ def frontier_evidence(store: Path | str = STORE, *, spot_check_rows: int = SPOT_
 
 
 def run(ctx: StageContext, result: StageResult) -> None:
-    from .phase import _root
+    from .phase import evidence_root
 
-    store = _root(ctx) / STORE.name
+    store = evidence_root(ctx) / STORE.name
     k = max(ctx.profile.spot_check_k, 0)
     if not any((store / "runs").glob("*.parquet")):
         result.notes.append(f"no accuracy-frontier campaign under {store}: P11 and P7 rest on the other stages")

@@ -73,7 +73,9 @@ class PhaseStageResult:
                           "p11": self.p11, "frontier_seconds": self.frontier_seconds, "notes": self.notes})
 
 
-def _root(ctx: StageContext) -> Path:
+def evidence_root(ctx: StageContext) -> Path:
+    """The folder holding the profile's campaigns: the repository's ``evidence/``, or ``campaign_root`` (a relative
+    one under the audit's output folder). The frontier stage reads its campaign from the same place."""
     from verify.sweep.campaigns import EVIDENCE_ROOT
 
     root = ctx.profile.campaign_root
@@ -92,7 +94,7 @@ def _read_campaigns(ctx: StageContext, client) -> tuple[list, Any, float]:
     from verify.sweep.store import existing_keys
 
     p = ctx.profile
-    root = _root(ctx)
+    root = evidence_root(ctx)
 
     def run_many(payloads: list[dict]) -> list[dict]:
         futures = client.map(run_point, payloads, pure=False)
