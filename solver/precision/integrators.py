@@ -23,6 +23,7 @@ Why these two:
 from __future__ import annotations
 
 import math
+import warnings
 from fractions import Fraction
 from typing import Callable, Protocol
 
@@ -36,11 +37,15 @@ from ..threads import limit_threads
 from .arithmetic import Arithmetic
 
 __all__ = ["Problem", "StepStats", "integrate_gbs", "integrate_radau", "radau_iia", "gbs_columns",
-           "INTEGRATORS", "NewtonFailure"]
+           "INTEGRATORS", "NewtonFailure", "newton_solver"]
 
 INTEGRATORS = ("gbs", "radau")
 OnSave = Callable[[int, np.ndarray], None]
 CONTROL = HIGH_PRECISION_CONTROL
+# Newton's first guess for a step of size h comes from the previous accepted step's collocation polynomial only
+# while h is at most this many times that step (farther out the extrapolation is worse than starting at 0); the
+# measured effect is in BENCHMARKS.md ("High precision: Newton's starting values").
+EXTRAPOLATION_REACH = 4.0
 
 
 class Problem(Protocol):
@@ -168,6 +173,27 @@ def integrate_gbs(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save_t
     return Y, stats
 
 
+def newton_solver(matrix: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """``v -> matrix^{-1} v`` for a Newton matrix ``I - h lambda J``: its LU, or, where the LU is numerically
+    singular, the least-squares solution through its pseudo-inverse.
+
+    Why the fallback: each direction block of the flow's Jacobian has the radial null vector ``xhat`` (the field
+    is taken at ``x/||x||``), so at ``h ||J|| > 1/u`` (u = 2^-53; the late epochs reach ``h ~ t ~ 1/eps``) the
+    identity's contribution along ``xhat`` is lost in the LU's rounding and a pivot can come out exactly zero.
+    The lost component is the radial one, which the projection after each step removes anyway; the
+    pseudo-inverse drops it instead of turning it into inf/NaN and a rejected step at every try.
+    """
+    n = matrix.shape[0]
+    with warnings.catch_warnings():  # a singular LU is handled below, not reported
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        lu, piv = scipy.linalg.lu_factor(matrix, check_finite=False)
+    pivots = np.abs(np.diag(lu))
+    if np.all(np.isfinite(lu)) and pivots.min() > n * np.finfo(float).eps * np.abs(matrix).max():
+        return lambda v: scipy.linalg.lu_solve((lu, piv), v, check_finite=False)
+    inverse = np.linalg.pinv(matrix, rcond=n * np.finfo(float).eps)
+    return lambda v: inverse @ v
+
+
 def radau_iia(stages: int, arithmetic: Arithmetic) -> tuple[list, list[list], np.ndarray, np.ndarray]:
     """Radau IIA nodes ``c`` and matrix ``A`` at working precision (and float64 copies of both).
 
@@ -204,15 +230,19 @@ def integrate_radau(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save
 
     Stage equations ``Z_i = h sum_j A_ij f(y0 + Z_j)``, ``y1 = y0 + Z_s`` (stiffly accurate). Simplified
     Newton: ``(I - h A (x) J) dZ = -F(Z)`` with ``A = T Lambda T^{-1}`` solved as ``s`` decoupled systems
-    ``(I - h lambda_i J) dV_i = -(T^{-1} F)_i`` in complex float64; ``F`` is evaluated at full precision
-    and the correction added at full precision, so the iteration converges to the exact stage values.
+    ``(I - h lambda_i J) dV_i = -(T^{-1} F)_i`` in complex float64 (:func:`newton_solver`); ``F`` is evaluated
+    at full precision and the correction added at full precision, so the iteration converges to the exact stage
+    values. Newton starts from the collocation polynomial ``P`` of a neighbouring step (Hairer & Wanner IV.8):
+    the half steps of the step-doubling pair from the full step's ``P``, the full step from the previous
+    accepted step's (within :data:`EXTRAPOLATION_REACH`), and stops when the increment, or its linear-rate
+    estimate ``rate/(1-rate) * |dZ|`` of the remaining error, is below ``1e-3`` of the tolerance.
     """
     ar = problem.arithmetic
     shape = Y0.shape
     if stages is None:
         # Order 2s-1 grows with the digits asked for: 3 stages (order 5) at 1e-8, up to 7 (order 13).
         stages = int(min(7, max(3, math.ceil(-math.log10(rtol) / 4))))
-    _c, A, _c64, A64 = radau_iia(stages, ar)
+    c, A, _c64, A64 = radau_iia(stages, ar)
     lam, T = np.linalg.eig(A64)
     Tinv = np.linalg.inv(T)
     order = 2 * stages - 1
@@ -230,14 +260,17 @@ def integrate_radau(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save
         if key not in state:
             J = state["J"]
             eye = np.eye(J.shape[0])
-            state[key] = [scipy.linalg.lu_factor(eye - h * li * J) for li in lam]
+            state[key] = [newton_solver(eye - h * li * J) for li in lam]
             stats.factorizations += len(lam)
         return state[key]
 
-    def radau_step(Y, h):
+    def radau_step(Y, h, guess):
+        """One Radau IIA step from ``Y`` of size ``h``, Newton started at the stage values ``guess`` (or 0);
+        returns ``(Y1, Z)`` with the converged stage values, or None."""
         lus = factors(h)
         hs = ar.scalar(h)
-        Z = [np.zeros(shape, dtype=object) * ar.scalar(0) for _ in range(stages)]
+        Z = list(guess) if guess is not None else [np.zeros(shape, dtype=object) * ar.scalar(0)
+                                                   for _ in range(stages)]
         scale64 = problem.scale(Y, Y, rtol, atol).ravel()
         previous = None
         for _ in range(newton_max):
@@ -246,33 +279,64 @@ def integrate_radau(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save
             F = np.stack([ar.to_float(Z[i] - hs * sum(A[i][j] * fz[j] for j in range(stages))).ravel()
                           for i in range(stages)])
             W = Tinv @ F
-            dV = np.stack([scipy.linalg.lu_solve(lus[i], -W[i]) for i in range(stages)])
+            dV = np.stack([lus[i](-W[i]) for i in range(stages)])
             dZ = np.real(T @ dV)
             size = float(np.sqrt(np.mean((dZ / scale64) ** 2)))
             if not math.isfinite(size) or (previous is not None and size > 0.9 * previous and size > newton_tol):
                 return None
             for i in range(stages):
                 Z[i] = Z[i] + ar.array(dZ[i].reshape(shape))
-            if size <= newton_tol:
-                return problem.project(Y + Z[-1])
+            # The remaining error of a linearly converging iteration is about rate/(1-rate) times this increment.
+            rate = size / previous if previous else None
+            if size <= newton_tol or (rate is not None and rate < 1 and rate / (1 - rate) * size <= newton_tol):
+                return problem.project(Y + Z[-1]), Z
             previous = size
         return None
+
+    def collocation(Z, taus):
+        """Stage-value guesses from the collocation polynomial ``P`` of a step (``P(0) = 0``, ``P(c_i) = Z_i``):
+        ``P(tau_i) - P(tau_0)`` for ``taus = (tau_0, tau_1..tau_s)`` in units of that step."""
+        nodes = [ar.scalar(0)] + list(c)
+
+        def at(tau):
+            total = None
+            for j in range(1, stages + 1):
+                weight = ar.scalar(1)
+                for k, x in enumerate(nodes):
+                    if k != j:
+                        weight = weight * (tau - x) / (nodes[j] - x)
+                total = Z[j - 1] * weight if total is None else total + Z[j - 1] * weight
+            return total
+
+        base = at(taus[0]) if taus[0] != 0 else None
+        return [at(tau) if base is None else at(tau) - base for tau in taus[1:]]
+
+    half_scalar = ar.scalar(Fraction(1, 2))
 
     def macro(Y, t, h):
         if "J" not in state:
             state.clear()
             state["J"] = problem.jacobian(Y)
             stats.jacobians += 1
-        big = radau_step(Y, h)
-        half = None if big is None else radau_step(Y, h / 2)
-        both = None if half is None else radau_step(half, h / 2)
+        last = state.pop("last", None)  # (stage values, size) of the previous accepted step, for its guess
+        guess = None
+        if last is not None and h <= EXTRAPOLATION_REACH * last[1]:
+            ratio = ar.scalar(h / last[1])
+            guess = collocation(last[0], [ar.scalar(1)] + [ar.scalar(1) + ci * ratio for ci in c])
+        big = radau_step(Y, h, guess)
+        half = None if big is None else radau_step(Y, h / 2, collocation(big[1], [0] + [ci * half_scalar
+                                                                                       for ci in c]))
+        both = None if half is None else radau_step(half[0], h / 2, collocation(
+            big[1], [half_scalar] + [half_scalar + ci * half_scalar for ci in c]))
         if both is None:
             state.clear()  # fresh Jacobian at the retry: Newton failed with the old one
             if h < time_tolerance(max(abs(t), t1 - t0)):  # the step no longer moves t
                 raise NewtonFailure(f"simplified Newton failed at step {h:.3g} (float64 Jacobian too coarse "
                                     "for this stiffness, see module docstring)")
             return None, h / 4
-        err = _rms(problem, (both - big) * ar.scalar(Fraction(1, 2**order - 1)), problem.scale(Y, both, rtol, atol))
+        both, stages_both = both
+        err = _rms(problem, (both - big[0]) * ar.scalar(Fraction(1, 2**order - 1)),
+                   problem.scale(Y, both, rtol, atol))
         factor = CONTROL.factor(err, 1.0 / (order + 1))
         if err > 1.0:
             return None, h * factor
@@ -283,6 +347,7 @@ def integrate_radau(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save
         else:
             for key in [key for key in state if isinstance(key, tuple)]:
                 del state[key]
+        state["last"] = (stages_both, h / 2)
         return both, h * factor
 
     if step is None:
