@@ -81,7 +81,7 @@ def test_an_abbreviated_flag_is_refused_not_guessed(tmp_path, capsys):
     assert "unrecognized arguments: --seed 3" in err and "--seeds" in err
     assert not (tmp_path / "o").exists()
     assert _exit_code(["check", "--sweep", "1", "--algo", "plain"]) == 2  # a prefix of --algorithm
-    assert _exit_code(["probe", "--dim", "6"]) == 2  # a prefix of --dims
+    assert _exit_code(["probe", "--camp", "tiny"]) == 2  # a prefix of --campaign
 
 
 def test_out_on_a_previous_run_is_refused_without_overwrite(tmp_path, capsys):
@@ -110,18 +110,13 @@ def test_results_on_stdout_progress_on_stderr(tmp_path, capsys):
     assert "[run]" not in captured.out and "t_disc[1]" in captured.out and "nan" not in captured.err
 
 
-def test_probe_grid_progress_goes_to_stderr(tmp_path, capsys, monkeypatch):
-    from verify.precision import probe
-
-    def fake(grid, progress=None, **kwargs):
-        progress("d=4 eps=1e-02 m=8")
-        return {"rows": [{"d": 4, "eps": 1e-2, "reached": 1e-3, "recovered_all": True, "epochs": 3, "seconds": 0.1,
-                          "bound": 0.05}]}
-
-    monkeypatch.setattr(probe, "run_probe", fake)
-    assert main(["probe", "--grid", "4:1e-2", "--out", str(tmp_path / "p")]) == 0
+def test_probe_campaign_progress_goes_to_stderr(tmp_path, capsys):
+    out = tmp_path / "frontier"
+    assert main(["probe", "--campaign", "tiny", "--limit", "2", "--out", str(out)]) == 0
     captured = capsys.readouterr()
-    assert "[probe] d=4" in captured.err and "[probe]" not in captured.out and "1.00e-03" in captured.out
+    assert captured.err.count("[probe] ") == 2 and "[probe]" not in captured.out
+    assert "2 run(s) written" in captured.out and "family `shifted`" in captured.out
+    assert len(list((out / "runs").glob("*.parquet"))) == 2 and (out / "frontier.md").exists()
 
 
 # ------------------------------------------------------------------------------------- run summary

@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-import verify.precision.frontier as fr
-import verify.precision.frontier_stats as fs
+import verify.experiments.frontier as fr
+import verify.experiments.frontier_stats as fs
 
 
 # ------------------------------------------------------------------------------------------------- the grid
@@ -268,3 +268,133 @@ def test_high_precision_rows_are_kept_apart(tmp_path):
     analysis = fs.analyze(again)
     assert [(c["precision"], c["d"], c["eps"], c["n"]) for c in analysis.high_precision] == [("flint", 4, 1e-12, 1)]
     assert sum(t.n for t in analysis.by_m[("fixed", 8)].trends) == len(rows)  # the flint row is not among them
+
+
+def test_probe_without_a_mode_is_one_usage_line(capsys):
+    from verify.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["probe"])
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err == "deflation probe: error: one of the arguments --campaign --analyze --point is required"
+
+
+# ------------------------------------------------------------------------------------------------ the ledger
+def _frontier_stage(result=None, **kwargs):
+    from verify.audit._types import StageResult
+
+    return StageResult("frontier", "Accuracy frontier", results=result, **kwargs)
+
+
+def _ledger(*stages) -> dict:
+    from verify.audit import decide_ledger
+
+    return {e.id: e for e in decide_ledger({s.name: s for s in stages})}
+
+
+def test_ledger_decides_p7_and_p11_from_a_tiny_store_and_a_broken_copy(tmp_path):
+    """P7 and P11 from a real (tiny) campaign store: P7 counts the runs inside exp(-d/ln d) at the largest m with
+    their Wilson interval; one seed reads as inconclusive, so P11 stays open. A copy whose one row was flipped
+    is irreproducible for both: nothing is decided from a store that a re-run contradicts."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from verify.audit.stages.frontier import frontier_evidence
+
+    store = tmp_path / "store"
+    spec = fr.CampaignSpec("t", dims=(4,), ks=(0, 1), families=fr.FAMILIES, m_over_r=(8,), seeds=1)
+    fr.run_campaign(spec, store)
+    rows = fr.read_frontier(store)
+    res = frontier_evidence(store, spot_check_rows=len(rows))
+    assert (res.reproduced, res.checked) == (len(rows), len(rows)) and not res.mismatches
+    entries = _ledger(_frontier_stage(res))
+    p7, p11 = entries["P7"], entries["P11"]
+    inside = rows[rows["eps"] >= fr.bound(4)]
+    assert (p7.k, p7.n) == (int(inside["success"].sum()), len(inside)) == (res.p7.k, res.p7.n) and p7.n >= 2
+    assert p7.status == ("supported" if p7.k == p7.n else "open") and p7.ci95[1] == 1.0
+    assert "m = 32 inside exp(-d/ln d)" in p7.evidence.summary and p7.reproduce.startswith("deflation probe")
+    assert p11.status == "open" and "inconclusive at these sizes" in p11.evidence.summary
+    assert (p11.k, p11.n) == (res.p11.k, res.p11.n) and p11.n >= 1
+    assert p11.reproduce == f"deflation probe --analyze --out {store}"
+
+    broken = tmp_path / "broken"
+    shutil.copytree(store, broken)
+    row = pq.read_table(sorted((broken / "runs").glob("*.parquet"))[0]).to_pylist()[0]
+    row["success"] = row["recovered_all"] = not row["success"]
+    fr.write_frontier_row(broken, row)
+    res = frontier_evidence(broken, spot_check_rows=len(rows))
+    assert res.reproduced == len(rows) - 1 and row["key"] in res.mismatches[0]
+    for claim, entry in _ledger(_frontier_stage(res)).items():
+        if claim in ("P7", "P11"):
+            assert entry.status == "irreproducible", claim
+            assert f"reproduced {len(rows) - 1}/{len(rows)}" in entry.evidence.summary, claim
+
+
+def _onsets_frame(seeds: int, rng):
+    """Success falling with x = log10(1/eps) at every d, half-way at x = (3 + d/2)/1.5: the onset moves with d."""
+    import pandas as pd
+
+    parts = []
+    for d in (4, 8, 12):
+        x = np.repeat(np.arange(6.0) + 1.5, seeds)
+        y = rng.random(x.size) < 1 / (1 + np.exp(-((3 + 0.5 * d) - 1.5 * x)))
+        parts.append(pd.DataFrame({"d": d, "eps": 10.0 ** -x, "success": y, "m": 16, "family": "fixed",
+                                   "seed": np.arange(x.size), "precision": "float64", "error": None,
+                                   "cpu_seconds": 1.0, "max_rel_residual": 0.01}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _analysed(rows):
+    from verify.audit.stages.frontier import FrontierStageResult
+
+    analysis = fs.analyze(rows)
+    return FrontierStageResult(store="evidence/accuracy-frontier", analysis=analysis, p11=fs.ledger_p11(analysis),
+                               p7=fs.ledger_p7(rows), reproduced=8, checked=8, mismatches=[], seconds=0.0)
+
+
+def test_ledger_reads_p11_from_the_campaign_statistics():
+    # Flat success down to the grid's smallest eps: "not binding here" -> supported, k/n the bottom of each d.
+    flat = _ledger(_frontier_stage(_analysed(_frame({4: 0.0, 8: 0.0}, 200, np.random.default_rng(4)))))["P11"]
+    assert flat.status == "supported" and "not binding here" in flat.evidence.summary and flat.n == 2 * 2 * 200
+    # Success falling with log(1/eps) at every d, the onset moving with d: "needed" -> refuted, with the trends.
+    falling = _ledger(_frontier_stage(_analysed(_onsets_frame(80, np.random.default_rng(4)))))["P11"]
+    assert falling.status == "refuted" and "needed" in falling.evidence.summary
+    assert [c["d"] for c in falling.counterexample["falls_at"]] == [4, 8, 12]
+    assert all(c["low_minus_high_ci95"][1] < 0 for c in falling.counterexample["falls_at"])
+    assert falling.counterexample["reproduce"] == "deflation probe --analyze --out evidence/accuracy-frontier"
+    # P7 from the same rows: the runs inside exp(-d/ln d) (x = 1.5 at d = 8 and 12; none at d = 4) all succeed
+    # -> supported; one miss among them leaves P7 open ("not reproduced": our parameters, not the theorem's).
+    rows = _onsets_frame(80, np.random.default_rng(4))
+    inside = [eps >= fr.bound(int(d)) for d, eps in zip(rows["d"], rows["eps"])]
+    assert sorted(set(rows[inside]["d"])) == [8, 12] and rows[inside]["success"].all()
+    p7 = _ledger(_frontier_stage(_analysed(rows)))["P7"]
+    assert p7.status == "supported" and (p7.k, p7.n) == (160, 160) and p7.ci95[0] > 0.97
+    rows.loc[rows[inside].index[0], "success"] = False
+    p7 = _ledger(_frontier_stage(_analysed(rows)))["P7"]
+    assert (p7.k, p7.n) == (159, 160) and p7.status == "open" and p7.evidence.summary.startswith("not reproduced")
+
+
+def test_ledger_says_why_without_the_frontier_evidence():
+    absent = _ledger(_frontier_stage(None))
+    failed = _ledger(_frontier_stage(None, status="failed", error="OSError: unreadable parquet"))
+    missing = _ledger()
+    for claim in ("P7", "P11"):
+        assert absent[claim].status == "open" and "found no accuracy-frontier campaign" in \
+            absent[claim].evidence.summary
+        assert failed[claim].status == "open" and "OSError: unreadable parquet" in failed[claim].evidence.summary
+        assert missing[claim].status == "open" and "stage 'frontier' did not run" in missing[claim].evidence.summary
+        assert absent[claim].k is None and absent[claim].ci95 is None
+
+
+def test_measures_figure_when_no_run_found_u_r(tmp_path):
+    # Every run failed: t(u_r) is nan throughout, which a log axis cannot show; the figure is still drawn.
+    import pandas as pd
+
+    eps = np.append(np.repeat(10.0 ** -np.arange(1.0, 4.0), 2), 1e-12)
+    rows = pd.DataFrame({"d": 4, "eps": eps, "family": ["shifted", "fixed"] * 3 + ["fixed"],
+                         "precision": ["float64"] * 6 + ["flint"], "error": None, "max_rel_residual": 1.0,
+                         "free_at_ar": 0, "t_ur_ratio": float("nan")})
+    paths = fs.plot_measures(rows, tmp_path / "measures")
+    assert paths and all(p.is_file() and p.stat().st_size > 0 for p in paths)

@@ -20,7 +20,7 @@ from verify.audit.pagecheck import find_chromium, layout_problems, markdown_repr
 from verify.audit.render import render_html, render_markdown
 from verify.audit.stages.derivations import DerivationsResult
 from verify.audit.stages.figure1 import Figure1Result
-from verify.audit.stages.probe import ProbeResult, ProbeRow
+from verify.audit.stages.frontier import FrontierStageResult
 from verify.audit.stages.spread import FlowOutcome, SpreadResult
 from verify.audit.wording import floored, reader, recovered, repr_fragments, value
 from verify.experiments import figure1_spec
@@ -41,6 +41,25 @@ def _wide_svg(path: Path) -> None:
     ax.plot([1, 2, 3], [1e-3, 1e-9, 1e-15])
     ax.set_yscale("log")
     save_figure(fig, path.with_suffix(""))
+
+
+def _frontier() -> StageResult:
+    """The frontier stage on a small synthetic campaign whose measures are not measured (nan) in every row."""
+    import numpy as np
+    import pandas as pd
+
+    from verify.experiments import frontier_stats as fs
+
+    rng = np.random.default_rng(0)
+    eps = np.repeat(10.0 ** -np.arange(6.0), 4)
+    rows = pd.concat([pd.DataFrame({"d": d, "eps": eps, "success": rng.random(eps.size) < 0.7, "m": 16,
+                                    "family": "fixed", "seed": np.arange(eps.size) % 4, "precision": "float64",
+                                    "error": None, "cpu_seconds": 1.0, "max_rel_residual": float("nan")})
+                      for d in (4, 8)], ignore_index=True)
+    analysis = fs.analyze(rows)
+    return StageResult("frontier", "Frontier", results=FrontierStageResult(
+        store="evidence/accuracy-frontier", analysis=analysis, p11=fs.ledger_p11(analysis), p7=fs.ledger_p7(rows),
+        reproduced=3, checked=3, mismatches=[], seconds=1.0))
 
 
 def _report(out: Path) -> AuditReport:
@@ -65,10 +84,8 @@ def _report(out: Path) -> AuditReport:
     spread = StageResult("spread", "Spread", results=SpreadResult(instance=spec.instance, plain=flow, modified=flow),
                          figures=[Figure("beyond-orders", "Beyond the paper: orders", "no claims here",
                                          "figures/figure1.svg", [])])
-    probe = StageResult("probe", "Probe", results=ProbeResult(grid=[(10, 1e-6)], rows=[
-        ProbeRow(d=10, eps=1e-6, bound=0.013, reached=float("nan"), recovered_all=False, epochs=None, seconds=1.0,
-                 error=None)], settings={"dps": 30, "seed": 0, "integrator": None}, seconds=1.0))
-    stages = [StageResult("derivations", "Derivations", results=DerivationsResult(claims)), figure1, spread, probe]
+    stages = [StageResult("derivations", "Derivations", results=DerivationsResult(claims)), figure1, spread,
+              _frontier()]
     return AuditReport(format="test", generated=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                        command="deflation audit --profile test", wall_seconds=1.0, profile=PROFILES["test"],
                        versions={"python": "3"}, machine=Machine(cpus=2, device="cpu", omp_num_threads="1"),
@@ -116,6 +133,9 @@ def test_markdown_has_no_python_repr(tmp_path):
     problems = markdown_repr_problems(markdown)
     assert problems == [], "\n".join(problems)
     assert "≤ floor (1.2e-15)" in markdown and "-1.110e-16" not in markdown
+    # The frontier stage's block: its spot-check, P7 and P11 as the ledger reads them, and the campaign's tables.
+    assert "**reproduced 3/3** float64 rows" in markdown and "#### `fixed`, m = 16" in markdown
+    assert "- P11 (the reading of the `fixed` family): **open**: family 'fixed': inconclusive" in markdown
     assert markdown_repr_problems("| 8 | True |\n`x = None`\n$$[True]$$") == ["line 1: True in \"| 8 | True |\""]
 
 

@@ -241,40 +241,6 @@ def test_plot_redraws_from_the_dataset(tmp_path, reference_rows, capsys):
     assert main(["sweep", "--plot", str(tmp_path / "nothing")]) == 2
 
 
-# ---------------------------------------------------------------------------------- the probe's frontier
-def test_probe_rows_are_sweep_rows():
-    from verify.precision.probe import probe_run_spec, probe_sweep_spec
-
-    spec = probe_sweep_spec(5, [2e-3], [10], seeds=2, r_max=3)
-    by_seed = {p.spec.first_seed: p.spec for p in spec.points()}
-    for seed in (0, 1):
-        assert by_seed[seed] == probe_run_spec(5, 2e-3, 10, seed=seed, r_max=3)
-        assert by_seed[seed].config.eps == 2e-3 and by_seed[seed].instance.basis_seed == seed
-
-
-@pytest.mark.slow
-def test_frontier_separates_m_from_eps(tmp_path, client):
-    from verify.precision.probe import frontier, plot_frontier, theorem_scale
-
-    d = 4
-    result = frontier([d], tmp_path / "sweep", m_over_d=(1, 2), seeds=1, decades_below=1, r_max=2, client=client)
-    bound = theorem_scale(d)
-    assert result.bound[d] == bound and result.eps_calibration[d] > bound
-    calibration = {p.m: p for p in result.points if p.stage == "calibration"}
-    assert set(calibration) == {4, 8} and all(p.eps == result.eps_calibration[d] for p in calibration.values())
-    m = result.m_by_d[d]
-    if m is None:
-        assert not any(p.all_recovered for p in calibration.values()) and result.eps_star[d] is None
-    else:
-        assert calibration[m].all_recovered and not any(p.all_recovered for k, p in calibration.items() if k < m)
-        below = [p for p in result.points if p.stage == "frontier"]
-        assert below and all(p.m == m and p.eps < bound for p in below)
-        assert result.eps_star[d] <= result.eps_calibration[d]
-    paths = plot_frontier(result, tmp_path / "frontier")
-    assert all(p.is_file() for p in paths)
-    assert f"| {d} |" in result.markdown()
-
-
 def _synthetic_rows(outcomes: dict[float, list[bool]], times=(1.0, 2.0, 3.0)) -> pd.DataFrame:
     rows = []
     for m_over_r, oks in outcomes.items():
@@ -298,58 +264,6 @@ def test_claim_evidence_rules():
     assert p1.status == "refuted" and p1.commands
     never = _synthetic_rows({1.0: [False], 2.0: [True], 4.0: [False]})
     assert p12_evidence(phase_summary(never)).status == "open"  # not reached within the grid: no refutation
-
-
-def test_p11_evidence_rules():
-    from verify.precision.probe import FrontierResult
-    from verify.sweep.claims import p11_evidence
-
-    from verify.precision.probe import FrontierPoint
-
-    line = [FrontierPoint(d=6, eps=e, m=24, n=2, recovered=2, precision="float64", stage="frontier")
-            for e in (0.1, 1e-2, 1e-6)]
-    base = dict(points=line, eps_calibration={6: 0.1}, bound={6: 0.035})
-    below = FrontierResult(m_by_d={6: 24}, eps_star={6: 1e-6}, resolved={6: False}, **base)
-    assert p11_evidence(below).status == "supported"
-    stuck = FrontierResult(m_by_d={6: 24}, eps_star={6: 0.1}, resolved={6: True}, **base)
-    assert p11_evidence(stuck).status == "open" and "eps* = 0.1" in p11_evidence(stuck).statement
-    short = FrontierResult(m_by_d={6: 24}, eps_star={6: 1e-2}, resolved={6: False}, **base)
-    assert p11_evidence(short).status == "open"  # the grid's smallest eps was not reached
-    none = FrontierResult(m_by_d={6: None}, eps_star={6: None}, resolved={6: False}, **base)
-    assert p11_evidence(none).status == "open"
-
-
-@pytest.mark.parametrize("argv", [["--dims", "2"], ["--hp-eps", "1e-3"], ["--seeds", "0"], ["--m-over-d", "0"],
-                                  ["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"]])
-def test_probe_frontier_flags_are_validated_before_anything_runs(tmp_path, argv, capsys):
-    out = tmp_path / "probe"
-    assert main(["probe", *argv, "--out", str(out)]) == 2
-    assert capsys.readouterr().err.count("\n") == 1
-    assert not out.exists()
-
-
-def test_frontier_continues_at_high_precision_below_float64(monkeypatch):
-    """The wiring of the high-precision leg (its numerics are tested in test_precision): each hp eps becomes a
-    frontier point at the m found, and eps* follows the recovered points."""
-    from verify.precision import probe
-
-    calls = []
-
-    def fake_find_m(d, out, *, eps, **kwargs):
-        return 2 * d, [probe.FrontierPoint(d=d, eps=eps, m=2 * d, n=2, recovered=2, precision="float64",
-                                           stage="calibration")]
-
-    def fake_point(d, eps, m, *, seed, **kwargs):
-        calls.append((d, eps, m, seed))
-        return {"dps": 40, "reached": eps / 10, "recovered_all": eps > 1e-20, "error": None}
-
-    monkeypatch.setattr(probe, "find_m", fake_find_m)
-    monkeypatch.setattr(probe, "high_precision_point", fake_point)
-    result = probe.frontier([5], decades_below=0, seeds=2, high_precision_eps=(1e-10, 1e-30))
-    assert sorted(calls) == [(5, 1e-30, 10, 0), (5, 1e-30, 10, 1), (5, 1e-10, 10, 0), (5, 1e-10, 10, 1)]
-    hp = [p for p in result.points if p.stage == "frontier"]
-    assert [(p.eps, p.precision, p.recovered) for p in hp] == [(1e-10, "40 digits", 2), (1e-30, "40 digits", 0)]
-    assert result.eps_star[5] == 1e-10 and result.resolved[5]
 
 
 # ------------------------------------------------------------------------------- the evidence store

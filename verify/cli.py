@@ -24,7 +24,7 @@ COMMANDS = {
     "derive": "Re-derive claims C1-C13 with sympy and check them symbolically, in mpmath and against the solver.",
     "check": "Check the trajectory invariants on saved runs, or on a random sweep of small instances.",
     "precision": "Run the plain or modified flow at high precision (mpmath, or python-flint when installed).",
-    "probe": "Probe the exp(-o(d/log d)) accuracy regime of the modified flow at high precision.",
+    "probe": "The accuracy-frontier campaign: where Theorem 1's eps >= exp(-o(d/log d)) bites (claims P11, P7).",
     "audit": "Run every check and write the audit report (index.html, report.json, report.md).",
     "sweep": "Run a grid of instances on Dask (resumable, Parquet results) and draw phase diagrams.",
     "baselines": "Run the classical methods and the flows side by side on named instances.",

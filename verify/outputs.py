@@ -12,10 +12,10 @@ from solver.errors import ValidationError
 __all__ = ["check_out_dir", "add_overwrite_argument", "RESULT_FILES"]
 
 # Files whose presence makes a folder a previous command's output: a run (run, figure1, precision), the
-# baselines and the beyond study, the probe, the audit report. A sweep folder is not listed: rerunning a sweep
-# into its own folder is how it resumes.
-RESULT_FILES = ("run.json", "trajectory.npz", "summary.json", "baselines.json", "beyond.json", "probe.json",
-                "frontier.json", "report.json", "index.html")
+# baselines and the beyond study, the audit report. A sweep folder and an accuracy-frontier campaign's are not
+# listed: rerunning one into its own folder is how it resumes.
+RESULT_FILES = ("run.json", "trajectory.npz", "summary.json", "baselines.json", "beyond.json", "report.json",
+                "index.html")
 
 
 def add_overwrite_argument(parser) -> None:

@@ -99,8 +99,8 @@ test_modified_flow_satisfies_every_invariant_but_p7 = requires_decided(0.8)(
 
 # P7 counterexample found by the property above (ci profile; hypothesis shrank it to seed 0): Algorithm 1 at
 # d = 4, m = 12 = 3d never fits a_3 = 0.25 (eps = 1e-3). No component is ever re-initialized: every one joins
-# the u_1 or u_2 cluster with a norm above delta1, so none is free to find u_3 (the mechanism README's fixed-m
-# probe describes at d = 4). Seeds 1, 2, 3 of the same instance fit all three.
+# the u_1 or u_2 cluster with a norm above delta1, so none is free to find u_3 (the mechanism the README's
+# finding on the retired fixed-m probe describes at d = 4). Seeds 1, 2, 3 of the same instance fit all three.
 P7_COUNTEREXAMPLE = ("--d 4 --a 1.0,0.5,0.25 --basis random --basis-seed 69 --algorithm modified --m 12 "
                      "--delta0 1e-10 --eps 0.001 --linear-solver dense --first-seed 0")
 

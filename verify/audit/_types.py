@@ -46,7 +46,7 @@ class Figure:
 @dataclass
 class RunRecord:
     """What one solver (or high-precision) run was: enough to rerun it. ``command`` comes from a
-    :class:`solver.spec.RunSpec` (or the library's own command for the probe)."""
+    :class:`solver.spec.RunSpec` (or the CLI command that reruns it, e.g. an evidence store's campaign)."""
 
     label: str
     command: str

@@ -1,5 +1,5 @@
 """Figures the audit draws itself (those no other module draws): plain vs modified flow on the spread
-spectrum, the float64 vs high-precision cross-check, and the accuracy probe. Each writes ``stem.svg`` (and
+spectrum and the float64 vs high-precision cross-check. Each writes ``stem.svg`` (and
 ``stem.png``) with :func:`verify.plots.save_figure`."""
 
 from __future__ import annotations
@@ -107,47 +107,3 @@ def plot_cross_check(curves: dict, stem: Path, title: str = "", target: float | 
         ax.set_title(title, fontsize=9)
     return save_figure(fig, stem)
 
-
-def plot_probe(rows: Sequence[dict], stem: Path, title: str = "") -> list[Path]:
-    """The accuracy probe: reached ``||T-T*||_F`` against the target eps, one colour per d; a success (every
-    component with ``a_j >= eps`` recovered) is a filled circle, a failure a cross; the diagonal
-    ``reached = eps``, and each d's ``exp(-d/ln d)`` (Theorem 1's scale) as a dotted vertical line. A point
-    whose integration failed has no reached value and is counted in the legend."""
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    dims = sorted({int(r["d"]) for r in rows})
-    eps_all = [float(r["eps"]) for r in rows]
-    failed_runs = sum(1 for r in rows if r.get("reached") is None)
-    for i, d in enumerate(dims):
-        mine = [r for r in rows if int(r["d"]) == d]
-        color = colors[i % len(colors)]
-        for r in mine:
-            reached = r.get("reached")
-            if reached is None:
-                continue
-            if r.get("recovered_all"):
-                ax.plot([float(r["eps"])], [float(reached)], "o", ms=6, color=color)
-            else:
-                ax.plot([float(r["eps"])], [float(reached)], "X", ms=8, color=color, markeredgecolor="k",
-                        markeredgewidth=0.6)
-        ax.plot([], [], "s", color=color, label=f"$d = {d}$")
-        bound = next((r.get("bound") for r in mine if r.get("bound") is not None), None)
-        if bound is not None and float(bound) > 0:
-            ax.axvline(float(bound), color=color, lw=0.8, linestyle=":")
-    ax.plot([], [], "o", color="0.4", label="every component recovered")
-    ax.plot([], [], "X", color="0.4", markeredgecolor="k", markeredgewidth=0.6, ms=8, label="a component missed")
-    ax.plot([], [], ":", color="0.4", label=r"$\exp(-d/\ln d)$ of that $d$")
-    if failed_runs:
-        ax.plot([], [], " ", label=f"{failed_runs} point(s) failed to integrate (not drawn)")
-    if eps_all:
-        lo, hi = min(eps_all), max(eps_all)
-        grid = np.geomspace(lo / 10, hi * 10, 50)
-        ax.plot(grid, grid, color="0.5", lw=0.8, label=r"reached $= \epsilon$")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel(r"target accuracy $\epsilon$")
-    ax.set_ylabel(r"reached $\|T-T^*\|_F$")
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    if title:
-        ax.set_title(title, fontsize=10)
-    return save_figure(fig, stem)

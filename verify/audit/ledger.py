@@ -44,17 +44,20 @@ P4    every Figure 1 run discovers the largest a_j first, and the tensor power m
 P5    C10 verified and every Figure 1 run fits every direction, and no ``P5`` verdict failed -> supported;
       C10 refuted or a ``P5`` verdict failed -> refuted
 P6    invariant verdicts ``P6`` (as P1)
-P7    Algorithm 1 runs inside Theorem 1's regime (eps >= exp(-d/ln d): probe rows, frontier points at the m the
-      search settled on, any audited run there) all recover every component with a_j >= eps -> supported (k/n);
-      a miss or no run in the regime
-      -> open ("not reproduced": the theorem's parameters are unquantified); float64 deviating from high
-      precision by more than 1e-6 on the stiff Algorithm 1 cross-check -> open
+P7    from the ``frontier`` stage (the evidence store's accuracy-frontier campaign): its float64 runs inside
+      Theorem 1's regime (eps >= exp(-d/ln d)) at the campaign's largest m all recover every direction ->
+      supported (k/n, Wilson interval); a miss or no run in the regime -> open ("not reproduced": the theorem's
+      parameters are unquantified); float64 deviating from high precision by more than 1e-6 on the stiff
+      Algorithm 1 cross-check -> open; the campaign absent or its stage failed -> open, saying so; a
+      spot-check mismatch -> irreproducible. The audit's other Algorithm 1 runs are cited, not counted
 P8    invariant verdicts ``P8`` (as P1)
 P9    invariant verdicts ``P9`` (as P1)
 P10   invariant verdicts ``P10`` (as P1)
-P11   the Algorithm 1 runs below exp(-d/ln d) (the spread spectrum's and the scale stage's eps = 1e-9, probe rows
-      and frontier points below the bound) all recover -> supported (k/n); a miss or none -> open (the theorem
-      promises nothing there, and "mild" is qualitative); the frontier's eps*(d) statement is cited
+P11   from the ``frontier`` stage: the campaign statistics' reading of the ``fixed`` family (eps alone varies):
+      "not binding here" -> supported, "needed" -> refuted (the reading and its trends as the counterexample),
+      "inconclusive at these sizes" -> open; k/n: the runs at the two smallest eps of each d that succeeded;
+      the campaign absent or its stage failed -> open, saying so; a spot-check mismatch -> irreproducible.
+      The audit's Algorithm 1 runs below the bound (spread spectrum, scale) are cited, not counted
 P12   with the phase stage's campaigns: m_90 per line and algorithm (order-statistic intervals); every
       plain line that the order law puts inside its grid has a finite m_90 -> supported (k/n runs at
       m >= m_90); such a line above its grid -> open (no refutation: "large enough" may lie beyond); a
@@ -72,13 +75,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Mapping
 
 from solver.spec import Command
 
 from ._types import Evidence, LedgerEntry, StageResult
 from .stages.invariants import SourcedVerdict, SweepRow
-from .stages.probe import ProbeRow
 
 __all__ = ["CLAIMS", "FAMILIES", "ClaimInfo", "decide_ledger", "decide_claim", "CLAIM_IDS", "STATUS_ORDER", "RESTS_ON",
            "weakest", "wilson_interval", "theorem1_bound"]
@@ -102,7 +105,8 @@ FAMILIES: dict[str, dict] = {
     "deflation": {"title": "Deflation: order, plateaus and fitting", "figures": ["figure1"]},
     "stability": {"title": "Local stability and the norm/correlation invariant", "figures": ["p9"]},
     "algorithm": {"title": "Over-parametrization and Algorithm 1", "figures": ["spread", "scale"]},
-    "precision": {"title": "Precision and the accuracy regime", "figures": ["precision", "probe", "frontier"]},
+    "precision": {"title": "Precision and the accuracy regime",
+                  "figures": ["precision", "frontier-success", "frontier-measures"]},
     "beyond": {"title": "Beyond the paper's claims (no claim decided here)",
                "figures": ["beyond-coherence", "beyond-orders"]},
 }
@@ -121,14 +125,14 @@ _CLAIM_LIST = [
     ClaimInfo("P6", "Flat regions = components small and T* - T stable; decreasing regions = a component being "
                     "fitted", "deflation", "numeric"),
     ClaimInfo("P7", "Theorem 1: the modified flow recovers all components to accuracy eps, eps >= exp(-o(d/log d))",
-              "algorithm", "numeric + high precision"),
+              "algorithm", "accuracy-frontier campaign + float64 vs high precision"),
     ClaimInfo("P8", "Local stability: components fitted to a ground truth stay close to it, individually and on "
                     "average", "stability", "invariant along trajectories"),
     ClaimInfo("P9", "Norm/correlation: a component whose norm crosses a threshold is highly correlated with some u_i",
               "stability", "invariant along trajectories"),
     ClaimInfo("P10", "The residual T* - T stays close to an orthogonal tensor", "stability", "numeric"),
     ClaimInfo("P11", "The exp(-o(d/log d)) restriction is mild: in practice below numerical precision", "precision",
-              "high-precision probe"),
+              "accuracy-frontier campaign (float64 + high precision)"),
     ClaimInfo("P12", "Plain gradient flow fits orthogonal T* well as long as m is large enough", "algorithm",
               "numeric (success rate vs m)"),
     ClaimInfo("C1", "<u^l, v^l> = (u.v)^l", "flow", "symbolic"),
@@ -457,6 +461,22 @@ def _frontier(stages: Stages):
 _FRONTIER_COMMAND = "deflation probe --campaign float64 --out evidence/accuracy-frontier"
 
 
+def _store_arg(store: str) -> str:
+    """The campaign folder as ``--out`` shows it: relative to the repository when it lies inside it."""
+    root = Path(__file__).resolve().parents[2]
+    path = Path(store).resolve()
+    return str(path.relative_to(root)) if path.is_relative_to(root) else store
+
+
+def _frontier_missing(stages: Stages) -> str:
+    """Why the accuracy-frontier evidence is missing: the stage did not run, failed, or found no campaign."""
+    problem = _stage_problem(stages, "frontier")
+    if problem is not None:
+        return problem
+    return ("the frontier stage found no accuracy-frontier campaign in the evidence store (`deflation probe "
+            "--campaign float64` builds it)")
+
+
 def _frontier_irreproducible(front, claim: str) -> _Decision | None:
     """``irreproducible`` when the frontier campaign's spot-check re-ran a row to another outcome."""
     if not front.mismatches:
@@ -728,17 +748,6 @@ decide_p9 = _invariant_claim("P9", ["p9"])
 decide_p10 = _invariant_claim("P10", ["figure1"])
 
 
-def _probe_rows(stages: Stages) -> list[ProbeRow]:
-    stage = stages.get("probe")
-    return list(stage.results.rows) if stage is not None and stage.status == "ok" else []
-
-
-def _row_line(row: ProbeRow) -> str:
-    return (f"d = {row.d}, eps = {_fmt(row.eps)}: reached {_fmt(row.reached)}, recovered all: {row.recovered_all}, "
-            f"epochs {row.epochs}, bound exp(-d/ln d) = {_fmt(row.bound)}, {_fmt(row.seconds)} s"
-            + (f", error: {row.error}" if row.error else ""))
-
-
 def theorem1_bound(d: int) -> float:
     """``exp(-d / ln d)``: the edge of Theorem 1's regime ``eps >= exp(-o(d/log d))`` (our reading)."""
     return math.exp(-d / math.log(d))
@@ -746,14 +755,11 @@ def theorem1_bound(d: int) -> float:
 
 @dataclass
 class _RunGroup:
-    """Algorithm 1 runs at one (d, eps): ``k`` of ``n`` recovered every component with ``a_j >= eps``."""
+    """One of the audit's own Algorithm 1 runs at (d, eps), as the line the ledger cites."""
 
     source: str
     d: int
     eps: float
-    k: int
-    n: int
-    size: dict
     line: str
 
     @property
@@ -762,66 +768,55 @@ class _RunGroup:
 
 
 def _algorithm1_groups(stages: Stages) -> tuple[list[_RunGroup], list[str]]:
-    """Every Algorithm 1 run of the audit with its (d, eps): the spread stage's modified runs, the scale stage's
-    runs, the probe's rows and the phase stage's frontier points; and a line per stage that did not run."""
+    """The audit's own Algorithm 1 runs with their (d, eps): the spread stage's modified runs and the scale stage's
+    runs (cited beside the accuracy-frontier campaign, which decides P7 and P11); and a line per stage that did not
+    run."""
     groups, problems = [], []
     if _stage_problem(stages, "spread") is None:
         out = stages["spread"].results.modified
         spec = out.spec
         d, eps = int(spec.instance.d), float(spec.config.eps)
-        for seed, rec, f, n_re in zip(out.seeds, out.recovered_all, out.fitted, out.reinitializations):
-            groups.append(_RunGroup("spread", d, eps, int(bool(rec)), 1, _spec_size(spec, "spread-modified", [seed]),
-                                    f"spread spectrum, Algorithm 1, seed {seed}, eps = {eps:g}: fitted {f}/"
-                                    f"{len(out.recovered[0])} directions ({n_re} re-initializations)"))
+        for seed, f, n_re in zip(out.seeds, out.fitted, out.reinitializations):
+            groups.append(_RunGroup("spread", d, eps, f"spread spectrum, Algorithm 1, seed {seed}, eps = {eps:g}: "
+                                    f"fitted {f}/{len(out.recovered[0])} directions ({n_re} re-initializations)"))
     else:
         problems.append(_stage_problem(stages, "spread"))
     scale = stages.get("scale")
     if scale is not None and scale.status == "ok" and scale.results:
         eps = float(scale.results.eps)
         for row in scale.results.rows:
-            groups.append(_RunGroup("scale", row.d, eps, int(row.recovered_all), 1,
-                                    {"source": "scale", "d": row.d, "m": row.m, "r": len(row.recovered), "l": 4,
-                                     "seeds": [0]},
+            groups.append(_RunGroup("scale", row.d, eps,
                                     f"Algorithm 1 at d = {row.d}, m = {row.m} (random basis), eps = {eps:g}: fitted "
                                     f"{sum(row.recovered)}/{len(row.recovered)} directions, in the order of the a_j: "
                                     f"{'yes' if row.in_order else 'no'}, {row.seconds:.0f} s"))
     elif scale is not None:
         problems.append(_stage_problem(stages, "scale"))
-    if _stage_problem(stages, "probe") is None:
-        for row in _probe_rows(stages):
-            seeds = list(row.other.get("seeds", [0])) if isinstance(row.other, dict) else [0]
-            groups.append(_RunGroup("probe", row.d, row.eps, int(row.recovered_all), 1,
-                                    {"source": "probe", "d": row.d, "m": row.other.get("m"),
-                                     "r": row.other.get("r"), "l": 4, "seeds": seeds}, _row_line(row)))
-    phase = _phase(stages)
-    front = getattr(phase, "frontier", None) if phase is not None else None
-    for pt in (front.points if front is not None else []):
-        # The m search's failures below the m it settled on are not runs of "suitable parameters" (Theorem 1
-        # asks for m = poly(d)): counted are the points at that m, as the sweep counts runs at m >= m*.
-        if front.m_by_d.get(pt.d) is None or pt.m < front.m_by_d[pt.d]:
-            continue
-        groups.append(_RunGroup("frontier", pt.d, pt.eps, int(pt.recovered), int(pt.n),
-                                {"source": f"frontier ({pt.stage})", "d": pt.d, "m": pt.m, "r": None, "l": 4,
-                                 "seeds": pt.n},
-                                f"frontier d = {pt.d}, m = {pt.m}, eps = {pt.eps:.2g} ({pt.precision}): "
-                                f"{pt.recovered}/{pt.n} seeds recovered every component"))
     return groups, problems
 
 
+def _cited_runs(groups: list[_RunGroup]) -> list[str]:
+    """The audit's own Algorithm 1 runs as cited lines, each with the side of Theorem 1's bound it lies on."""
+    return [f"cited, not counted ({'inside' if g.in_regime else 'below'} exp(-d/ln d) = "
+            f"{_fmt(theorem1_bound(g.d))}): {g.line}" for g in groups]
+
+
+def _frontier_size() -> dict:
+    return {"source": "accuracy-frontier", "d": None, "m": None, "r": 4, "l": 4, "seeds": None}
+
+
 def decide_p7(stages: Stages) -> _Decision:
-    """P7, counted over the Algorithm 1 runs inside Theorem 1's regime (``eps >= exp(-d/ln d)``): every such run
-    recovered every component with ``a_j >= eps`` -> supported, with k of n and the Wilson interval; a miss ->
-    open ("not reproduced": Theorem 1 asserts success for suitable, unquantified parameters, so a run with our
-    parameter choice cannot refute it); no run in the regime -> open. Runs far below the bound (the spread
-    spectrum's eps = 1e-9, the scale stage's) are P11's evidence and counted there. The float64 vs
-    high-precision cross-check on a stiff Algorithm 1 instance is cited; a relative deviation above
-    ``TRUST_DEVIATION`` (1e-6) leaves P7 open (recovery is judged at 0.1 a_j, so only a deviation far above
-    1e-6 could change a recovery decision; the backend's own 1e-10 agreement target is shown beside it)."""
-    reproduce = _run_command(stages, "probe", "deflation probe")
+    """P7 from the ``frontier`` stage (the accuracy-frontier campaign of the evidence store,
+    :func:`verify.experiments.frontier_stats.ledger_p7`): its float64 runs inside Theorem 1's regime
+    (``eps >= exp(-d/ln d)``) at the campaign's largest m all recovered every direction -> supported, with k of n
+    and the Wilson interval; a miss -> open ("not reproduced": Theorem 1 asserts success for suitable,
+    unquantified parameters, so a run with our parameter choice cannot refute it); no run in the regime -> open;
+    the campaign absent, or the frontier stage failed or did not run -> open, saying so; a spot-check mismatch ->
+    irreproducible. The float64 vs high-precision cross-check on a stiff Algorithm 1 instance is cited; a
+    relative deviation above ``TRUST_DEVIATION`` (1e-6) leaves P7 open (recovery is judged at 0.1 a_j, so only a
+    deviation far above 1e-6 could change a recovery decision; the backend's own 1e-10 agreement target is shown
+    beside it). The spread and scale stages' Algorithm 1 runs are cited, not counted."""
     groups, problems = _algorithm1_groups(stages)
-    inside = [g for g in groups if g.in_regime]
-    details = [g.line for g in inside] + [f"counted for P11 (eps below exp(-d/ln d)): {g.line}"
-                                          for g in groups if not g.in_regime] + [p for p in problems if p]
+    details = _cited_runs(groups) + [p for p in problems if p]
     precision = stages.get("precision")
     deviation = None
     if precision is not None and precision.status == "ok":
@@ -835,77 +830,61 @@ def decide_p7(stages: Stages) -> _Decision:
                        f"{agreement})")
     else:
         details.append(_stage_problem(stages, "precision") or "")
-    stages_used = ["spread", "scale", "probe", "phase", "precision", "frontier"]
-    figures = ["spread", "scale", "probe", "precision", "frontier-success"]
-    k, n = sum(g.k for g in inside), sum(g.n for g in inside)
-    sizes = [g.size for g in inside]
+    stages_used = ["frontier", "precision", "spread", "scale"]
+    figures = ["frontier-success", "precision"]
     front = _frontier(stages)
-    if front is not None:
-        bad = _frontier_irreproducible(front, "P7")
-        if bad is not None:
-            return bad
-        k, n = k + front.p7.k, n + front.p7.n
-        sizes.append({"source": "accuracy-frontier", "d": None, "m": None, "r": 4, "l": 4, "seeds": None})
-        details.append(f"accuracy-frontier campaign (evidence store, spot-check reproduced {front.reproduced}/"
-                       f"{front.checked}): {front.p7.statement}")
-    if n == 0:
-        return _open("no Algorithm 1 run inside Theorem 1's regime (eps >= exp(-d/ln d)) in this profile"
-                     + (f" ({'; '.join(p for p in problems if p)})" if problems else ""),
-                     stages_used, reproduce, details, figures)
-    if k < n:
-        decision = _open(f"not reproduced: {n - k} of {n} Algorithm 1 runs inside the regime (our parameters) "
-                         "missed a component", stages_used, reproduce, details, figures)
-        return _count(decision, k, n, sizes)
+    if front is None:
+        return _open(f"no evidence: {_frontier_missing(stages)}", stages_used, _FRONTIER_COMMAND, details, figures)
+    bad = _frontier_irreproducible(front, "P7")
+    if bad is not None:
+        return bad
+    ev = front.p7
+    details.insert(0, f"accuracy-frontier campaign ({_store_arg(front.store)}; spot-check reproduced "
+                      f"{front.reproduced}/{front.checked} rows)")
+    if ev.n == 0:
+        return _open(f"no accuracy-frontier run inside Theorem 1's regime (eps >= exp(-d/ln d)): {ev.statement}",
+                     stages_used, _FRONTIER_COMMAND, details, figures)
+    if ev.k < ev.n:
+        return _count(_open(f"not reproduced (our parameters; the theorem's are unquantified): {ev.statement}",
+                            stages_used, _FRONTIER_COMMAND, details, figures), ev.k, ev.n, [_frontier_size()])
     if deviation is not None and deviation > TRUST_DEVIATION:
         return _count(_open(f"float64 and high precision deviate by {deviation:.2g} > {TRUST_DEVIATION:g}: the "
-                            "float64 evidence is not trusted", stages_used, reproduce, details, figures), k, n, sizes)
-    where = sorted({(g.d, g.eps) for g in inside})
-    return _count(_Decision("supported", "Algorithm 1 recovered every component with a_j >= eps in every run "
-                            "inside Theorem 1's regime (d, eps) in {" + ", ".join(f"({d}, {e:.2g})" for d, e in where)
-                            + "}", details, stages_used, figures, reproduce), k, n, sizes)
+                            f"float64 evidence is not trusted ({ev.statement})", stages_used, _FRONTIER_COMMAND,
+                            details, figures), ev.k, ev.n, [_frontier_size()])
+    return _count(_Decision(ev.status, ev.statement, details, stages_used, figures, _FRONTIER_COMMAND),
+                  ev.k, ev.n, [_frontier_size()])
 
 
 def decide_p11(stages: Stages) -> _Decision:
-    """P11, counted over the Algorithm 1 runs below Theorem 1's bound (``eps < exp(-d/ln d)``: the probe's and
-    frontier's points below it, the spread spectrum's and the scale stage's runs at eps = 1e-9): all recovered
-    every component with ``a_j >= eps`` -> supported (k of n); a miss -> open, with the runs (Theorem 1
-    promises nothing below its bound and "mild" is qualitative, so a miss is a finding, not a refutation); no
-    run below the bound -> open. The phase stage's frontier statement (eps*(d)) is cited when it ran."""
-    reproduce = _run_command(stages, "probe", "deflation probe")
-    phase = _phase(stages)
-    if phase is not None and phase.p11 is not None:
-        reproduce = _run_command(stages, "phase", "deflation probe", index=1)
+    """P11 from the ``frontier`` stage (:func:`verify.experiments.frontier_stats.ledger_p11`): the campaign
+    statistics' reading of the ``fixed`` family (the spectrum held while eps alone shrinks) -> "not binding here":
+    supported; "needed": refuted, with the reading and the trends of the d where success falls as the
+    counterexample (``deflation probe --analyze`` recomputes them from the rows); "inconclusive at these sizes":
+    open. k of n: the float64 runs at the two smallest eps of each d that succeeded. The campaign absent, or the
+    frontier stage failed or did not run -> open, saying so; a spot-check mismatch -> irreproducible. The spread
+    and scale stages' Algorithm 1 runs (fixed parameters, no trend in eps) are cited, not counted."""
     groups, problems = _algorithm1_groups(stages)
-    below = [g for g in groups if not g.in_regime]
+    details = _cited_runs(groups) + [p for p in problems if p]
+    stages_used, figures = ["frontier", "spread", "scale"], ["frontier-success", "frontier-measures"]
     front = _frontier(stages)
-    if front is not None:
-        bad = _frontier_irreproducible(front, "P11")
-        if bad is not None:
-            return bad
-        ev = front.p11
-        cited = [f"cited, not decisive (fixed parameters, no trend): {g.line}" for g in below]
-        decision = _Decision(ev.status, ev.statement,
-                             [f"spot-check: reproduced {front.reproduced}/{front.checked} rows"] + cited
-                             + [p for p in problems if p],
-                             ["frontier", "probe", "spread", "scale"], ["frontier-success", "frontier-measures"],
-                             _FRONTIER_COMMAND)
-        return _count(decision, ev.k, ev.n, [{"source": "accuracy-frontier", "d": None, "m": None, "r": 4, "l": 4,
-                                              "seeds": None}])
-    details = ([f"frontier: {phase.p11.statement}"] if phase is not None and phase.p11 is not None else [])
-    details += [g.line for g in below] + [p for p in problems if p]
-    stages_used, figures = ["probe", "spread", "scale", "phase"], ["probe", "frontier", "spread", "scale"]
-    k, n = sum(g.k for g in below), sum(g.n for g in below)
-    if n == 0:
-        return _open("no Algorithm 1 run below exp(-d/ln d) in this profile", stages_used, reproduce, details,
-                     figures)
-    sizes = [g.size for g in below]
-    deepest = min(g.eps / theorem1_bound(g.d) for g in below)
-    if k < n:
-        return _count(_open(f"{n - k} of {n} Algorithm 1 runs below exp(-d/ln d) missed a component", stages_used,
-                            reproduce, details, figures), k, n, sizes)
-    return _count(_Decision("supported", f"every Algorithm 1 run below exp(-d/ln d) recovered every component with "
-                            f"a_j >= eps (down to {math.log10(1 / deepest):.1f} decades below the bound)", details,
-                            stages_used, figures, reproduce), k, n, sizes)
+    if front is None:
+        return _open(f"no evidence: {_frontier_missing(stages)}", stages_used, _FRONTIER_COMMAND, details, figures)
+    bad = _frontier_irreproducible(front, "P11")
+    if bad is not None:
+        return bad
+    ev = front.p11
+    analyze = f"deflation probe --analyze --out {_store_arg(front.store)}"
+    details.insert(0, f"accuracy-frontier campaign ({_store_arg(front.store)}; spot-check reproduced "
+                      f"{front.reproduced}/{front.checked} rows)")
+    counterexample = None
+    if ev.status == "refuted":
+        fixed = front.analysis.families["fixed"]
+        counterexample = {"reproduce": analyze, "family": "fixed", "reading": fixed.reading, "why": fixed.why,
+                          "falls_at": [{"d": t.d, "top_2_eps": list(t.high), "bottom_2_eps": list(t.low),
+                                        "low_minus_high_ci95": list(t.diff_ci), "cochran_armitage_z": t.ca_z,
+                                        "p": t.ca_p} for t in fixed.trends if t.reading == "needed"]}
+    decision = _Decision(ev.status, ev.statement, details, stages_used, figures, analyze, counterexample)
+    return _count(decision, ev.k, ev.n, [_frontier_size()]) if ev.n else decision
 
 
 def decide_p12(stages: Stages) -> _Decision:

@@ -30,21 +30,18 @@ class Profile:
         scale_dims, scale_m_per_d, scale_r, scale_eps: Algorithm 1 on the spread spectrum (random basis) at each
             d of ``scale_dims`` with m = ``scale_m_per_d`` d, r directions, target accuracy ``scale_eps``.
         precision_dps, precision_t_max, precision_m: the float64 vs high-precision cross-check.
-        probe_grid: the accuracy-regime probe's ``(d, eps)`` points; None: the library's quick default grid
-            (:data:`verify.precision.QUICK_GRID`, under 10 minutes on 2 cores).
         baselines_instances, baselines_seeds: the classical methods and the flows side by side
             (:func:`verify.baselines.run_baselines`; 0 seeds skips the stage).
         campaigns: the evidence store's campaigns (``evidence/<name>/``, :mod:`verify.sweep.campaigns`) that P12
             and P1 are decided from; empty skips them.
         campaign_root: the folder holding them (None: the repository's ``evidence/``; a relative path is
             under the audit's output folder).
-        build_campaigns: run a campaign's built-in spec into ``OUT/evidence/<name>`` when it is absent there
-            (the test profile: its campaign is made on the spot; never for real evidence).
-        spot_check_k: rows of each campaign re-run from their commands every audit (at least 8 for evidence).
+        build_campaigns: run a campaign's built-in spec into ``OUT/evidence/<name>`` when it is absent there,
+            and the float64 runs of the tiny accuracy-frontier campaign into ``OUT/evidence/accuracy-frontier`` (the
+            test profile: its campaigns are made on the spot; never for real evidence).
+        spot_check_k: rows of each campaign re-run from their commands every audit (at least 8 for evidence; the
+            ``frontier`` stage's accuracy-frontier campaign, which P7 and P11 are decided from, included).
         spot_check_all: re-run every row (the full audit) instead of a sample.
-        frontier_dims, frontier_seeds, frontier_decades: the older live accuracy probe
-            (:func:`verify.precision.probe.frontier`; no dims skips it, as quick does: P11 is decided by the
-            ``frontier`` stage from the evidence store's accuracy-frontier campaign).
         beyond_seeds, beyond_coherences, beyond_orders, beyond_algorithms: the beyond-the-paper study
             (:func:`verify.baselines.beyond.run_beyond`; 0 seeds skips it).
         adds: what this profile adds over ``quick`` (shown in the report).
@@ -72,7 +69,6 @@ class Profile:
     precision_dps: int = 30
     precision_t_max: float = 20.0
     precision_m: int = 50
-    probe_grid: tuple[tuple[int, float], ...] | None = ((4, 1e-5), (12, 1e-2))
     baselines_instances: tuple[str, ...] = ("figure1", "order3", "nonorthogonal")
     baselines_seeds: int = 2
     campaigns: tuple[str, ...] = ("alg1_m", "plain_m")
@@ -80,9 +76,6 @@ class Profile:
     build_campaigns: bool = False
     spot_check_k: int = 8
     spot_check_all: bool = False
-    frontier_dims: tuple[int, ...] = ()
-    frontier_seeds: int = 2
-    frontier_decades: int = 2
     beyond_seeds: int = 1
     beyond_coherences: tuple[float, ...] = (0.0, 0.3, 0.5)
     beyond_orders: tuple[int, ...] = (3, 6)
@@ -98,28 +91,24 @@ class Profile:
 QUICK = Profile(
     name="quick",
     description="make audit: every stage at the paper's sizes where it is cheap, one seed of each spread-spectrum "
-                "flow, the cross-check to t = 20 (past the first discovery) at 30 digits, a two-point probe grid "
-                "(one below exp(-d/ln d) at d = 4, one above it at d = 12), Algorithm 1 at d = 20, m = 100, "
-                "the evidence store's campaigns (m-law and accuracy frontier) with 8 random rows of each re-run",
+                "flow, the cross-check to t = 20 (past the first discovery) at 30 digits, Algorithm 1 at d = 20, "
+                "m = 100, the evidence store's campaigns (m-law and accuracy frontier) with 8 random rows of each "
+                "re-run",
 )
 
 FULL = Profile(
     name="full",
     description="a GPU or a long afternoon: 3 seeds of each spread-spectrum flow, a 32-instance property sweep, "
-                "the cross-check to t = 60 at 30 digits, the probe's default grid (eps down to 1e-40)",
+                "the cross-check to t = 60 at 30 digits, every row of the m-law campaigns re-run",
     sweep_n=32,
     spread_plain_seeds=3,
     spread_modified_seeds=3,
     scale_dims=(30, 60),
     precision_dps=30,
     precision_t_max=60.0,
-    probe_grid=None,
     baselines_instances=("figure1", "spread", "nonorthogonal", "order3", "large"),
     baselines_seeds=5,
     spot_check_all=True,
-    frontier_dims=(6, 8, 10),
-    frontier_seeds=3,
-    frontier_decades=4,
     beyond_seeds=3,
     beyond_coherences=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
     beyond_orders=(3, 4, 5, 6),
@@ -130,12 +119,10 @@ FULL = Profile(
         "Algorithm 1 at larger d: d = 30 and 60 (m = 150, 300; about 11 minutes on one core) instead of d = 20",
         "property sweep: 32 random instances instead of 4",
         "float64 vs high precision: to t = 60 (every discovery) instead of t = 20",
-        "accuracy probe: the probe's default grid (d in {4, 6} down to eps = 1e-40, and d = 12 at 1e-2) instead of "
-        "three points",
         "baselines: every default instance (figure1, spread, nonorthogonal, order3, large) at 5 seeds instead of "
         "three instances at 2",
-        "evidence store: every row of every campaign re-run from its command instead of 8 random rows per campaign",
-        "accuracy frontier: d in {6, 8, 10}, 3 seeds, 4 decades below the bound instead of d = 8, 2 seeds, 2 decades",
+        "evidence store: every row of the m-law campaigns re-run from its command instead of 8 random rows per "
+        "campaign (the accuracy-frontier campaign: 8 sampled rows in both)",
         "beyond the paper: coherences 0-0.5 in steps of 0.1 and orders 3-6, plain flow and Algorithm 1, 3 seeds, "
         "instead of coherences 0, 0.3, 0.5 and orders 3, 6, plain flow, 1 seed",
     ),
@@ -163,16 +150,12 @@ TEST = Profile(
     precision_dps=30,
     precision_t_max=3.0,
     precision_m=6,
-    probe_grid=((3, 1e-4),),
     baselines_instances=("order3",),
     baselines_seeds=1,
     campaigns=("campaign_test",),
     campaign_root="evidence",
     build_campaigns=True,
     spot_check_k=3,
-    frontier_dims=(4,),
-    frontier_seeds=1,
-    frontier_decades=1,
     beyond_coherences=(0.3,),
     beyond_orders=(3,),
 )

@@ -1,7 +1,7 @@
-"""What the sweep and the redesigned probe say about claims P12, P1 and P11, as typed results the ledger cites
-(the ledger renders them; it does not recompute them).
+"""What the sweep says about claims P12 and P1, as typed results the ledger cites (the ledger renders them; it
+does not recompute them).
 
-Rules (ours; the paper states "m large enough" and "mild" without numbers):
+Rules (ours; the paper states "m large enough" without a number):
 
 - P12 (plain flow fits orthogonal T* for m large enough): ``supported`` when every (d, r, spread) line of the
   plain flow reaches the success threshold at some m/r of the grid and keeps it (its m*); ``open`` when a
@@ -11,13 +11,6 @@ Rules (ours; the paper states "m large enough" and "mild" without numbers):
 - P1 (larger components fitted first, m large enough): among plain runs at m/r >= m* of their line that
   discovered every direction, the share whose discovery times follow the order of the a_j. ``supported`` when
   all do, else ``refuted`` with the reproduce commands of the runs that did not.
-- P11 (the exp(-o(d/log d)) restriction is mild: in practice below numerical precision): ``supported`` when,
-  at every probed d, Algorithm 1 at the m found above the bound recovers every component in every seed at the
-  smallest eps of the grid (the frontier lies below the grid, which reaches float64's limit of the probe);
-  misses at larger eps of the grid are reported with it (seed luck at a marginal m: a lower eps succeeding in
-  every seed shows eps is not the barrier there). ``open`` otherwise (the frontier is measured above that
-  limit at the m tried, or no m was found: a larger m or other parameters may move it, so this is evidence,
-  not a refutation), with eps*(d) stated.
 """
 
 from __future__ import annotations
@@ -28,7 +21,7 @@ from typing import Any
 
 from .phase import PhaseSummary
 
-__all__ = ["ClaimEvidence", "p12_evidence", "p1_evidence", "p11_evidence", "p12_m90_evidence", "law_agreement",
+__all__ = ["ClaimEvidence", "p12_evidence", "p1_evidence", "p12_m90_evidence", "law_agreement",
            "p1_all_runs", "order_among_fitted"]
 
 
@@ -168,33 +161,6 @@ def p1_evidence(rows: Any, summary: PhaseSummary, algorithm: str = "plain") -> C
                                        "the directions in the order of a_j", details={"checked": checked,
                                                                                      "out_of_order": out_of_order},
                          commands=commands[:5])
-
-
-def p11_evidence(result: Any) -> ClaimEvidence:
-    """From a :class:`verify.precision.probe.FrontierResult`."""
-    from verify.precision.probe import FLOAT64_MIN_EPS
-
-    parts, all_below = [], True
-    for d in sorted(result.bound):
-        m, star, bound = result.m_by_d.get(d), result.eps_star.get(d), result.bound[d]
-        if m is None:
-            all_below = False
-            parts.append(f"d={d}: no m of the search recovered every component above exp(-d/ln d) = {bound:.2g}")
-            continue
-        smallest = min((p.eps for p in result.points if p.d == d and p.m == m), default=None)
-        if star is None or result.resolved.get(d) or smallest is None or star > smallest or star >= bound:
-            all_below = False
-            parts.append(f"d={d}, m={m}: frontier eps* = {star if star is None else f'{star:.2g}'} "
-                         f"(exp(-d/ln d) = {bound:.2g}; smallest eps of the grid {smallest:.2g} not recovered in "
-                         "every seed)")
-        else:
-            misses = result.failures_above.get(d, 0)
-            parts.append(f"d={d}, m={m}: eps down to {star:.2g} recovered in every seed (exp(-d/ln d) = {bound:.2g}); "
-                         "the frontier lies below the grid"
-                         + (f" ({misses} larger eps of the grid missed a component in some seed)" if misses else ""))
-    status = "supported" if all_below else "open"
-    return ClaimEvidence("P11", status, "; ".join(parts) + f" (float64 limit of the probe: {FLOAT64_MIN_EPS:g}).",
-                         details=result.to_dict())
 
 
 def law_agreement(rows: Any, algorithm: str | None = "plain") -> tuple[int, int]:

@@ -7,7 +7,7 @@ Each module imports its library (``proofs_check``, ``verify.invariants``, ``veri
 from __future__ import annotations
 
 from .._types import Stage
-from . import baselines, beyond, derivations, figure1, frontier, invariants, phase, precision, probe, scale, spread
+from . import baselines, beyond, derivations, figure1, frontier, invariants, phase, precision, scale, spread
 
 STAGES: tuple[Stage, ...] = (
     derivations.STAGE,
@@ -16,7 +16,6 @@ STAGES: tuple[Stage, ...] = (
     scale.STAGE,
     invariants.STAGE,
     precision.STAGE,
-    probe.STAGE,
     frontier.STAGE,
     phase.STAGE,
     baselines.STAGE,

@@ -1,8 +1,9 @@
-"""Stage ``frontier``: where Theorem 1's accuracy restriction bites (claims P11 and P7), read from the evidence
-store (``evidence/accuracy-frontier``, :mod:`verify.precision.frontier`), not rerun: the per-d trend statistics and
-the reading (:func:`verify.precision.frontier_stats.analyze`), the ledger evidence of P11 and P7, the figures, and a
-spot-check that re-runs a seeded sample of the float64 rows from their own commands
-(:func:`verify.sweep.spotcheck.spot_check`; about a CPU second a row, so the quick audit stays within its minutes).
+"""Stage ``frontier``: where Theorem 1's accuracy restriction bites (claims P11 and P7, decided from this stage
+alone), read from the evidence store (``evidence/accuracy-frontier``, :mod:`verify.experiments.frontier`), not
+rerun: the per-d trend statistics and the reading (:func:`verify.experiments.frontier_stats.analyze`), the ledger
+evidence of P11 and P7, the figures, and a spot-check that re-runs a seeded sample of the float64 rows from their
+own commands (:func:`verify.sweep.spotcheck.spot_check`; about a CPU second a row, so the quick audit stays within
+its minutes).
 
 ``results``: :class:`FrontierStageResult`.
 """
@@ -26,8 +27,8 @@ SPOT_CHECK_MAX_CPU = 5.0
 
 @dataclass
 class FrontierStageResult:
-    """The frontier as the store holds it: ``analysis`` (:class:`verify.precision.frontier_stats.FrontierAnalysis`),
-    ``p11`` and ``p7`` (:class:`verify.precision.frontier_stats.LedgerEvidence`), the spot-check
+    """The frontier as the store holds it: ``analysis`` (:class:`verify.experiments.frontier_stats.FrontierAnalysis`),
+    ``p11`` and ``p7`` (:class:`verify.experiments.frontier_stats.LedgerEvidence`), the spot-check
     (``reproduced`` of ``checked`` rows; ``mismatches`` as one line each) and the store's folder."""
 
     store: str
@@ -56,8 +57,8 @@ def frontier_evidence(store: Path | str = STORE, *, spot_check_rows: int = SPOT_
     among the rows that cost at most :data:`SPOT_CHECK_MAX_CPU` CPU seconds) and,
     when ``figures`` is given, draw ``figures/frontier-success.*`` and ``figures/frontier-measures.*``.
     Raises ``FileNotFoundError`` when the store holds no rows."""
-    import verify.precision.frontier as fr
-    from verify.precision import frontier_stats as fs
+    import verify.experiments.frontier as fr
+    from verify.experiments import frontier_stats as fs
     from verify.sweep.spotcheck import spot_check
 
     start = time.perf_counter()
@@ -86,8 +87,15 @@ def run(ctx: StageContext, result: StageResult) -> None:
 
     store = evidence_root(ctx) / STORE.name
     k = max(ctx.profile.spot_check_k, 0)
+    if ctx.profile.build_campaigns and not any((store / "runs").glob("*.parquet")):
+        import verify.experiments.frontier as fr
+
+        # The test profile's store is made on the spot (its float64 runs take seconds), never for real evidence.
+        ctx.progress.message(f"frontier: building the float64 runs of campaign {fr.TINY.name} under {store}")
+        fr.run_campaign(fr.TINY, store, precision="float64")
     if not any((store / "runs").glob("*.parquet")):
-        result.notes.append(f"no accuracy-frontier campaign under {store}: P11 and P7 rest on the other stages")
+        result.notes.append(f"no accuracy-frontier campaign under {store}: P11 and P7 stay open (`deflation probe "
+                            f"--campaign float64 --out {store}` builds it)")
         return
     ctx.progress.message(f"frontier: reading {store} and spot-checking {k} rows")
     res = frontier_evidence(store, spot_check_rows=k, figures=ctx.out / "figures", seed=ctx.seed)

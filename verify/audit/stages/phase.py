@@ -1,16 +1,14 @@
-"""Stage ``phase``: how large must m be, from the evidence store, and where does the accuracy restriction bite.
+"""Stage ``phase``: how large must m be, from the evidence store.
 
-1. The campaigns of the evidence store (``evidence/<name>/``, :mod:`verify.sweep.campaigns`; the profile's
-   ``campaigns``), read, not re-run: each one's presence and completeness, the rows an older solver made,
-   and a spot-check that re-runs ``spot_check_k`` rows drawn uniformly at random from each store (seeded by
-   the audit's seed and the campaign's name; every row in the full profile) on a two-worker Dask
-   LocalCluster. From the rows: P12 from m_90 per line and algorithm (:func:`verify.sweep.claims.p12_m90_evidence`),
-   P1 from every plain run's order among the directions it fitted (:func:`verify.sweep.claims.p1_all_runs`),
-   the order law's agreement per campaign, Algorithm 1's model-based m_90(d) and slope
-   (:func:`verify.sweep.mfit.compare_forms`), the plain flow's d-independence tests, and the figures.
-2. The redesigned accuracy probe (:func:`verify.precision.probe.frontier`): for each d an m at which
-   Algorithm 1 recovers every component above ``exp(-d/ln d)``, then, at that m, eps below the bound: the
-   frontier eps*(d) P11 cites.
+The campaigns of the evidence store (``evidence/<name>/``, :mod:`verify.sweep.campaigns`; the profile's
+``campaigns``), read, not re-run: each one's presence and completeness, the rows an older solver made,
+and a spot-check that re-runs ``spot_check_k`` rows drawn uniformly at random from each store (seeded by
+the audit's seed and the campaign's name; every row in the full profile) on a two-worker Dask
+LocalCluster. From the rows: P12 from m_90 per line and algorithm (:func:`verify.sweep.claims.p12_m90_evidence`),
+P1 from every plain run's order among the directions it fitted (:func:`verify.sweep.claims.p1_all_runs`),
+the order law's agreement per campaign, Algorithm 1's model-based m_90(d) and slope
+(:func:`verify.sweep.mfit.compare_forms`), the plain flow's d-independence tests, and the figures.
+Where the accuracy restriction bites (P11) is the ``frontier`` stage's, from its own campaign in the same store.
 
 ``results``: :class:`PhaseStageResult`.
 """
@@ -30,7 +28,7 @@ NAME = "phase"
 @dataclass
 class PhaseStageResult:
     """What the campaigns say (``campaigns``: :class:`verify.sweep.campaigns.CampaignState` each, with its
-    spot-check) and the claim evidence drawn from them; the frontier (None when the profile runs none).
+    spot-check) and the claim evidence drawn from them.
 
     ``p12``: m_90 per line (decided on plain lines); ``p1``: order among fitted directions in every plain run;
     ``p1_modified``: the same count on Algorithm 1's runs (cited); ``m90_md``: per campaign, the m_90 table;
@@ -48,9 +46,6 @@ class PhaseStageResult:
     d_tests_md: str
     seed: int
     spot_seconds: float
-    frontier: Any | None  # verify.precision.probe.FrontierResult
-    p11: Any | None
-    frontier_seconds: float
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -68,9 +63,7 @@ class PhaseStageResult:
         return json_safe({"campaigns": [c.to_dict() for c in self.campaigns], "p12": self.p12, "p1": self.p1,
                           "p1_modified": self.p1_modified, "m90_md": self.m90_md, "alg1_fit": self.alg1_fit,
                           "d_tests": [t.to_dict() for t in self.d_tests], "seed": self.seed,
-                          "spot_seconds": self.spot_seconds,
-                          "frontier": None if self.frontier is None else self.frontier.to_dict(),
-                          "p11": self.p11, "frontier_seconds": self.frontier_seconds, "notes": self.notes})
+                          "spot_seconds": self.spot_seconds, "notes": self.notes})
 
 
 def evidence_root(ctx: StageContext) -> Path:
@@ -159,29 +152,19 @@ def _figures(ctx: StageContext, result: StageResult, states: list, rows) -> dict
 
 
 def run(ctx: StageContext, result: StageResult) -> None:
-    from verify.precision.probe import frontier, plot_frontier
     from verify.sweep import local_cluster
-    from verify.sweep.claims import ClaimEvidence, p1_all_runs, p11_evidence, p12_m90_evidence
+    from verify.sweep.claims import ClaimEvidence, p1_all_runs, p12_m90_evidence
     from verify.sweep.mfit import compare_forms, d_independence, d_tests_markdown, mfit_markdown
 
     p = ctx.profile
-    if not p.campaigns and not p.frontier_dims:
-        result.notes.append(f"profile {p.name} reads no campaign and runs no frontier")
+    if not p.campaigns:
+        result.notes.append(f"profile {p.name} reads no campaign")
         return
     with local_cluster(2) as cluster, cluster.get_client() as client:
         from verify.sweep._plugin import SingleThreadPlugin
 
         client.register_plugin(SingleThreadPlugin())
-        states, rows, spot_seconds = _read_campaigns(ctx, client) if p.campaigns else ([], None, 0.0)
-        front, p11, frontier_seconds = None, None, 0.0
-        if p.frontier_dims:
-            ctx.progress.message(f"phase: accuracy frontier at d = {list(p.frontier_dims)}")
-            start = time.perf_counter()
-            front = frontier(p.frontier_dims, ctx.out / "runs" / "frontier", seeds=p.frontier_seeds,
-                             decades_below=p.frontier_decades, client=client)
-            frontier_seconds = time.perf_counter() - start
-            p11 = p11_evidence(front)
-            plot_frontier(front, ctx.out / "figures" / "frontier")
+        states, rows, spot_seconds = _read_campaigns(ctx, client)
     none = ClaimEvidence("P1", "open", "no Algorithm 1 campaign is present")
     tables, fit, fit_md, tests, tests_md = {}, None, "", [], ""
     if rows is not None:
@@ -204,8 +187,7 @@ def run(ctx: StageContext, result: StageResult) -> None:
         p1 = p1_mod = ClaimEvidence("P1", "open", "no campaign holds runs")
     result.results = PhaseStageResult(
         campaigns=states, p12=p12, p1=p1, p1_modified=p1_mod, m90_md=tables, alg1_fit=fit, alg1_fit_md=fit_md,
-        d_tests=tests, d_tests_md=tests_md, seed=ctx.seed, spot_seconds=spot_seconds, frontier=front, p11=p11,
-        frontier_seconds=frontier_seconds)
+        d_tests=tests, d_tests_md=tests_md, seed=ctx.seed, spot_seconds=spot_seconds)
     for state in states:
         result.runs.append(RunRecord(
             label=f"campaign {state.name}: {state.line()}",
@@ -217,22 +199,6 @@ def run(ctx: StageContext, result: StageResult) -> None:
             result.notes.append(state.line())
         if not state.reproducible:
             result.notes.append(f"IRREPRODUCIBLE: campaign {state.name}: {state.spot.line()}")
-    if front is not None:
-        dims = ",".join(str(d) for d in p.frontier_dims)
-        result.runs.append(RunRecord(
-            label="accuracy frontier (Algorithm 1 at an m found above exp(-d/ln d), then below it)",
-            command=(f"deflation probe --dims {dims} --seeds {p.frontier_seeds} --decades {p.frontier_decades} "
-                     "--out results/probe"),
-            config=front.settings, seeds=list(range(p.frontier_seeds)), ground_truth={"dims": list(p.frontier_dims)},
-            seconds=frontier_seconds))
-        result.figures.append(Figure(
-            id="frontier", title="Accuracy frontier eps*(d) against exp(-d/ln d)",
-            caption=(r"Algorithm 1 at the $m$ found above the bound $\exp(-d/\ln d)$, $\epsilon$ one decade "
-                     r"apart below it: recovered seeds per point and the smallest $\epsilon$ at which every seed "
-                     "recovered every component, one column per $d$. float64 down to its limit for this probe; "
-                     "high precision beyond (full profile)."),
-            path="figures/frontier.svg", claims=["P11", "P7"]))
 
 
-STAGE = Stage(NAME, "How large must m be (the evidence store's campaigns, spot-checked) and the accuracy frontier",
-              run)
+STAGE = Stage(NAME, "How large must m be (the evidence store's campaigns, spot-checked)", run)

@@ -1,6 +1,6 @@
 """Statistics of the accuracy frontier (claim P11) that can say no, and its figures.
 
-Per (family, m, d) over the campaign's rows (:mod:`verify.precision.frontier`), with ``x = log10(1/eps)``:
+Per (family, m, d) over the campaign's rows (:mod:`verify.experiments.frontier`), with ``x = log10(1/eps)``:
 
 - a logistic regression of success on ``x`` (statsmodels GLM, binomial, logit link), with the slope's 95% Wald
   interval, cluster-robust by seed; the slope is not estimable when every run
@@ -317,7 +317,7 @@ def _over_m(family: str, per_m: dict[int, FamilyReading]) -> FamilyReading:
 
 
 def analyze(rows) -> FrontierAnalysis:
-    """The :class:`FrontierAnalysis` of a campaign's rows (:func:`verify.precision.frontier.read_frontier`).
+    """The :class:`FrontierAnalysis` of a campaign's rows (:func:`verify.experiments.frontier.read_frontier`).
     Runs whose integration raised are left out of the statistics and counted (an error is not a failure of the
     algorithm)."""
     from .frontier import with_shared_top
@@ -470,6 +470,7 @@ def plot_measures(rows, stem: Path) -> list[Path]:
     for row_i, fam in enumerate(("shifted", "fixed")):
         g = ok[ok["family"] == fam]
         for ax, (col, label, logy) in zip(axes[row_i], names):
+            values = g[col].to_numpy(dtype=float)
             for i, d in enumerate(ds):
                 gd = g[(g["d"] == d) & (g["precision"] == "float64")]
                 if len(gd):
@@ -480,8 +481,11 @@ def plot_measures(rows, stem: Path) -> list[Path]:
             if len(hp):
                 ax.scatter(np.log10(1 / hp["eps"].to_numpy()), hp[col].to_numpy(dtype=float), marker="x", s=14,
                            color="k", label="high precision")
-            if logy:
+            # A log axis needs a positive value (t(u_r) is nan in every run that never found u_r).
+            if logy and np.any(np.isfinite(values) & (values > 0)):
                 ax.set_yscale("log")
+            elif logy:
+                ax.text(0.5, 0.5, "not measured in any run", transform=ax.transAxes, ha="center", fontsize=8)
             ax.set_title(f"{fam}: {label}", fontsize=8)
             ax.set_xlabel(r"$\log_{10}(1/\varepsilon)$", fontsize=8)
     axes[0][0].legend(fontsize=6)

@@ -37,14 +37,13 @@ component at ``delta0`` needs to reach ``sqrt(a_r)`` at rate ``2 a_r``).
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
