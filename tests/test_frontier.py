@@ -95,6 +95,22 @@ def test_tiny_campaign_writes_rows_and_resumes(tmp_path):
     assert fr.run_campaign(spec, tmp_path) == (1, 2)
 
 
+def test_spec_file_describes_every_campaign_run_into_the_folder(tmp_path):
+    """float64 and high precision run apart into one folder: its spec.toml is their union, not the last one run."""
+    f64 = fr.CampaignSpec("f", dims=(4,), ks=(0,), families=("shifted",), m_over_r=(2,), seeds=1)
+    hp = fr.CampaignSpec("h", seeds=0, hp_dims=(4,), hp_eps=(1e-12,), hp_m_by_d=((4, 2),), hp_seeds=1)
+    assert fr.CampaignSpec.from_toml(hp.toml()) == hp  # the file round-trips
+    fr.run_campaign(f64, tmp_path, limit=0)
+    fr.run_campaign(hp, tmp_path, limit=0)
+    written = fr.CampaignSpec.from_toml((tmp_path / "spec.toml").read_text())
+    assert written.name == "f+h"
+    assert {r.key for r in fr.campaign_runs(written)} == {r.key for r in fr.campaign_runs(f64) + fr.campaign_runs(hp)}
+    fr.run_campaign(f64, tmp_path, limit=0)  # running a part again keeps the union
+    assert fr.CampaignSpec.from_toml((tmp_path / "spec.toml").read_text()) == written
+    # The check can fail: the high-precision spec alone does not describe the folder.
+    assert {r.key for r in fr.campaign_runs(hp)} != {r.key for r in fr.campaign_runs(written)}
+
+
 def test_row_reproduces_from_its_command(tmp_path):
     from verify.sweep.spotcheck import spot_check
 

@@ -38,7 +38,9 @@ component at ``delta0`` needs to reach ``sqrt(a_r)`` at rate ``2 a_r``).
 from __future__ import annotations
 
 import hashlib
+import dataclasses
 import json
+import tomllib
 import math
 import time
 from dataclasses import dataclass
@@ -230,6 +232,30 @@ class CampaignSpec:
             lines.append(f"{name[3:]} = {json.dumps(list(value) if isinstance(value, tuple) else value)}")
         return "\n".join(lines) + "\n"
 
+    @classmethod
+    def from_toml(cls, text: str) -> "CampaignSpec":
+        """The spec a ``spec.toml`` written by :meth:`toml` describes."""
+        data = tomllib.loads(text)
+        f64, hp = data.get("float64", {}), data.get("high_precision", {})
+        return cls(name=data["name"], dims=tuple(f64.get("dims", ())), ks=tuple(f64.get("ks", ())),
+                   families=tuple(f64.get("families", FAMILIES)), m_over_r=tuple(f64.get("m_over_r", ())),
+                   seeds=int(f64.get("seeds", 0)), hp_dims=tuple(hp.get("dims", ())),
+                   hp_eps=tuple(float(e) for e in hp.get("eps", ())),
+                   hp_families=tuple(hp.get("families", ("fixed",))), hp_m_over_r=tuple(hp.get("m_over_r", (4,))),
+                   hp_m_by_d=tuple(tuple(pair) for pair in hp.get("m_by_d", ())), hp_seeds=int(hp.get("seeds", 0)),
+                   hp_backend=hp.get("backend", "auto"))
+
+    def union(self, newer: "CampaignSpec") -> "CampaignSpec":
+        """What a folder holds after ``newer`` ran into the rows of ``self``: the float64 grid of whichever spec has
+        one (``seeds > 0``; the newer where both do) and likewise the high-precision points; named after both."""
+        if newer.name == self.name:
+            return newer
+        f64 = newer if newer.seeds > 0 or self.seeds == 0 else self
+        hp = newer if newer.hp_seeds > 0 or self.hp_seeds == 0 else self
+        names = [n for part in (self.name, newer.name) for n in part.split("+")]
+        return dataclasses.replace(hp, name="+".join(dict.fromkeys(names)), dims=f64.dims, ks=f64.ks,
+                                   families=f64.families, m_over_r=f64.m_over_r, seeds=f64.seeds)
+
 
 TINY = CampaignSpec("tiny", dims=(4,), ks=(0, 2), families=FAMILIES, m_over_r=(2,), seeds=1, hp_dims=(4,),
                     hp_eps=(1e-12,), hp_families=("fixed",), hp_m_over_r=(2,), hp_seeds=1)
@@ -406,7 +432,12 @@ def run_campaign(spec: CampaignSpec, out: Path | str, *, limit: int | None = Non
     elif precision is not None:
         raise ValidationError("precision", "float64 or high", precision)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out / "spec.toml", spec.toml().encode())
+    # One folder can hold several campaigns (float64 and high precision run apart): its spec says what all made it.
+    if (out / "spec.toml").is_file():
+        spec_written = CampaignSpec.from_toml((out / "spec.toml").read_text()).union(spec)
+    else:
+        spec_written = spec
+    atomic_write_bytes(out / "spec.toml", spec_written.toml().encode())
     done = existing_keys(out)
     written = 0
     for run in runs:
