@@ -1,6 +1,6 @@
 """High-precision flow: arbitrary-precision arithmetics (flint, mpmath), their integrators (GBS extrapolation,
-Radau IIA) and the flow on numpy object arrays. The cross-check and the accuracy probe that use it live in
-:mod:`verify.precision`.
+Radau IIA) and the flow on numpy object arrays. The float64 cross-check that uses it lives in
+:mod:`verify.precision`, the accuracy-frontier campaign's high-precision points in :mod:`verify.experiments.frontier`.
 
 Names load on first use: the arithmetic module is light (the CLI's flags read it), the flow needs torch.
 """

@@ -24,7 +24,7 @@ from .integrators import INTEGRATORS, integrate_gbs, integrate_radau
 
 __all__ = ["FlowProblem", "solve_high_precision", "parse_delta0", "default_rtol", "DEFAULT_DPS"]
 
-# The name benchmarks, tests and the probe build this backend's problem by.
+# The name benchmarks and tests build this backend's problem by.
 FlowProblem = ObjectFlowProblem
 
 
