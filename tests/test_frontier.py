@@ -95,6 +95,14 @@ def test_tiny_campaign_writes_rows_and_resumes(tmp_path):
     assert fr.run_campaign(spec, tmp_path) == (1, 2)
 
 
+@pytest.mark.parametrize("n", [7, 9, 20, 50])
+def test_wilson_interval_contains_the_estimate_at_the_ends(n):
+    """The closed form puts 0/n and n/n an ulp outside their own interval; the figure's error bars then fail."""
+    for k in (0, n):
+        lo, hi = fs.wilson(k, n)
+        assert lo <= k / n <= hi and 0.0 <= lo and hi <= 1.0
+
+
 def test_spec_file_describes_every_campaign_run_into_the_folder(tmp_path):
     """float64 and high precision run apart into one folder: its spec.toml is their union, not the last one run."""
     f64 = fr.CampaignSpec("f", dims=(4,), ks=(0,), families=("shifted",), m_over_r=(2,), seeds=1)
