@@ -103,6 +103,22 @@ def test_wilson_interval_contains_the_estimate_at_the_ends(n):
         assert lo <= k / n <= hi and 0.0 <= lo and hi <= 1.0
 
 
+def test_slope_needs_events_and_seeds_that_change_with_eps():
+    """Failures that are whole seeds (the same outcome at every eps) or a handful of runs give no slope (their
+    cluster-robust interval collapsed to [-0.000, +0.000] on the campaign), while the same design with seeds
+    whose outcome changes with eps keeps one."""
+    eps = np.repeat(10.0 ** -np.arange(6), 20)
+    seeds = np.tile(np.arange(20), 6)
+    whole_seeds = seeds >= 3  # seeds 0-2 fail at every eps
+    assert fs.trend(6, eps, whole_seeds, groups=seeds).slope is None
+    few = np.ones(120, dtype=bool)
+    few[:4] = False
+    assert fs.trend(6, eps, few, groups=seeds).slope is None
+    changing = ~((seeds < 10) & (eps < 1e-2))  # ten seeds fail once eps is small
+    fit = fs.trend(6, eps, changing, groups=seeds)
+    assert fit.slope is not None and fit.slope < 0
+
+
 def test_spec_file_describes_every_campaign_run_into_the_folder(tmp_path):
     """float64 and high precision run apart into one folder: its spec.toml is their union, not the last one run."""
     f64 = fr.CampaignSpec("f", dims=(4,), ks=(0,), families=("shifted",), m_over_r=(2,), seeds=1)

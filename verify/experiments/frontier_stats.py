@@ -103,6 +103,26 @@ def _logistic(x: np.ndarray, y: np.ndarray, covariate: np.ndarray | None, groups
                                               if X.shape[1] == 3 else 0.0)
 
 
+# A logistic slope is reported only with this many runs of the rarer outcome (the events-per-variable rule of
+# Peduzzi et al. 1996) and, with seeds as clusters, this many seeds whose outcome changes with eps: below either
+# the fit's interval is an artefact (quasi-separation, or a cluster-robust variance from a handful of clusters).
+MIN_EVENTS = 10
+MIN_MIXED_SEEDS = 5
+
+
+def _slope_estimable(y: np.ndarray, groups: Sequence[int] | None) -> bool:
+    """Whether the data carry a slope worth an interval (:data:`MIN_EVENTS`, :data:`MIN_MIXED_SEEDS`)."""
+    if min(y.sum(), y.size - y.sum()) < MIN_EVENTS:
+        return False
+    if groups is None:
+        return True
+    g = np.asarray(groups)
+    if np.unique(g).size == g.size:  # one run per seed: no cluster to collapse
+        return True
+    mixed = sum(1 for seed in np.unique(g) if 0 < y[g == seed].sum() < (g == seed).sum())
+    return mixed >= MIN_MIXED_SEEDS
+
+
 def trend(d: int, eps: Sequence[float], success: Sequence[bool], m: Sequence[int] | None = None,
           groups: Sequence[int] | None = None) -> Trend:
     """:class:`Trend` of one (family, d) from its runs (``eps``, ``success`` and optionally ``m`` and the seed
@@ -141,7 +161,7 @@ def trend(d: int, eps: Sequence[float], success: Sequence[bool], m: Sequence[int
                                                   n_high, method="newcomb", compare="diff", alpha=ALPHA)
     diff_ci = (float(diff_lo), float(diff_hi))
     cov = None if m is None else np.log2(np.asarray(m, dtype=np.float64))
-    fit = _logistic(x, y, cov, None if groups is None else np.asarray(groups))
+    fit = _logistic(x, y, cov, None if groups is None else np.asarray(groups)) if _slope_estimable(y, groups) else None
     slope = se = intercept = None
     slope_ci = None
     if fit is not None:
