@@ -76,7 +76,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from solver.spec import Command
 
@@ -832,15 +832,10 @@ def decide_p7(stages: Stages) -> _Decision:
         details.append(_stage_problem(stages, "precision") or "")
     stages_used = ["frontier", "precision", "spread", "scale"]
     figures = ["frontier-success", "precision"]
-    front = _frontier(stages)
-    if front is None:
-        return _open(f"no evidence: {_frontier_missing(stages)}", stages_used, _FRONTIER_COMMAND, details, figures)
-    bad = _frontier_irreproducible(front, "P7")
-    if bad is not None:
-        return bad
+    front, early = _frontier_or_decision(stages, "P7", stages_used, details, figures)
+    if early is not None:
+        return early
     ev = front.p7
-    details.insert(0, f"accuracy-frontier campaign ({_store_arg(front.store)}; spot-check reproduced "
-                      f"{front.reproduced}/{front.checked} rows)")
     if ev.n == 0:
         return _open(f"no accuracy-frontier run inside Theorem 1's regime (eps >= exp(-d/ln d)): {ev.statement}",
                      stages_used, _FRONTIER_COMMAND, details, figures)
@@ -855,6 +850,23 @@ def decide_p7(stages: Stages) -> _Decision:
                   ev.k, ev.n, [_frontier_size()])
 
 
+def _frontier_or_decision(stages: Stages, claim: str, stages_used: list[str], details: list[str],
+                          figures: list[str]) -> tuple[Any, _Decision | None]:
+    """The ``frontier`` stage's result with its campaign line first in ``details``, or the decision to return
+    without it: open when the campaign is absent or the stage failed or did not run, irreproducible on a
+    spot-check mismatch."""
+    front = _frontier(stages)
+    if front is None:
+        return None, _open(f"no evidence: {_frontier_missing(stages)}", stages_used, _FRONTIER_COMMAND, details,
+                           figures)
+    bad = _frontier_irreproducible(front, claim)
+    if bad is not None:
+        return None, bad
+    details.insert(0, f"accuracy-frontier campaign ({_store_arg(front.store)}; spot-check reproduced "
+                      f"{front.reproduced}/{front.checked} rows)")
+    return front, None
+
+
 def decide_p11(stages: Stages) -> _Decision:
     """P11 from the ``frontier`` stage (:func:`verify.experiments.frontier_stats.ledger_p11`): the campaign
     statistics' reading of the ``fixed`` family (the spectrum held while eps alone shrinks) -> "not binding here":
@@ -866,16 +878,11 @@ def decide_p11(stages: Stages) -> _Decision:
     groups, problems = _algorithm1_groups(stages)
     details = _cited_runs(groups) + [p for p in problems if p]
     stages_used, figures = ["frontier", "spread", "scale"], ["frontier-success", "frontier-measures"]
-    front = _frontier(stages)
-    if front is None:
-        return _open(f"no evidence: {_frontier_missing(stages)}", stages_used, _FRONTIER_COMMAND, details, figures)
-    bad = _frontier_irreproducible(front, "P11")
-    if bad is not None:
-        return bad
+    front, early = _frontier_or_decision(stages, "P11", stages_used, details, figures)
+    if early is not None:
+        return early
     ev = front.p11
     analyze = f"deflation probe --analyze --out {_store_arg(front.store)}"
-    details.insert(0, f"accuracy-frontier campaign ({_store_arg(front.store)}; spot-check reproduced "
-                      f"{front.reproduced}/{front.checked} rows)")
     counterexample = None
     if ev.status == "refuted":
         fixed = front.analysis.families["fixed"]
