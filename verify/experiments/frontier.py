@@ -349,7 +349,7 @@ def solve_run(run: FrontierRun) -> dict:
     Float64 through :meth:`RunSpec.solve`; flint/mpmath through :func:`solver.precision.solve_high_precision`
     at ``run.dps`` digits (Radau IIA). A run whose integration raised is a row with ``error`` set, never a
     failure of the algorithm."""
-    from verify.sweep.runner import DRAWS, git_commit, limit_threads, prediction
+    from verify.sweep.runner import DRAWS, git_commit, limit_threads, outcome_columns, prediction
 
     limit_threads()
     spec = run.spec()
@@ -376,18 +376,7 @@ def solve_run(run: FrontierRun) -> dict:
                     f"{err}", "accurate": False})
         epochs = None
     else:
-        summary = traj.summary()["runs"][0]
-        recovered = [bool(x) for x in summary["recovered"]]
-        row.update({
-            "recovered_all": all(recovered), "success": all(recovered), "n_recovered": int(sum(recovered)),
-            "recovered": recovered, "fitted": [j + 1 for j, ok in enumerate(recovered) if ok],
-            "discovery_times": [math.nan if t is None else float(t) for t in summary["discovery_times"]],
-            "discovery_tolerance": [math.nan if t is None else float(t) for t in summary["discovery_resolution"]],
-            "final_residuals": [float(x) for x in summary["final_residuals"]],
-            "final_loss": float(summary["final_loss"]), "final_loss_floor": float(summary["final_loss_floor"]),
-            "reinitializations": int(summary["reinitializations"]), "rhs_evals": int(traj.meta["rhs_evals"]),
-            "integrator_used": str(traj.config["integrator_used"]), "integrator": str(traj.config["integrator_used"]),
-            "versions": json.dumps(traj.meta["versions"], sort_keys=True), "error": None})
+        row.update(outcome_columns(traj))
         row.update(_measures(traj, run, spec.config))
         epochs = [e["beta"] for e in traj.config.get("epochs", [])]
         if run.precision != "float64":

@@ -19,7 +19,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 
 from solver.spec import RunSpec
@@ -27,8 +27,11 @@ from solver.spec import RunSpec
 from .spec import SweepPoint, SweepSpec
 from .store import existing_keys, write_row
 
+if TYPE_CHECKING:
+    from solver.trajectory import Trajectory
+
 __all__ = ["run_point", "run_sweep", "SweepResult", "point_payload", "local_cluster", "git_commit", "prediction",
-           "DRAWS"]
+           "outcome_columns", "DRAWS"]
 
 # How W(0) and the re-initializations were drawn: rows without it (null) predate nested draws.
 DRAWS = "nested-v1"
@@ -97,25 +100,32 @@ def run_point(payload: dict) -> dict:
                     "error": f"{type(err).__name__}: {err}"})
         epochs = None
     else:
-        run = trajectory.summary()["runs"][0]
-        recovered = [bool(x) for x in run["recovered"]]
-        row.update({
-            "recovered_all": all(recovered), "success": all(recovered), "n_recovered": int(sum(recovered)),
-            "recovered": recovered, "fitted": [j + 1 for j, ok in enumerate(recovered) if ok],
-            "discovery_times": [math.nan if t is None else float(t) for t in run["discovery_times"]],
-            "discovery_tolerance": [math.nan if t is None else float(t) for t in run["discovery_resolution"]],
-            "final_residuals": [float(x) for x in run["final_residuals"]],
-            "final_loss": float(run["final_loss"]), "final_loss_floor": float(run["final_loss_floor"]),
-            "reinitializations": int(run["reinitializations"]), "rhs_evals": int(trajectory.meta["rhs_evals"]),
-            "integrator_used": str(trajectory.config["integrator_used"]),
-            "integrator": str(trajectory.config["integrator_used"]),
-            "versions": json.dumps(trajectory.meta["versions"], sort_keys=True), "error": None})
+        row.update(outcome_columns(trajectory))
         epochs = [e["beta"] for e in trajectory.config.get("epochs", [])]
     row["predicted"], row["predicted_model"] = prediction(spec, epochs)
     row["seconds"] = time.perf_counter() - start
     row["cpu_seconds"] = time.process_time() - cpu_start
     row["worker"] = _worker_name()
     return row
+
+
+def outcome_columns(trajectory: Trajectory) -> dict[str, Any]:
+    """The store's outcome columns of a one-run :class:`solver.trajectory.Trajectory` (:mod:`verify.sweep.store`):
+    recovery (``success`` = ``recovered_all``, ``fitted`` 1-based), discovery times with their resolution, final
+    residuals and loss, re-initializations, work and versions; ``error`` None."""
+    run = trajectory.summary()["runs"][0]
+    recovered = [bool(x) for x in run["recovered"]]
+    return {
+        "recovered_all": all(recovered), "success": all(recovered), "n_recovered": int(sum(recovered)),
+        "recovered": recovered, "fitted": [j + 1 for j, ok in enumerate(recovered) if ok],
+        "discovery_times": [math.nan if t is None else float(t) for t in run["discovery_times"]],
+        "discovery_tolerance": [math.nan if t is None else float(t) for t in run["discovery_resolution"]],
+        "final_residuals": [float(x) for x in run["final_residuals"]],
+        "final_loss": float(run["final_loss"]), "final_loss_floor": float(run["final_loss_floor"]),
+        "reinitializations": int(run["reinitializations"]), "rhs_evals": int(trajectory.meta["rhs_evals"]),
+        "integrator_used": str(trajectory.config["integrator_used"]),
+        "integrator": str(trajectory.config["integrator_used"]),
+        "versions": json.dumps(trajectory.meta["versions"], sort_keys=True), "error": None}
 
 
 def _worker_name() -> str:
