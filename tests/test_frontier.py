@@ -144,6 +144,21 @@ def test_row_reproduces_from_its_command(tmp_path):
     assert result.reproduced == 1, result.line()
 
 
+def test_worker_processes_write_the_rows_one_process_writes(tmp_path):
+    """Two worker processes: the same keys and the same outcomes, bit for bit, as the runs done in this process."""
+    import pandas as pd
+
+    spec = fr.CampaignSpec("t", dims=(4,), ks=(3,), families=("fixed",), m_over_r=(2,), seeds=1)
+    n = len(fr.campaign_runs(spec))  # one eps per reading of the bound
+    assert fr.run_campaign(spec, tmp_path / "pool", workers=2) == (n, n)
+    assert fr.run_campaign(spec, tmp_path / "one", workers=1) == (n, n)
+    pool, one = (fr.read_frontier(tmp_path / name).sort_values("key").reset_index(drop=True) for name in ("pool", "one"))
+    assert list(pool["key"]) == list(one["key"]) and len(pool) == n == 2
+    for column in ("success", "final_loss", "rhs_evals"):
+        pd.testing.assert_series_equal(pool[column], one[column])
+    assert fr.run_campaign(spec, tmp_path / "pool", workers=2) == (0, n)  # resumes: nothing left
+
+
 # ---------------------------------------------------------------------------------------------- statistics
 def _synthetic(slope: float, intercept: float, seeds: int, rng: np.random.Generator):
     x = np.repeat(np.arange(6.0) + 1.5, seeds)
@@ -243,6 +258,8 @@ def test_campaign_flags_are_checked(capsys):
 
     for argv, needle in ((["probe", "--campaign", "nope"], "--campaign: must be one of tiny, float64, high-precision"),
                          (["probe", "--campaign", "tiny", "--limit", "0"], "--limit: must be an integer >= 1"),
+                         (["probe", "--campaign", "tiny", "--workers", "0"], "--workers: must be an integer in [1, 64]"),
+                         (["probe", "--analyze", "--workers", "2"], "--workers: must be given with --campaign only"),
                          (["probe", "--point", "other:4:1e-3:8:0"], "--point: must be a family among"),
                          (["probe", "--point", "fixed:4:1e-3:8:0", "--precision", "quad"], "--precision: must be one")):
         assert main(argv) == 2

@@ -47,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="one campaign run again, printed as JSON: family:d:eps:m:seed, e.g. fixed:4:1e-12:16:0")
     parser.add_argument("--limit", type=int, default=None, metavar="N",
                         help="with --campaign: at most this many new runs")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="with --campaign: that many single-threaded worker processes (default 1; one per "
+                             "core at most)")
     parser.add_argument("--precision", default=None, metavar="NAME",
                         help="with --point: float64 (default), flint or mpmath")
     parser.add_argument("--out", default=None, metavar="DIR",
@@ -59,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.campaign is None:
         raise ValidationError("--limit", "given with --campaign only", args.limit)
+    if args.workers is not None and args.campaign is None:
+        raise ValidationError("--workers", "given with --campaign only", args.workers)
     if args.precision is not None and args.point is None:
         raise ValidationError("--precision", "given with --point only", args.precision)
     if args.out is not None and args.point is not None:
@@ -71,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
             raise ValidationError("--campaign", f"one of {', '.join(fr.CAMPAIGNS)}", args.campaign)
         if args.limit is not None and args.limit < 1:
             raise ValidationError("--limit", "an integer >= 1", args.limit)
+        if args.workers is not None and not 1 <= args.workers <= 64:
+            raise ValidationError("--workers", "an integer in [1, 64]", args.workers)
         check_out_dir(out)  # a campaign folder resumes: its own rows are expected there
         spec = fr.CAMPAIGNS[args.campaign]
 
@@ -81,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
                       f"cpu={row['cpu_seconds']:.1f}s" + (f" error={row['error']}" if row.get("error") else ""),
                       file=sys.stderr, flush=True)
 
-        written, total = fr.run_campaign(spec, out, limit=args.limit, progress=progress)
+        written, total = fr.run_campaign(spec, out, limit=args.limit, workers=args.workers or 1,
+                                         progress=progress)
         print(f"{written} run(s) written, {total} in campaign {spec.name}, rows under {out / 'runs'}")
     return _analyze(out)
 

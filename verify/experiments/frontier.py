@@ -38,6 +38,7 @@ component at ``delta0`` needs to reach ``sqrt(a_r)`` at rate ``2 a_r``).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import dataclasses
 import json
 import tomllib
@@ -402,13 +403,14 @@ def write_frontier_row(out: Path, row: dict) -> Path:
 
 
 def run_campaign(spec: CampaignSpec, out: Path | str, *, limit: int | None = None,
-                 precision: str | None = None,
+                 precision: str | None = None, workers: int = 1,
                  progress: Callable[[int, int, FrontierRun, dict], None] | None = None) -> tuple[int, int]:
-    """Run every run of ``spec`` whose key is not under ``out/runs`` yet, one at a time, writing each row as it
-    finishes (a killed campaign loses only the run in flight; running it again resumes).
+    """Run every run of ``spec`` whose key is not under ``out/runs`` yet, in the campaign's order, writing each row
+    as it finishes (a killed campaign loses only the runs in flight; running it again resumes).
 
     ``precision``: only the runs of that precision (``"float64"`` or ``"high"``). ``limit``: stop after that many
-    new runs. Returns ``(written, total)``."""
+    new runs. ``workers``: that many single-threaded worker processes (``concurrent.futures``), each given the
+    next pending run when it is free, so at most ``workers`` runs are in flight. Returns ``(written, total)``."""
     from solver.trajectory import atomic_write_bytes
     from verify.sweep.store import existing_keys
 
@@ -427,19 +429,33 @@ def run_campaign(spec: CampaignSpec, out: Path | str, *, limit: int | None = Non
     else:
         spec_written = spec
     atomic_write_bytes(out / "spec.toml", spec_written.toml().encode())
+    require(isinstance(workers, int) and workers >= 1, "workers", "an integer >= 1", workers)
     done = existing_keys(out)
+    pending = [run for run in runs if run.key not in done][:limit]
     written = 0
-    for run in runs:
-        if run.key in done:
-            continue
-        if limit is not None and written >= limit:
-            break
-        row = solve_run(run)
+
+    def finish(run: FrontierRun, row: dict) -> None:
+        nonlocal written
         write_frontier_row(out, row)
-        done.add(run.key)
         written += 1
         if progress is not None:
             progress(written, len(runs), run, row)
+
+    if workers == 1:
+        for run in pending:
+            finish(run, solve_run(run))
+        return written, len(runs)
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    queue = iter(pending)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        in_flight = {pool.submit(solve_run, run): run for run in itertools.islice(queue, workers)}
+        while in_flight:
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                finish(in_flight.pop(future), future.result())
+                for run in itertools.islice(queue, 1):
+                    in_flight[pool.submit(solve_run, run)] = run
     return written, len(runs)
 
 
