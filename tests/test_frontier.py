@@ -46,6 +46,19 @@ def test_campaign_sizes():
     assert {(r.d, r.m) for r in hp} == {(4, 32), (6, 16)}
     assert "m_by_d = [[4, 8]]" in fr.HIGH_PRECISION.toml()
     assert all(r.dps >= 2 * math.log10(r.a[0] / r.eps) + 20 for r in hp)
+    # The integration's error on T is kept three decades below eps, and never looser than float64's.
+    assert all(r.spec().config.rtol * r.a[0] <= 1e-3 * r.eps * (1 + 1e-12) and r.spec().config.rtol <= 1e-16
+               for r in hp)
+
+
+def test_high_precision_runs_come_cell_by_cell_cheapest_first():
+    """A campaign cut short holds complete cells: every (eps, d) cell's seeds in a row, the largest eps first."""
+    hp = fr.campaign_runs(fr.HIGH_PRECISION)
+    cells = [(r.eps, r.d) for r in hp]
+    assert [r.eps for r in hp] == sorted((r.eps for r in hp), reverse=True)
+    for start in range(0, len(hp), fr.HIGH_PRECISION.hp_seeds):
+        block = hp[start:start + fr.HIGH_PRECISION.hp_seeds]
+        assert len(set(cells[start:start + len(block)])) == 1 and [r.seed for r in block] == list(range(len(block)))
 
 
 # --------------------------------------------------------------------------------- failure by construction

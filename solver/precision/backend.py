@@ -20,7 +20,7 @@ from ..problem import ObjectFlowProblem
 from ..trajectory import Trajectory, package_versions
 
 from .arithmetic import DEFAULT_DPS, Arithmetic, make_arithmetic
-from .integrators import INTEGRATORS, integrate_gbs, integrate_radau
+from .integrators import INTEGRATORS, StepCarry, integrate_gbs, integrate_radau
 
 __all__ = ["FlowProblem", "solve_high_precision", "parse_delta0", "default_rtol", "DEFAULT_DPS"]
 
@@ -108,10 +108,11 @@ def _solve(truth: GroundTruth, config: FlowConfig, seed: int, ar: Arithmetic, in
             exact[name][k] = ar.to_str(observation[name])
 
     run = integrate_gbs if integrator == "gbs" else integrate_radau
+    carry = StepCarry()  # the epochs are consecutive spans of one flow
 
     def integrate(state: np.ndarray, t0: float, t1: float, on_save, report):
         return run(problem, state, t0, t1, plan.times, lambda k, Yk: on_save(k, Yk, [0]), rtol=rtol, atol=atol,
-                   step=config.step, progress=report)
+                   step=config.step, progress=report, carry=carry)
 
     driven = drive(problem, Y, plan, config, [rng], integrate=integrate, r=r, log_delta0=log_delta0,
                    progress=progress, on_observe=keep_exact)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Protocol
 
@@ -36,7 +37,7 @@ from ..threads import limit_threads
 
 from .arithmetic import Arithmetic
 
-__all__ = ["Problem", "StepStats", "integrate_gbs", "integrate_radau", "radau_iia", "gbs_columns",
+__all__ = ["Problem", "StepStats", "StepCarry", "integrate_gbs", "integrate_radau", "radau_iia", "gbs_columns",
            "INTEGRATORS", "NewtonFailure", "newton_solver"]
 
 INTEGRATORS = ("gbs", "radau")
@@ -61,6 +62,23 @@ class Problem(Protocol):
         """float64 error scale per entry (only its magnitude matters)."""
 
     def jacobian(self, Y: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass
+class StepCarry:
+    """The step size one integration ended with, for the next span of the same flow to start from.
+
+    Why: Algorithm 1's epochs are consecutive spans of one flow, each twice as long as the last (up to ``t ~ 1/eps``).
+    Restarted from :func:`solver.integrators._control.initial_step`, whose fallback is ``1e-6`` when the field is
+    negligible against the tolerance (all components at rest, as late epochs are), every epoch spent
+    ``log_4(span / 1e-6)`` steps (about 30 at ``t ~ 1e13``) growing back to the size the previous epoch ended with
+    (BENCHMARKS.md, "High precision: steps carried across epochs")."""
+
+    h: float | None = None
+
+    def first(self, guess: Callable[[], float], span: float) -> float:
+        """The carried step (at most ``span``), else ``guess()``."""
+        return min(self.h, span) if self.h is not None else guess()
 
 
 class NewtonFailure(RuntimeError):
@@ -90,9 +108,9 @@ def _first_step(problem: Problem, Y: np.ndarray, f0: np.ndarray, span: float, rt
 
 def _drive(problem: Problem, Y: np.ndarray, t0: float, t1: float, save_times: np.ndarray, on_save: OnSave,
            step: Callable[[np.ndarray, float, float], tuple[np.ndarray | None, float]], h0: float,
-           stats: StepStats, progress: Callable[[float], None] | None, max_steps: int) -> np.ndarray:
+           stats: StepStats, progress: Callable[[float], None] | None, max_steps: int) -> tuple[np.ndarray, float]:
     """Shared loop: land exactly on every save time (:class:`solver.integrators.save_times.SaveTimes`), call
-    ``step(Y, t, h) -> (Y_new or None, h_next)``."""
+    ``step(Y, t, h) -> (Y_new or None, h_next)``; returns the final state and the step proposed after the last."""
     plan = SaveTimes(save_times, t0, t1)
     plan.report_start(on_save, Y)
     t, h = t0, h0
@@ -116,19 +134,20 @@ def _drive(problem: Problem, Y: np.ndarray, t0: float, t1: float, save_times: np
                 progress(t)
         if k >= 0:
             on_save(int(k), Y)
-    return Y
+    return Y, h
 
 
 def integrate_gbs(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save_times: np.ndarray,
                   on_save: OnSave, *, rtol: float, atol: float, step: float | None = None,
                   columns: int | None = None, progress: Callable[[float], None] | None = None,
-                  max_steps: int = 1_000_000) -> tuple[np.ndarray, StepStats]:
+                  max_steps: int = 1_000_000, carry: StepCarry | None = None) -> tuple[np.ndarray, StepStats]:
     """Integrate ``dY/dt = field(Y)`` from ``t0`` to ``t1`` by GBS extrapolation (explicit).
 
     One macro step ``H`` runs the midpoint rule with ``n_j = 2j`` substeps (``j = 1..k``),
     ``z_1 = y0 + h f(y0)``, ``z_{i+1} = z_{i-1} + 2 h f(z_i)`` (``h = H/n_j``); ``T_j1 = z_{n_j}`` has an
     expansion in even powers of ``h`` for even ``n_j`` (Gragg), and the Aitken-Neville tableau
     ``T_{j,i+1} = T_{j,i} + (T_{j,i} - T_{j-1,i}) / ((n_j/n_{j-i})^2 - 1)`` raises the order to ``2k``.
+    ``carry`` (:class:`StepCarry`): start from the step the previous span ended with, and leave this one's there.
     """
     ar = problem.arithmetic
     k = columns if columns is not None else gbs_columns(rtol)
@@ -168,8 +187,11 @@ def integrate_gbs(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save_t
 
     if step is None:
         cache["f0"] = f(Y0)
-        step = _first_step(problem, Y0, cache["f0"], t1 - t0, rtol, atol)
-    Y = _drive(problem, Y0, t0, t1, save_times, on_save, macro, step, stats, progress, max_steps)
+        step = (carry or StepCarry()).first(lambda: _first_step(problem, Y0, cache["f0"], t1 - t0, rtol, atol),
+                                            t1 - t0)
+    Y, h_next = _drive(problem, Y0, t0, t1, save_times, on_save, macro, step, stats, progress, max_steps)
+    if carry is not None:
+        carry.h = h_next
     return Y, stats
 
 
@@ -225,7 +247,7 @@ def radau_iia(stages: int, arithmetic: Arithmetic) -> tuple[list, list[list], np
 def integrate_radau(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save_times: np.ndarray,
                     on_save: OnSave, *, rtol: float, atol: float, step: float | None = None, stages: int | None = None,
                     newton_max: int = 20, progress: Callable[[float], None] | None = None,
-                    max_steps: int = 100_000) -> tuple[np.ndarray, StepStats]:
+                    max_steps: int = 100_000, carry: StepCarry | None = None) -> tuple[np.ndarray, StepStats]:
     """Integrate by ``stages``-stage Radau IIA (order ``2s-1``) with step-doubling error control.
 
     Stage equations ``Z_i = h sum_j A_ij f(y0 + Z_j)``, ``y1 = y0 + Z_s`` (stiffly accurate). Simplified
@@ -235,7 +257,8 @@ def integrate_radau(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save
     values. Newton starts from the collocation polynomial ``P`` of a neighbouring step (Hairer & Wanner IV.8):
     the half steps of the step-doubling pair from the full step's ``P``, the full step from the previous
     accepted step's (within :data:`EXTRAPOLATION_REACH`), and stops when the increment, or its linear-rate
-    estimate ``rate/(1-rate) * |dZ|`` of the remaining error, is below ``1e-3`` of the tolerance.
+    estimate ``rate/(1-rate) * |dZ|`` of the remaining error, is below ``1e-3`` of the tolerance. ``carry``
+    (:class:`StepCarry`): start from the step the previous span ended with, and leave this one's there.
     """
     ar = problem.arithmetic
     shape = Y0.shape
@@ -243,8 +266,14 @@ def integrate_radau(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save
         # Order 2s-1 grows with the digits asked for: 3 stages (order 5) at 1e-8, up to 7 (order 13).
         stages = int(min(7, max(3, math.ceil(-math.log10(rtol) / 4))))
     c, A, _c64, A64 = radau_iia(stages, ar)
+    A_matrix = ar.matrices(np.array(A, dtype=object))
     lam, T = np.linalg.eig(A64)
     Tinv = np.linalg.inv(T)
+    # A's complex eigenvalues come in conjugate pairs whose rows of T^{-1} are conjugate, so for a real residual
+    # (I - h conj(lambda) J)^{-1} conj(w) = conj((I - h lambda J)^{-1} w): one complex LU per pair, not two.
+    conjugate_of = {i: j for i in range(stages) for j in range(stages)
+                    if lam[i].imag < 0 and lam[j].imag > 0 and np.isclose(lam[i], np.conj(lam[j]))
+                    and np.allclose(Tinv[i], np.conj(Tinv[j]))}
     order = 2 * stages - 1
     stats = StepStats()
     # Newton stops well below the local error tolerance (the stage error then does not pollute it).
@@ -260,8 +289,8 @@ def integrate_radau(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save
         if key not in state:
             J = state["J"]
             eye = np.eye(J.shape[0])
-            state[key] = [newton_solver(eye - h * li * J) for li in lam]
-            stats.factorizations += len(lam)
+            state[key] = {i: newton_solver(eye - h * li * J) for i, li in enumerate(lam) if i not in conjugate_of}
+            stats.factorizations += len(state[key])
         return state[key]
 
     def radau_step(Y, h, guess):
@@ -275,11 +304,13 @@ def integrate_radau(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save
         previous = None
         for _ in range(newton_max):
             stats.newton_iterations += 1
-            fz = [f(Y + Z[j]) for j in range(stages)]
-            F = np.stack([ar.to_float(Z[i] - hs * sum(A[i][j] * fz[j] for j in range(stages))).ravel()
-                          for i in range(stages)])
+            # F = Z - h (A (x) I) f(Y + Z), the stages as the rows of one (s, n) product.
+            fz = np.stack([f(Y + Z[j]).ravel() for j in range(stages)])
+            F = ar.to_float(np.stack([z.ravel() for z in Z]) - hs * (A_matrix @ ar.matrices(fz)))
             W = Tinv @ F
-            dV = np.stack([lus[i](-W[i]) for i in range(stages)])
+            solved = {i: lus[i](-W[i]) for i in lus}
+            dV = np.stack([np.conj(solved[conjugate_of[i]]) if i in conjugate_of else solved[i]
+                           for i in range(stages)])
             dZ = np.real(T @ dV)
             size = float(np.sqrt(np.mean((dZ / scale64) ** 2)))
             if not math.isfinite(size) or (previous is not None and size > 0.9 * previous and size > newton_tol):
@@ -351,11 +382,13 @@ def integrate_radau(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save
         return both, h * factor
 
     if step is None:
-        step = _first_step(problem, Y0, f(Y0), t1 - t0, rtol, atol)
+        step = (carry or StepCarry()).first(lambda: _first_step(problem, Y0, f(Y0), t1 - t0, rtol, atol), t1 - t0)
     # The float64 LAPACK work (one complex LU per eigenvalue of A per step size, ``stages`` triangular solves per
     # Newton iteration) sits between full-precision field evaluations: its threads would only spin against other
     # processes. The limit is sized to one Newton iteration's solves.
     n = int(np.asarray(Y0).size)
     with limit_threads(stages * n * n):
-        Y = _drive(problem, Y0, t0, t1, save_times, on_save, macro, step, stats, progress, max_steps)
+        Y, h_next = _drive(problem, Y0, t0, t1, save_times, on_save, macro, step, stats, progress, max_steps)
+    if carry is not None:
+        carry.h = h_next
     return Y, stats

@@ -56,7 +56,7 @@ from solver.errors import ValidationError, require
 __all__ = ["FAMILIES", "PRECISIONS", "READINGS", "EXTRA_COLUMNS", "bound", "grid_eps", "family_spectrum",
            "scaled_parameters", "FrontierRun", "ConstructionCheck", "construction_check", "CampaignSpec",
            "TINY", "FLOAT64", "HIGH_PRECISION", "CAMPAIGNS", "campaign_runs", "solve_run", "run_campaign",
-           "read_frontier", "row_schema", "hp_digits", "with_shared_top", "write_frontier_row"]
+           "read_frontier", "row_schema", "hp_digits", "hp_rtol", "with_shared_top", "write_frontier_row"]
 
 FAMILIES = ("shifted", "fixed")
 PRECISIONS = ("float64", "flint", "mpmath")
@@ -67,6 +67,10 @@ RATIO = 10.0
 # delta1 = 0.1 sqrt(a_r), delta0 = 0.1 sqrt(eps / m): the margins of the construction (module docstring).
 DELTA1_FRACTION = 0.1
 DELTA0_FRACTION = 0.1
+# A high-precision run's local tolerance, as a fraction of eps / a_1: the integration's error on T stays three
+# decades below eps. Measured in BENCHMARKS.md ("High precision: tolerance tied to eps"): residuals equal to 16
+# digits at 1e-3 and 1e-6 of eps / a_1 and at the digits-derived 1e-28 it replaces, with half the field evaluations.
+HP_RTOL_FRACTION = 1e-3
 # Columns this campaign adds to the store's (evidence/accuracy-frontier/README.md).
 EXTRA_COLUMNS = ("precision", "family", "reading", "k", "bound", "dps", "accurate", "max_rel_residual",
                  "free_at_ar", "t_ur_ratio", "distance", "epochs")
@@ -130,10 +134,10 @@ class FrontierRun:
 
         a = self.a
         p = scaled_parameters(a[-1], self.eps, self.m)
+        float64 = self.precision == "float64"
         config = FlowConfig(algorithm="modified", m=self.m, delta0=p["delta0"], delta1=p["delta1"], lam=p["lam"],
-                            eps=self.eps, beta0=a[0], reinit_rule="norm",
-                            integrator="auto" if self.precision == "float64" else "radau", n_save=64,
-                            record_components=False)
+                            eps=self.eps, beta0=a[0], reinit_rule="norm", integrator="auto" if float64 else "radau",
+                            rtol=None if float64 else hp_rtol(a[0], self.eps), n_save=64, record_components=False)
         instance = InstanceSpec(d=self.d, a=a, basis="random", basis_seed=self.seed)
         return RunSpec(instance=instance, config=config, first_seed=self.seed, n_seeds=1)
 
@@ -179,6 +183,13 @@ def construction_check(a: Sequence[float], eps: float, m: int, delta0: float, de
     return ConstructionCheck(fitted_norm_ok=fitted > delta1, fresh_mass_ok=m * delta0 ** 2 < eps,
                              resolvable=bool(resolvable), margin_delta1=fitted / delta1,
                              margin_mass=eps / (m * delta0 ** 2))
+
+
+def hp_rtol(a_1: float, eps: float) -> float:
+    """Local tolerance of a high-precision run: ``HP_RTOL_FRACTION * eps / a_1`` (the state's rows are log-norms and
+    unit-vector coordinates, so this bounds each step's error on ``T`` at about ``1e-3 eps``), never looser than
+    float64's ``1e-16`` (a high-precision run is at least as accurate as the float64 one it is compared with)."""
+    return min(HP_RTOL_FRACTION * eps / a_1, 1e-16)
 
 
 def hp_digits(a_1: float, eps: float) -> int:
@@ -271,9 +282,11 @@ CAMPAIGNS = {c.name: c for c in (TINY, FLOAT64, HIGH_PRECISION)}
 
 
 def campaign_runs(spec: CampaignSpec) -> list[FrontierRun]:
-    """Every run of ``spec``: the float64 grid, then the high-precision points, seed-major (a campaign cut short has
-    whole seeds ``0..s`` of every cell). The largest eps of a d is one spectrum in both families (``a_r = 10
-    eps_top``): it runs once, as ``shifted``, and :func:`with_shared_top` gives it to both."""
+    """Every run of ``spec``: the float64 grid seed-major (a campaign cut short has whole seeds ``0..s`` of every
+    cell), then the high-precision points cell by cell, largest eps first (a high-precision run costs minutes to an
+    hour, growing with ``log(1/eps)``: one cut short has its cheapest cells complete). The largest eps of a d is one
+    spectrum in both families (``a_r = 10 eps_top``): it runs once, as ``shifted``, and :func:`with_shared_top`
+    gives it to both."""
     spec.validate()
     runs: list[FrontierRun] = []
     for seed in range(spec.seeds):
@@ -287,19 +300,19 @@ def campaign_runs(spec: CampaignSpec) -> list[FrontierRun]:
                         continue
                     for q in spec.m_over_r:
                         runs.append(FrontierRun(family, d, reading, k, eps, top, q * R, seed))
-    for seed in range(spec.hp_seeds):
+    backend = spec.hp_backend
+    if backend == "auto":
+        from solver.precision.arithmetic import make_arithmetic
+
+        backend = make_arithmetic("auto", 30).name
+    by_d = dict(spec.hp_m_by_d)
+    for eps in sorted(spec.hp_eps, reverse=True):
         for d in spec.hp_dims:
             top = grid_eps(d, spec.ks or (0,))[0][2]
-            for eps in spec.hp_eps:
-                for family in spec.hp_families:
-                    by_d = dict(spec.hp_m_by_d)
-                    for q in (by_d[d],) if d in by_d else spec.hp_m_over_r:
-                        a_1 = family_spectrum(family, eps, top)[0]
-                        backend = spec.hp_backend
-                        if backend == "auto":
-                            from solver.precision.arithmetic import make_arithmetic
-
-                            backend = make_arithmetic("auto", 30).name
+            for family in spec.hp_families:
+                a_1 = family_spectrum(family, eps, top)[0]
+                for q in (by_d[d],) if d in by_d else spec.hp_m_over_r:
+                    for seed in range(spec.hp_seeds):
                         runs.append(FrontierRun(family, d, "high-precision", -1, eps, top, q * R, seed,
                                                 precision=backend, dps=hp_digits(a_1, eps)))
     return runs
