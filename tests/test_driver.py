@@ -113,6 +113,6 @@ def test_a_record_carries_the_spec_it_ran(tmp_path):
 
     spec = RunSpec(InstanceSpec(d=3, r=2), FlowConfig(m=2, t_max=2.0, n_save=4, integrator="dopri5"), first_seed=1)
     record = solve(spec)
-    assert record.spec == spec and record.resolved.integrator == "dopri5" and record.flow == spec.config
-    assert Trajectory.load(record.save(tmp_path)).spec == spec
-    assert solve(spec.instance.truth(), spec.config, [1]).spec is None  # solved on arrays: no spec
+    assert RunSpec.of(record) == spec and record.resolved.integrator == "dopri5" and record.flow == spec.config
+    assert RunSpec.of(Trajectory.load(record.save(tmp_path))) == spec
+    assert RunSpec.of(solve(spec.instance.truth(), spec.config, [1])) is None  # solved on arrays: no spec
