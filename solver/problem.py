@@ -156,6 +156,13 @@ class NumpyFlowProblem:
         rho, X = unpack_state(y, self.d, self.m)
         return layout.pack(*kernels.flow_rounding(X, np.exp(2 * rho), self.a, self.U, self.order, unit_roundoff))
 
+    def atol(self, rtol: float, atol: float) -> np.ndarray:
+        """Absolute tolerances, packed: ``rtol`` for the log-norms (a relative error of ``||w||``), ``atol`` for the
+        unit-vector coordinates."""
+        out = np.full(self.m * (self.d + 1), float(atol))
+        out[: self.m] = rtol
+        return out
+
     def _at(self, y: np.ndarray) -> tuple:
         rho, X = unpack_state(y, self.d, self.m)
         return X, rho, self.a, self.U, self.order
