@@ -17,7 +17,7 @@ import torch
 from . import layout
 from .config import FlowConfig
 from .driver import (Progress, RunPlan, draw_reinitializations, drive, drop_small_components, epoch_schedule,
-                     estimate_beta0, initial_directions, plan_run, record_config, reinit_mask, resolve, run_spans,
+                     estimate_beta0, initial_directions, plan_run, reinit_mask, resolve, run_spans,
                      save_grid, seed_streams, to_trajectory, work_meta)
 from .errors import ValidationError, require
 from .ground_truth import GroundTruth
@@ -31,7 +31,7 @@ from .trajectory import Trajectory, package_versions
 # The driver's names stay importable from here (solver.flow is where users and older code look for them).
 __all__ = ["FlowConfig", "solve", "initial_directions", "estimate_beta0", "epoch_schedule", "reinit_mask",
            "resolve_device", "DTYPES", "RunPlan", "plan_run", "run_spans", "save_grid", "draw_reinitializations",
-           "drop_small_components", "record_config", "work_meta", "seed_streams", "Progress"]
+           "drop_small_components", "work_meta", "seed_streams", "Progress"]
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 

@@ -37,24 +37,8 @@ import torch
 
 from . import kernels, layout
 
-__all__ = ["BlockClusterPreconditioner", "flow_jacobian", "flow_jacobian_sparse", "flow_jacobian_batched", "flow_krylov_linearization",
-           "flow_shifted_system", "JacobianOperator", "pack_state", "unpack_state", "state_direction_norms"]
-
-
-def pack_state(rho: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """``[rho (m), x_1 (d), .., x_m (d)]`` from ``rho`` (m,) and ``X`` (d, m) (:func:`solver.layout.pack`)."""
-    return layout.pack(rho, X)
-
-
-def unpack_state(y: np.ndarray, d: int, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """Inverse of :func:`pack_state`; the directions are returned normalized (``xhat``)."""
-    rho, X = layout.unpack(y, d, m)
-    return rho, X / np.linalg.norm(X, axis=0)
-
-
-def state_direction_norms(y: np.ndarray, d: int, m: int) -> np.ndarray:
-    """``||x_k||`` (m,) of the unnormalized directions stored in the flat state ``y``."""
-    return np.linalg.norm(layout.unpack(y, d, m)[1], axis=0)
+__all__ = ["BlockClusterPreconditioner", "flow_jacobian", "flow_jacobian_sparse", "flow_jacobian_batched",
+           "flow_krylov_linearization", "flow_shifted_system", "JacobianOperator"]
 
 
 def _column_scale(norms: np.ndarray | None, d: int) -> np.ndarray | None:
@@ -64,11 +48,6 @@ def _column_scale(norms: np.ndarray | None, d: int) -> np.ndarray | None:
     scale = np.ones((norms.size, d + 1))
     scale[:, 1:] = 1.0 / np.asarray(norms, dtype=np.float64)[:, None]
     return scale
-
-
-def _flat_scale(per_component: np.ndarray) -> np.ndarray:
-    """(m, d+1) per-component layout -> the flat state layout (n,)."""
-    return layout.from_components(per_component)
 
 
 def _one_run(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray):
@@ -187,7 +166,7 @@ def _assemble(d: int, m: int, idx, self_xx, self_rx, rr, rx, xr, xx):
 def flow_jacobian_batched(X, rho, a, U, order: int):
     """Dense exact Jacobian of the flow for a batch of runs, in torch: ``(B, n, n)``, ``n = m (d+1)``.
 
-    The blocks of this module's docstring (:func:`_blocks`) written into the layout of :func:`pack_state`
+    The blocks of this module's docstring (:func:`_blocks`) written into the layout of :func:`solver.layout.pack`
     (``[rho_1..rho_m, x_1, .., x_m]``), kept on the inputs' device: ``X`` (B, d, m) unit directions, ``rho``
     (B, m) log-norms, ``a`` (B, r), ``U`` (B, d, r). Cost ``O(B m^2 d^2)`` (the ``d x_k / d x_i`` blocks), memory
     the ``B n^2`` result. Used by the torch stiff integrator (:mod:`solver.integrators.rosenbrock`).
@@ -209,7 +188,7 @@ def flow_jacobian_batched(X, rho, a, U, order: int):
 
 def flow_jacobian(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order: int, lam: float = 0.0,
                   direction_norms: np.ndarray | None = None) -> np.ndarray:
-    """Dense exact Jacobian ``d f / d y`` of one run at unit directions ``X`` (layout: :func:`pack_state`), numpy:
+    """Dense exact Jacobian ``d f / d y`` of one run at unit directions ``X`` (layout: :func:`solver.layout.pack`), numpy:
     :func:`flow_jacobian_batched` on a batch of one.
 
     ``lam`` enters the field only as the constant ``-lambda`` in ``d rho/dt``, so it does not appear here.
@@ -218,7 +197,7 @@ def flow_jacobian(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, 
     J = flow_jacobian_batched(*_one_run(X, rho, a, U), order)[0].numpy()
     scale = _column_scale(direction_norms, X.shape[0])
     if scale is not None:
-        J *= _flat_scale(scale)[None, :]
+        J *= layout.from_components(scale)[None, :]
     return J
 
 
@@ -233,7 +212,7 @@ def flow_jacobian_sparse(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.nd
     r, c, v = _assemble(d, m, idx, *blocks)
     scale = _column_scale(direction_norms, d)
     if scale is not None:
-        v = v * _flat_scale(scale)[c]
+        v = v * layout.from_components(scale)[c]
     return sp.csc_matrix((v, (r, c)), shape=(n, n))
 
 
@@ -336,7 +315,7 @@ class JacobianOperator:
     def matvec(self, v: np.ndarray) -> np.ndarray:
         d, m = self.d, self.m
         if self._column_scale is not None:
-            v = v * _flat_scale(self._column_scale)
+            v = v * layout.from_components(self._column_scale)
         out = _jacobian_product(self.X, self.X_coupled, self.M1, self.M2, self.Mrr, self.rr_self, self.self_rx,
                                 self.self_xx, *layout.unpack(v, d, m), self._coupled_columns, self.order)
         return self.scale * layout.pack(*out)
@@ -346,10 +325,6 @@ class JacobianOperator:
         if "dense" not in self._cache:
             self._cache["dense"] = flow_jacobian(*self._inputs, direction_norms=self.direction_norms)
         return self.scale * self._cache["dense"]
-
-    def sparse(self, coupling_floor: float) -> sp.csc_matrix:
-        """The (scaled) Jacobian without the couplings below ``coupling_floor`` (:func:`flow_jacobian_sparse`)."""
-        return self.scale * flow_jacobian_sparse(*self._inputs, coupling_floor, self.direction_norms)
 
     def cluster_coupling(self, min_overlap: float = 0.9, min_strength: float = CLUSTER_MIN_STRENGTH
                          ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], np.ndarray]:
@@ -530,7 +505,7 @@ def flow_krylov_linearization(a, U, order: int, m: int, d: int, solver: Callable
     """Matrix-free ``linearize`` for :func:`solver.integrators.rosenbrock.integrate_rosenbrock` on the flow, in torch.
 
     ``a`` (B, r) and ``U`` (B, d, r) are every run's ground truth (rows picked by ``runs``); states use the
-    layout of :func:`pack_state` per row, ``y`` (b, m (d+1)). For ``shift`` (b,) it returns
+    layout of :func:`solver.layout.pack` per row, ``y`` (b, m (d+1)). For ``shift`` (b,) it returns
     ``solve(rhs) = (shift I - J)^{-1} rhs`` by ``solver(apply, precondition, rtol=, max_iter=)`` (the caller's
     Krylov method, e.g. :func:`solver.integrators.krylov.krylov_solver`: this layer gives operators, the
     integrators own the iterations) on the operator and preconditioner of :func:`flow_shifted_system`. Memory

@@ -12,7 +12,8 @@ from solver.errors import ValidationError  # noqa: E402
 from solver.instances import figure1_truth, spread_truth  # noqa: E402
 from solver.integrators.cvode import CvodeFailure, FlowLinearization, integrate_cvode  # noqa: E402
 from solver.problem import NumpyFlowProblem  # noqa: E402
-from solver.jacobian import BlockClusterPreconditioner, JacobianOperator, flow_jacobian, pack_state  # noqa: E402
+from solver.jacobian import BlockClusterPreconditioner, JacobianOperator, flow_jacobian  # noqa: E402
+from solver.layout import pack  # noqa: E402
 
 from _helpers import random_state  # noqa: E402
 from _stiff_problems import reference  # noqa: E402
@@ -178,7 +179,7 @@ def test_flow_linearization_jtimes_is_the_exact_jacobian():
     d, m, r, order = 4, 6, 3, 4
     X, rho, a, U = random_state(rng, d, m, r, order)
     lin = FlowLinearization(NumpyFlowProblem(a, U, order, 0.0, m), coupling_floor=None)
-    y = pack_state(rho, X)
+    y = pack(rho, X)
     assert lin.setup(0.0, y, 0.1, reuse=False) is True
     assert lin.setup(0.0, y, 0.2, reuse=True) is False  # a new gamma keeps J
     v = rng.standard_normal(y.size)
