@@ -98,6 +98,45 @@ def test_solver_import_graph_has_no_cycle():
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
+# The layers above the engine room, lowest first: the driver of Algorithm 1, the backends that hand it a problem
+# and an integrator, the run specification (which calls a backend), and the named instances (built from specs).
+UPPER_LAYERS = (("solver.driver",), ("solver.flow", "solver.precision.backend"), ("solver.spec",),
+                ("solver.instances", "solver"))
+# The engine room: the model, its state layouts, its Jacobians and problems, the integrators, the record types.
+ENGINE_ROOM = ("solver._lazy", "solver.errors", "solver.config", "solver.kernels", "solver.layout", "solver.dense", "solver.threads",
+               "solver.ground_truth", "solver.power_method", "solver.jacobian", "solver.problem", "solver.record",
+               "solver.trajectory", "solver.integrators")
+
+
+def layer_of(module: str) -> int | None:
+    """0 for the engine room (a module of :data:`ENGINE_ROOM` or below one of them), 1.. for the upper layers,
+    None for a module this table does not place."""
+    if any(module == low or module.startswith(low + ".") for low in ENGINE_ROOM):
+        return 0
+    for level, names in enumerate(UPPER_LAYERS, start=1):
+        if module in names:
+            return level
+    return None
+
+
+def arrows_up(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """Imports from a placed module into a higher layer."""
+    return sorted((a, b) for a, targets in graph.items() for b in targets
+                  if layer_of(a) is not None and layer_of(b) is not None and layer_of(b) > layer_of(a))
+
+
+def test_solver_imports_go_down_the_layers():
+    graph = import_graph(ROOT, PACKAGE)
+    assert [m for m in graph if layer_of(m) is None and not m.startswith("solver.precision")] == []  # all placed
+    assert arrows_up(graph) == []
+
+
+def test_an_arrow_up_a_layer_is_found():
+    """The record importing the spec (as ``Trajectory.spec`` once did, inside a property) is an arrow up."""
+    graph = {"solver.trajectory": {"solver.record", "solver.spec"}, "solver.spec": {"solver.config"}}
+    assert arrows_up(graph) == [("solver.trajectory", "solver.spec")]
+
+
 def _write(root: Path, files: dict[str, str]) -> None:
     for rel, text in files.items():
         path = root / rel
