@@ -188,8 +188,8 @@ def flow_jacobian_batched(X, rho, a, U, order: int):
 
 def flow_jacobian(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order: int, lam: float = 0.0,
                   direction_norms: np.ndarray | None = None) -> np.ndarray:
-    """Dense exact Jacobian ``d f / d y`` of one run at unit directions ``X`` (layout: :func:`solver.layout.pack`), numpy:
-    :func:`flow_jacobian_batched` on a batch of one.
+    """Dense exact Jacobian ``d f / d y`` of one run at unit directions ``X`` (layout: :func:`solver.layout.pack`),
+    numpy: :func:`flow_jacobian_batched` on a batch of one.
 
     ``lam`` enters the field only as the constant ``-lambda`` in ``d rho/dt``, so it does not appear here.
     ``direction_norms``: the state's ``||x_k||`` when they are not 1 (module docstring).

@@ -11,9 +11,9 @@ Data flow::
     RunSpec --truth()/config--> solver.solve --> Trajectory --verify.invariants--> Verdict --> ledger row
 
 Torch-free and argparse-free: the CLI builds its parser from this module's fields without loading torch
-(``solve`` imports it lazily). This module is the top of the solver's import graph: it imports the flow (on
-call), and neither the flow nor the record imports it (a record holds its spec as data, :meth:`RunSpec.of`); :meth:`RunSpec.to_argv` and :meth:`RunSpec.from_argv` convert to and from flag lists
-as data.
+(``solve`` imports it lazily); :meth:`RunSpec.to_argv` and :meth:`RunSpec.from_argv` convert to and from flag lists
+as data. This module is the top of the solver's import graph: it imports the flow (on call), and neither the flow
+nor the record imports it (a record holds its spec as data, :meth:`RunSpec.of`).
 """
 
 from __future__ import annotations

@@ -155,8 +155,9 @@ class Trajectory:
     The record in the middle is typed: ``flow`` the :class:`solver.FlowConfig` as given, ``resolved`` what the
     run resolved (:class:`solver.record.Resolved`), ``events`` typed events (:mod:`solver.record`); ``meta`` holds
     the versions, the device, the work counters and, for a run of a :class:`solver.spec.RunSpec`, the spec's data
-    (typed again by ``RunSpec.of(trajectory)``: the spec layer sits above this one). ``config`` is the ``run.json`` form of ``flow`` and ``resolved`` together, and a
-    ``config`` dict in that form is accepted in place of them (records built by hand, older code).
+    (typed again by ``RunSpec.of(trajectory)``: the spec layer sits above this one). ``config`` is the
+    ``run.json`` form of ``flow`` and ``resolved`` together, and a ``config`` dict in that form is accepted in place
+    of them (records built by hand, older code).
     """
 
     def __init__(self, *, seeds: Sequence[int], times: np.ndarray, loss: np.ndarray, loss_floor: np.ndarray,

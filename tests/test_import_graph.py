@@ -103,9 +103,9 @@ def test_solver_import_graph_has_no_cycle():
 UPPER_LAYERS = (("solver.driver",), ("solver.flow", "solver.precision.backend"), ("solver.spec",),
                 ("solver.instances", "solver"))
 # The engine room: the model, its state layouts, its Jacobians and problems, the integrators, the record types.
-ENGINE_ROOM = ("solver._lazy", "solver.errors", "solver.config", "solver.kernels", "solver.layout", "solver.dense", "solver.threads",
-               "solver.ground_truth", "solver.power_method", "solver.jacobian", "solver.problem", "solver.record",
-               "solver.trajectory", "solver.integrators")
+ENGINE_ROOM = ("solver._lazy", "solver.errors", "solver.config", "solver.kernels", "solver.layout", "solver.dense",
+               "solver.threads", "solver.ground_truth", "solver.power_method", "solver.jacobian", "solver.problem",
+               "solver.record", "solver.trajectory", "solver.integrators")
 
 
 def layer_of(module: str) -> int | None:
