@@ -264,7 +264,6 @@ class JacobianOperator:
     ``diagonal_blocks()`` gives the (d+1) x (d+1) block of each component and ``cluster_coupling()`` the
     rank-``(d+1)``-per-cluster model of the couplings inside clusters of parallel components (together: the
     preconditioner of CVODE's GMRES, :mod:`solver.integrators.cvode`).
-    ``__array_ufunc__ = None`` makes ``c * J`` with a numpy scalar call :meth:`__rmul__`.
 
     With ``coupling_floor``, every sum over ``i`` above (and the ``c_i G_ki^{l-2} x_i x_i^T`` terms of the
     diagonal blocks' ``A_k``) runs over the components with ``c_i >= coupling_floor`` only, as in
@@ -276,8 +275,6 @@ class JacobianOperator:
     ``direction_norms``: the state's ``||x_k||`` when they are not 1; every form (products, blocks, cluster
     model, dense and sparse matrices) then has the columns of ``x_k`` divided by them (module docstring).
     """
-
-    __array_ufunc__ = None
 
     def __init__(self, X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order: int,
                  coupling_floor: float | None = None, direction_norms: np.ndarray | None = None):
@@ -301,16 +298,7 @@ class JacobianOperator:
         self.M1, self.M2, self.Mrr = _coupling_weights(c[None, kept], Gc, off, order)  # (m, coupled) each
         self.rr_self = -4 * c  # d rho_k / d rho_k (G_kk = 1)
         self.X_coupled = X[:, kept]
-        self.scale = 1.0
-        self._cache: dict = {}  # shared by the scaled copies: the unscaled dense matrix, formed at most once
-
-    def __rmul__(self, factor: float) -> "JacobianOperator":
-        scaled = object.__new__(JacobianOperator)
-        scaled.__dict__.update(self.__dict__)
-        scaled.scale = self.scale * float(factor)
-        return scaled
-
-    __mul__ = __rmul__
+        self._clusters: dict = {}  # by min_overlap: found once per Jacobian, for every gamma CVODE pairs with it
 
     def matvec(self, v: np.ndarray) -> np.ndarray:
         d, m = self.d, self.m
@@ -318,17 +306,17 @@ class JacobianOperator:
             v = v * layout.from_components(self._column_scale)
         out = _jacobian_product(self.X, self.X_coupled, self.M1, self.M2, self.Mrr, self.rr_self, self.self_rx,
                                 self.self_xx, *layout.unpack(v, d, m), self._coupled_columns, self.order)
-        return self.scale * layout.pack(*out)
+        return layout.pack(*out)
 
     def dense(self) -> np.ndarray:
-        """The same (scaled) Jacobian as a dense matrix (:func:`flow_jacobian`)."""
-        if "dense" not in self._cache:
-            self._cache["dense"] = flow_jacobian(*self._inputs, direction_norms=self.direction_norms)
-        return self.scale * self._cache["dense"]
+        """The same Jacobian as a dense matrix (:func:`flow_jacobian`)."""
+        return flow_jacobian(*self._inputs, direction_norms=self.direction_norms)
 
-    def cluster_coupling(self, min_overlap: float = 0.9, min_strength: float = CLUSTER_MIN_STRENGTH
+    def cluster_coupling(self, gamma: float = 1.0, min_overlap: float = 0.9,
+                         min_strength: float = CLUSTER_MIN_STRENGTH
                          ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], np.ndarray]:
-        """The couplings inside clusters of nearly parallel components: a rank-``(d+1)`` product ``Y Z^T`` per cluster.
+        """The couplings inside clusters of nearly parallel components of ``gamma J``: a rank-``(d+1)`` product
+        ``Y Z^T`` per cluster.
 
         Components are grouped greedily, largest ``c`` first: a seed takes every free component with
         ``<wbar_i, wbar_seed>^2 >= min_overlap``. With ``sigma_i`` the sign of ``wbar_i`` against the cluster's
@@ -346,26 +334,25 @@ class JacobianOperator:
         on exactly the neutral relative modes of a fitted cluster (C11), where ``l c_i h delta`` reaches 1e2
         late in Algorithm 1 (``h ~ 1e8``, ``delta ~ 1e-6``), and GMRES then needed 100-200 iterations
         (BENCHMARKS.md). Clusters whose coupling is weak against the identity of Newton's matrix
-        (``scale l sum_i c_i < min_strength``) are left out.
+        (``gamma l sum_i c_i < min_strength``) are left out.
 
         Returns ``(clusters, self_terms)``: one ``(members, Y, Z)`` per cluster kept, ``Y`` and ``Z``
         (n_members, d+1, d+1) in per-component layout (row 0 ``rho_k``, then ``x_k``; column ``a`` of the cluster's
-        rank), ``Y`` scaled like the operator, so that the model's ``(k, i)`` block is ``Y[k] Z[i]^T``; and the
-        (m, d+1, d+1) diagonal blocks ``Y[k] Z[k]^T`` of the model (the ``i = k`` terms, which
+        rank), ``Y`` carrying the factor ``gamma``, so that the model's ``(k, i)`` block is ``Y[k] Z[i]^T``; and
+        the (m, d+1, d+1) diagonal blocks ``Y[k] Z[k]^T`` of the model (the ``i = k`` terms, which
         :meth:`diagonal_blocks` already holds exactly). Clusters never share a member, so Woodbury's capacitance
-        is block diagonal, one ``(d+1) x (d+1)`` matrix per cluster. The unscaled clusters are computed once per
-        Jacobian and shared by its scaled copies (scipy's BDF rescales it at every change of step size).
+        is block diagonal, one ``(d+1) x (d+1)`` matrix per cluster. The clusters are found once per operator and
+        reused for every ``gamma`` (CVODE keeps a Jacobian over several step sizes).
         """
         l = self.order
-        key = ("clusters", min_overlap)
-        if key not in self._cache:
-            self._cache[key] = self._find_clusters(min_overlap)
+        if min_overlap not in self._clusters:
+            self._clusters[min_overlap] = self._find_clusters(min_overlap)
         kept, self_terms = [], np.zeros((self.m, self.d + 1, self.d + 1))
-        for members, weight, Y, Z, own in self._cache[key]:
-            if abs(self.scale) * l * weight >= min_strength:
-                kept.append((members, self.scale * Y, Z))
+        for members, weight, Y, Z, own in self._clusters[min_overlap]:
+            if abs(gamma) * l * weight >= min_strength:
+                kept.append((members, gamma * Y, Z))
                 self_terms[members] += own
-        return kept, self.scale * self_terms
+        return kept, gamma * self_terms
 
     def _find_clusters(self, min_overlap: float) -> list:
         """Unscaled ``(members, sum_i c_i, Y, Z, Y_k Z_k^T)`` of every cluster of two or more members
@@ -395,7 +382,7 @@ class JacobianOperator:
         B[:, 1:, 1:] = self.self_xx
         if self._column_scale is not None:
             B *= self._column_scale[:, None, :]
-        return self.scale * B
+        return B
 
 
 def _cluster_factors(Xm, sign, c, order: int, zeros):
@@ -426,8 +413,8 @@ def _clusters_batched(X, c, G, order: int, keep_strength, min_overlap: float = 0
     """:meth:`JacobianOperator.cluster_coupling` for a batch of runs in torch.
 
     ``X`` (B, d, m) unit directions, ``c`` (B, m), ``G = X^T X``; a cluster is kept where
-    ``l sum_i c_i >= keep_strength`` (B,) (the numpy method's ``scale l sum_i c_i >= min_strength`` with
-    ``keep_strength = min_strength / scale``). The same greedy grouping, run for every run at once: each round
+    ``l sum_i c_i >= keep_strength`` (B,) (the numpy method's ``gamma l sum_i c_i >= min_strength`` with
+    ``keep_strength = min_strength / gamma``). The same greedy grouping, run for every run at once: each round
     seeds, in every run, its free component of largest ``c`` that has a free partner (``G_ki^2 >= min_overlap``),
     which is the numpy loop's next cluster of two or more members (a seed without a partner is a singleton there,
     and removing it changes no other component's partners). Rounds stop when no run has a free pair (one host
@@ -568,24 +555,24 @@ def flow_shifted_system(y, a, U, order: int, m: int, d: int, shift):
 
 
 class BlockClusterPreconditioner:
-    """``M^{-1} ~ (I - gamma J)^{-1}`` for the flow's Jacobian operator ``J`` (``scaled = gamma J``): the exact
+    """``M^{-1} ~ (I - gamma J)^{-1}`` for the flow's Jacobian operator ``J`` (``operator``): the exact
     per-component ``(d+1) x (d+1)`` blocks ``B`` plus each cluster's coupling by Woodbury,
 
         M^{-1} = B^{-1} + B^{-1} Y (I - Z^T B^{-1} Y)^{-1} Z^T B^{-1},
 
     with ``gamma J ~ (I - B) + Y Z^T`` on the clusters of nearly parallel components
-    (:meth:`JacobianOperator.cluster_coupling`; the model's own ``i = k`` terms moved into ``B``). Used by both
+    (:meth:`JacobianOperator.cluster_coupling`; the model's own ``i = k`` terms moved into ``B``). Used by the
     Krylov path on the CPU, CVODE's (:mod:`solver.integrators.cvode`). Clusters share no
     member: one ``(d+1) x (d+1)`` capacitance solve per cluster. The capacitance is solved at every application,
     not inverted: late in Algorithm 1 it is nearly singular on a fitted cluster's neutral modes.
     """
 
-    def __init__(self, scaled: JacobianOperator):
-        d, m = scaled.d, scaled.m
+    def __init__(self, operator: JacobianOperator, gamma: float):
+        d, m = operator.d, operator.m
         self.d, self.m = d, m
-        clusters, self_terms = scaled.cluster_coupling()
-        blocks = np.eye(d + 1)[None] - scaled.diagonal_blocks() + self_terms
-            # torch's batched inverse of many small matrices takes half numpy's time (150 blocks of 31 x 31: 3.7 ms
+        clusters, self_terms = operator.cluster_coupling(gamma)
+        blocks = np.eye(d + 1)[None] - gamma * operator.diagonal_blocks() + self_terms
+        # torch's batched inverse of many small matrices takes half numpy's time (150 blocks of 31 x 31: 3.7 ms
         # against 6.9 ms), and a build happens every ~9 steps (BENCHMARKS.md).
         self.inverse_blocks = torch.linalg.inv(torch.from_numpy(np.ascontiguousarray(blocks))).numpy()
         self.woodbury = None

@@ -160,7 +160,7 @@ def test_block_cluster_preconditioner_makes_gmres_converge_in_a_few_iterations(g
     rho[:8] = np.log(0.4)
     rho[8:] = np.log(1e-6)
     newton = np.eye(m * (d + 1)) - gamma * flow_jacobian(X, rho, a, U, order)
-    precondition = BlockClusterPreconditioner(gamma * JacobianOperator(X, rho, a, U, order))
+    precondition = BlockClusterPreconditioner(JacobianOperator(X, rho, a, U, order), gamma)
     b = rng.standard_normal(newton.shape[0])
 
     def iterations(**preconditioner):

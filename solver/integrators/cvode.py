@@ -176,7 +176,7 @@ class FlowLinearization:
         formed = not reuse or self.operator is None
         if formed:
             self.operator = self.problem.operator(np.array(y), self.coupling_floor)
-        self.preconditioner = BlockClusterPreconditioner(gamma * self.operator)
+        self.preconditioner = BlockClusterPreconditioner(self.operator, gamma)
         return formed
 
     def jtimes(self, v: np.ndarray) -> np.ndarray:
