@@ -12,8 +12,7 @@ _WHERE = {
                      "random_nonorthogonal"),
     "trajectory": ("Trajectory",),
     "config": ("FlowConfig",),
-    "spec": ("InstanceSpec", "RunSpec"),
-    "flow": ("solve",),
+    "spec": ("InstanceSpec", "RunSpec", "solve"),
 }
 __all__, __getattr__ = lazy_exports(__name__, _WHERE)
 __all__.append("kernels")  # a submodule: ``from solver import kernels`` imports it by the usual rule

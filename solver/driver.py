@@ -36,8 +36,8 @@ from .record import Drop, Epoch, EpochStart, Event, Reinitialization, Resolved
 from .trajectory import Trajectory
 
 __all__ = ["initial_directions", "seed_streams", "estimate_beta0", "epoch_schedule", "reinit_mask", "save_grid",
-           "RunPlan", "plan_run", "run_spans", "draw_reinitializations", "drop_small_components", "record_config",
-           "resolve", "work_meta", "Progress", "SpanReport", "DriverProblem", "Driven", "drive", "to_trajectory"]
+           "RunPlan", "plan_run", "run_spans", "draw_reinitializations", "drop_small_components", "resolve",
+           "work_meta", "Progress", "SpanReport", "DriverProblem", "Driven", "drive", "to_trajectory"]
 
 class Progress(Protocol):
     """The one progress protocol: ``progress(done, total, stage)`` (:class:`verify.progress.ProgressBar` is one).
@@ -228,12 +228,6 @@ def resolve(plan: RunPlan, *, d: int, r: int, order: int, integrator: str, rtol:
     return Resolved(integrator=integrator, rtol=rtol, atol=atol, lam=lam, device=device, d=d, r=r, order=order,
                     linear_solver=linear_solver, beta0=plan.beta0,
                     epochs=tuple(Epoch(s, e, b) for s, e, b in plan.spans if b is not None))
-
-
-def record_config(config: FlowConfig, plan: RunPlan, **resolved: Any) -> dict:
-    """``run.json``'s ``config`` of a run: every :class:`FlowConfig` field and what :func:`resolve` gives for
-    ``resolved`` (its keyword arguments)."""
-    return {**config.to_dict(), **resolve(plan, **resolved).to_dict()}
 
 
 def work_meta(stats: StepStats, wall_seconds: float) -> dict:

@@ -9,7 +9,7 @@ Runge-Kutta, torch Rosenbrock, SUNDIALS CVODE, scipy BDF/Radau), and runs Algori
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -17,7 +17,7 @@ import torch
 from . import layout
 from .config import FlowConfig
 from .driver import (Progress, RunPlan, draw_reinitializations, drive, drop_small_components, epoch_schedule,
-                     estimate_beta0, initial_directions, plan_run, record_config, reinit_mask, resolve, run_spans,
+                     estimate_beta0, initial_directions, plan_run, reinit_mask, resolve, run_spans,
                      save_grid, seed_streams, to_trajectory, work_meta)
 from .errors import ValidationError, require
 from .ground_truth import GroundTruth
@@ -28,13 +28,10 @@ from .problem import TorchFlowProblem
 from .threads import field_flops, limit_threads
 from .trajectory import Trajectory, package_versions
 
-if TYPE_CHECKING:
-    from .spec import RunSpec
-
 # The driver's names stay importable from here (solver.flow is where users and older code look for them).
 __all__ = ["FlowConfig", "solve", "initial_directions", "estimate_beta0", "epoch_schedule", "reinit_mask",
            "resolve_device", "DTYPES", "RunPlan", "plan_run", "run_spans", "save_grid", "draw_reinitializations",
-           "drop_small_components", "record_config", "work_meta", "seed_streams", "Progress"]
+           "drop_small_components", "work_meta", "seed_streams", "Progress"]
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -92,7 +89,7 @@ def _choose_integrator(config: FlowConfig, truths: Sequence[GroundTruth], device
 
 
 def solve(
-    truths: GroundTruth | Sequence[GroundTruth] | RunSpec,
+    truths: GroundTruth | Sequence[GroundTruth],
     config: FlowConfig | None = None,
     seeds: Sequence[int] | None = None,
     progress: Progress | None = None,
@@ -100,8 +97,8 @@ def solve(
 ) -> Trajectory:
     """Run the configured flow for each seed (one run per seed, batched) and return the record.
 
-    ``solve(spec)`` with a :class:`solver.spec.RunSpec` is ``spec.solve()`` (its instance, config and seeds;
-    the record carries the spec and its command); ``config`` and ``seeds`` must then be left out.
+    A :class:`solver.spec.RunSpec` runs through ``spec.solve()`` or the package's ``solver.solve(spec)``
+    (:func:`solver.spec.solve`), which call this function with its instance, config and seeds.
     ``truths`` is one ground truth shared by all runs or one per seed (same ``d``, ``r`` and order).
     Run ``b`` draws W(0) (nested in m: :func:`initial_directions`) and its re-initializations from two child
     streams of ``SeedSequence(seeds[b])`` (:func:`seed_streams`): the same seed gives the same
@@ -111,15 +108,9 @@ def solve(
     metamorphic tests: rotated or permuted starts); re-initializations still come from the seeds' child
     streams, exactly as in a default run.
     """
-    from .spec import RunSpec
-
-    if isinstance(truths, RunSpec):
-        require(config is None and seeds is None, "solve(spec)",
-                "called without config or seeds (they are the spec's; use spec.replace(...) or spec.solve())",
-                "config" if config is not None else "seeds")
-        return truths.solve(progress=progress, initial_state=initial_state)
     if isinstance(truths, (dict, str)) or not (isinstance(truths, GroundTruth) or isinstance(truths, Sequence)):
-        raise ValidationError("truths", "a GroundTruth, a list of them, or a RunSpec (or call spec.solve())",
+        raise ValidationError("truths", "a GroundTruth or a list of them (a RunSpec: solver.solve(spec) or "
+                              "spec.solve())",
                               type(truths).__name__)
     config = FlowConfig() if config is None else config
     seeds = (0,) if seeds is None else seeds

@@ -37,24 +37,8 @@ import torch
 
 from . import kernels, layout
 
-__all__ = ["BlockClusterPreconditioner", "flow_jacobian", "flow_jacobian_sparse", "flow_jacobian_batched", "flow_krylov_linearization",
-           "flow_shifted_system", "JacobianOperator", "pack_state", "unpack_state", "state_direction_norms"]
-
-
-def pack_state(rho: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """``[rho (m), x_1 (d), .., x_m (d)]`` from ``rho`` (m,) and ``X`` (d, m) (:func:`solver.layout.pack`)."""
-    return layout.pack(rho, X)
-
-
-def unpack_state(y: np.ndarray, d: int, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """Inverse of :func:`pack_state`; the directions are returned normalized (``xhat``)."""
-    rho, X = layout.unpack(y, d, m)
-    return rho, X / np.linalg.norm(X, axis=0)
-
-
-def state_direction_norms(y: np.ndarray, d: int, m: int) -> np.ndarray:
-    """``||x_k||`` (m,) of the unnormalized directions stored in the flat state ``y``."""
-    return np.linalg.norm(layout.unpack(y, d, m)[1], axis=0)
+__all__ = ["BlockClusterPreconditioner", "flow_jacobian", "flow_jacobian_sparse", "flow_jacobian_batched",
+           "flow_krylov_linearization", "flow_shifted_system", "JacobianOperator"]
 
 
 def _column_scale(norms: np.ndarray | None, d: int) -> np.ndarray | None:
@@ -64,11 +48,6 @@ def _column_scale(norms: np.ndarray | None, d: int) -> np.ndarray | None:
     scale = np.ones((norms.size, d + 1))
     scale[:, 1:] = 1.0 / np.asarray(norms, dtype=np.float64)[:, None]
     return scale
-
-
-def _flat_scale(per_component: np.ndarray) -> np.ndarray:
-    """(m, d+1) per-component layout -> the flat state layout (n,)."""
-    return layout.from_components(per_component)
 
 
 def _one_run(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray):
@@ -187,7 +166,7 @@ def _assemble(d: int, m: int, idx, self_xx, self_rx, rr, rx, xr, xx):
 def flow_jacobian_batched(X, rho, a, U, order: int):
     """Dense exact Jacobian of the flow for a batch of runs, in torch: ``(B, n, n)``, ``n = m (d+1)``.
 
-    The blocks of this module's docstring (:func:`_blocks`) written into the layout of :func:`pack_state`
+    The blocks of this module's docstring (:func:`_blocks`) written into the layout of :func:`solver.layout.pack`
     (``[rho_1..rho_m, x_1, .., x_m]``), kept on the inputs' device: ``X`` (B, d, m) unit directions, ``rho``
     (B, m) log-norms, ``a`` (B, r), ``U`` (B, d, r). Cost ``O(B m^2 d^2)`` (the ``d x_k / d x_i`` blocks), memory
     the ``B n^2`` result. Used by the torch stiff integrator (:mod:`solver.integrators.rosenbrock`).
@@ -209,8 +188,8 @@ def flow_jacobian_batched(X, rho, a, U, order: int):
 
 def flow_jacobian(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order: int, lam: float = 0.0,
                   direction_norms: np.ndarray | None = None) -> np.ndarray:
-    """Dense exact Jacobian ``d f / d y`` of one run at unit directions ``X`` (layout: :func:`pack_state`), numpy:
-    :func:`flow_jacobian_batched` on a batch of one.
+    """Dense exact Jacobian ``d f / d y`` of one run at unit directions ``X`` (layout: :func:`solver.layout.pack`),
+    numpy: :func:`flow_jacobian_batched` on a batch of one.
 
     ``lam`` enters the field only as the constant ``-lambda`` in ``d rho/dt``, so it does not appear here.
     ``direction_norms``: the state's ``||x_k||`` when they are not 1 (module docstring).
@@ -218,7 +197,7 @@ def flow_jacobian(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, 
     J = flow_jacobian_batched(*_one_run(X, rho, a, U), order)[0].numpy()
     scale = _column_scale(direction_norms, X.shape[0])
     if scale is not None:
-        J *= _flat_scale(scale)[None, :]
+        J *= layout.from_components(scale)[None, :]
     return J
 
 
@@ -233,7 +212,7 @@ def flow_jacobian_sparse(X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.nd
     r, c, v = _assemble(d, m, idx, *blocks)
     scale = _column_scale(direction_norms, d)
     if scale is not None:
-        v = v * _flat_scale(scale)[c]
+        v = v * layout.from_components(scale)[c]
     return sp.csc_matrix((v, (r, c)), shape=(n, n))
 
 
@@ -285,7 +264,6 @@ class JacobianOperator:
     ``diagonal_blocks()`` gives the (d+1) x (d+1) block of each component and ``cluster_coupling()`` the
     rank-``(d+1)``-per-cluster model of the couplings inside clusters of parallel components (together: the
     preconditioner of CVODE's GMRES, :mod:`solver.integrators.cvode`).
-    ``__array_ufunc__ = None`` makes ``c * J`` with a numpy scalar call :meth:`__rmul__`.
 
     With ``coupling_floor``, every sum over ``i`` above (and the ``c_i G_ki^{l-2} x_i x_i^T`` terms of the
     diagonal blocks' ``A_k``) runs over the components with ``c_i >= coupling_floor`` only, as in
@@ -297,8 +275,6 @@ class JacobianOperator:
     ``direction_norms``: the state's ``||x_k||`` when they are not 1; every form (products, blocks, cluster
     model, dense and sparse matrices) then has the columns of ``x_k`` divided by them (module docstring).
     """
-
-    __array_ufunc__ = None
 
     def __init__(self, X: np.ndarray, rho: np.ndarray, a: np.ndarray, U: np.ndarray, order: int,
                  coupling_floor: float | None = None, direction_norms: np.ndarray | None = None):
@@ -322,38 +298,25 @@ class JacobianOperator:
         self.M1, self.M2, self.Mrr = _coupling_weights(c[None, kept], Gc, off, order)  # (m, coupled) each
         self.rr_self = -4 * c  # d rho_k / d rho_k (G_kk = 1)
         self.X_coupled = X[:, kept]
-        self.scale = 1.0
-        self._cache: dict = {}  # shared by the scaled copies: the unscaled dense matrix, formed at most once
-
-    def __rmul__(self, factor: float) -> "JacobianOperator":
-        scaled = object.__new__(JacobianOperator)
-        scaled.__dict__.update(self.__dict__)
-        scaled.scale = self.scale * float(factor)
-        return scaled
-
-    __mul__ = __rmul__
+        self._clusters: dict = {}  # by min_overlap: found once per Jacobian, for every gamma CVODE pairs with it
 
     def matvec(self, v: np.ndarray) -> np.ndarray:
         d, m = self.d, self.m
         if self._column_scale is not None:
-            v = v * _flat_scale(self._column_scale)
+            v = v * layout.from_components(self._column_scale)
         out = _jacobian_product(self.X, self.X_coupled, self.M1, self.M2, self.Mrr, self.rr_self, self.self_rx,
                                 self.self_xx, *layout.unpack(v, d, m), self._coupled_columns, self.order)
-        return self.scale * layout.pack(*out)
+        return layout.pack(*out)
 
     def dense(self) -> np.ndarray:
-        """The same (scaled) Jacobian as a dense matrix (:func:`flow_jacobian`)."""
-        if "dense" not in self._cache:
-            self._cache["dense"] = flow_jacobian(*self._inputs, direction_norms=self.direction_norms)
-        return self.scale * self._cache["dense"]
+        """The same Jacobian as a dense matrix (:func:`flow_jacobian`)."""
+        return flow_jacobian(*self._inputs, direction_norms=self.direction_norms)
 
-    def sparse(self, coupling_floor: float) -> sp.csc_matrix:
-        """The (scaled) Jacobian without the couplings below ``coupling_floor`` (:func:`flow_jacobian_sparse`)."""
-        return self.scale * flow_jacobian_sparse(*self._inputs, coupling_floor, self.direction_norms)
-
-    def cluster_coupling(self, min_overlap: float = 0.9, min_strength: float = CLUSTER_MIN_STRENGTH
+    def cluster_coupling(self, gamma: float = 1.0, min_overlap: float = 0.9,
+                         min_strength: float = CLUSTER_MIN_STRENGTH
                          ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], np.ndarray]:
-        """The couplings inside clusters of nearly parallel components: a rank-``(d+1)`` product ``Y Z^T`` per cluster.
+        """The couplings inside clusters of nearly parallel components of ``gamma J``: a rank-``(d+1)`` product
+        ``Y Z^T`` per cluster.
 
         Components are grouped greedily, largest ``c`` first: a seed takes every free component with
         ``<wbar_i, wbar_seed>^2 >= min_overlap``. With ``sigma_i`` the sign of ``wbar_i`` against the cluster's
@@ -371,26 +334,25 @@ class JacobianOperator:
         on exactly the neutral relative modes of a fitted cluster (C11), where ``l c_i h delta`` reaches 1e2
         late in Algorithm 1 (``h ~ 1e8``, ``delta ~ 1e-6``), and GMRES then needed 100-200 iterations
         (BENCHMARKS.md). Clusters whose coupling is weak against the identity of Newton's matrix
-        (``scale l sum_i c_i < min_strength``) are left out.
+        (``gamma l sum_i c_i < min_strength``) are left out.
 
         Returns ``(clusters, self_terms)``: one ``(members, Y, Z)`` per cluster kept, ``Y`` and ``Z``
         (n_members, d+1, d+1) in per-component layout (row 0 ``rho_k``, then ``x_k``; column ``a`` of the cluster's
-        rank), ``Y`` scaled like the operator, so that the model's ``(k, i)`` block is ``Y[k] Z[i]^T``; and the
-        (m, d+1, d+1) diagonal blocks ``Y[k] Z[k]^T`` of the model (the ``i = k`` terms, which
+        rank), ``Y`` carrying the factor ``gamma``, so that the model's ``(k, i)`` block is ``Y[k] Z[i]^T``; and
+        the (m, d+1, d+1) diagonal blocks ``Y[k] Z[k]^T`` of the model (the ``i = k`` terms, which
         :meth:`diagonal_blocks` already holds exactly). Clusters never share a member, so Woodbury's capacitance
-        is block diagonal, one ``(d+1) x (d+1)`` matrix per cluster. The unscaled clusters are computed once per
-        Jacobian and shared by its scaled copies (scipy's BDF rescales it at every change of step size).
+        is block diagonal, one ``(d+1) x (d+1)`` matrix per cluster. The clusters are found once per operator and
+        reused for every ``gamma`` (CVODE keeps a Jacobian over several step sizes).
         """
         l = self.order
-        key = ("clusters", min_overlap)
-        if key not in self._cache:
-            self._cache[key] = self._find_clusters(min_overlap)
+        if min_overlap not in self._clusters:
+            self._clusters[min_overlap] = self._find_clusters(min_overlap)
         kept, self_terms = [], np.zeros((self.m, self.d + 1, self.d + 1))
-        for members, weight, Y, Z, own in self._cache[key]:
-            if abs(self.scale) * l * weight >= min_strength:
-                kept.append((members, self.scale * Y, Z))
+        for members, weight, Y, Z, own in self._clusters[min_overlap]:
+            if abs(gamma) * l * weight >= min_strength:
+                kept.append((members, gamma * Y, Z))
                 self_terms[members] += own
-        return kept, self.scale * self_terms
+        return kept, gamma * self_terms
 
     def _find_clusters(self, min_overlap: float) -> list:
         """Unscaled ``(members, sum_i c_i, Y, Z, Y_k Z_k^T)`` of every cluster of two or more members
@@ -420,7 +382,7 @@ class JacobianOperator:
         B[:, 1:, 1:] = self.self_xx
         if self._column_scale is not None:
             B *= self._column_scale[:, None, :]
-        return self.scale * B
+        return B
 
 
 def _cluster_factors(Xm, sign, c, order: int, zeros):
@@ -451,8 +413,8 @@ def _clusters_batched(X, c, G, order: int, keep_strength, min_overlap: float = 0
     """:meth:`JacobianOperator.cluster_coupling` for a batch of runs in torch.
 
     ``X`` (B, d, m) unit directions, ``c`` (B, m), ``G = X^T X``; a cluster is kept where
-    ``l sum_i c_i >= keep_strength`` (B,) (the numpy method's ``scale l sum_i c_i >= min_strength`` with
-    ``keep_strength = min_strength / scale``). The same greedy grouping, run for every run at once: each round
+    ``l sum_i c_i >= keep_strength`` (B,) (the numpy method's ``gamma l sum_i c_i >= min_strength`` with
+    ``keep_strength = min_strength / gamma``). The same greedy grouping, run for every run at once: each round
     seeds, in every run, its free component of largest ``c`` that has a free partner (``G_ki^2 >= min_overlap``),
     which is the numpy loop's next cluster of two or more members (a seed without a partner is a singleton there,
     and removing it changes no other component's partners). Rounds stop when no run has a free pair (one host
@@ -530,7 +492,7 @@ def flow_krylov_linearization(a, U, order: int, m: int, d: int, solver: Callable
     """Matrix-free ``linearize`` for :func:`solver.integrators.rosenbrock.integrate_rosenbrock` on the flow, in torch.
 
     ``a`` (B, r) and ``U`` (B, d, r) are every run's ground truth (rows picked by ``runs``); states use the
-    layout of :func:`pack_state` per row, ``y`` (b, m (d+1)). For ``shift`` (b,) it returns
+    layout of :func:`solver.layout.pack` per row, ``y`` (b, m (d+1)). For ``shift`` (b,) it returns
     ``solve(rhs) = (shift I - J)^{-1} rhs`` by ``solver(apply, precondition, rtol=, max_iter=)`` (the caller's
     Krylov method, e.g. :func:`solver.integrators.krylov.krylov_solver`: this layer gives operators, the
     integrators own the iterations) on the operator and preconditioner of :func:`flow_shifted_system`. Memory
@@ -593,24 +555,24 @@ def flow_shifted_system(y, a, U, order: int, m: int, d: int, shift):
 
 
 class BlockClusterPreconditioner:
-    """``M^{-1} ~ (I - gamma J)^{-1}`` for the flow's Jacobian operator ``J`` (``scaled = gamma J``): the exact
+    """``M^{-1} ~ (I - gamma J)^{-1}`` for the flow's Jacobian operator ``J`` (``operator``): the exact
     per-component ``(d+1) x (d+1)`` blocks ``B`` plus each cluster's coupling by Woodbury,
 
         M^{-1} = B^{-1} + B^{-1} Y (I - Z^T B^{-1} Y)^{-1} Z^T B^{-1},
 
     with ``gamma J ~ (I - B) + Y Z^T`` on the clusters of nearly parallel components
-    (:meth:`JacobianOperator.cluster_coupling`; the model's own ``i = k`` terms moved into ``B``). Used by both
+    (:meth:`JacobianOperator.cluster_coupling`; the model's own ``i = k`` terms moved into ``B``). Used by the
     Krylov path on the CPU, CVODE's (:mod:`solver.integrators.cvode`). Clusters share no
     member: one ``(d+1) x (d+1)`` capacitance solve per cluster. The capacitance is solved at every application,
     not inverted: late in Algorithm 1 it is nearly singular on a fitted cluster's neutral modes.
     """
 
-    def __init__(self, scaled: JacobianOperator):
-        d, m = scaled.d, scaled.m
+    def __init__(self, operator: JacobianOperator, gamma: float):
+        d, m = operator.d, operator.m
         self.d, self.m = d, m
-        clusters, self_terms = scaled.cluster_coupling()
-        blocks = np.eye(d + 1)[None] - scaled.diagonal_blocks() + self_terms
-            # torch's batched inverse of many small matrices takes half numpy's time (150 blocks of 31 x 31: 3.7 ms
+        clusters, self_terms = operator.cluster_coupling(gamma)
+        blocks = np.eye(d + 1)[None] - gamma * operator.diagonal_blocks() + self_terms
+        # torch's batched inverse of many small matrices takes half numpy's time (150 blocks of 31 x 31: 3.7 ms
         # against 6.9 ms), and a build happens every ~9 steps (BENCHMARKS.md).
         self.inverse_blocks = torch.linalg.inv(torch.from_numpy(np.ascontiguousarray(blocks))).numpy()
         self.woodbury = None

@@ -23,7 +23,7 @@ import torch
 
 from . import kernels, layout
 from .jacobian import (JacobianOperator, flow_jacobian, flow_jacobian_batched, flow_jacobian_sparse,
-                       flow_krylov_linearization, state_direction_norms, unpack_state)
+                       flow_krylov_linearization)
 
 __all__ = ["TorchFlowProblem", "NumpyFlowProblem", "ObjectFlowProblem", "Observation"]
 
@@ -136,43 +136,55 @@ class NumpyFlowProblem:
         self.a, self.U, self.order, self.lam, self.m = a, U, order, lam, m
         self.d = U.shape[0]
 
+    def _split(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(rho, xhat, ||x||)`` of a packed state: log-norms, unit directions (d, m) and the stored norms (m,)."""
+        rho, X = layout.unpack(y, self.d, self.m)
+        norms = np.linalg.norm(X, axis=0)
+        return rho, X / norms, norms
+
     def pack(self, Y: np.ndarray) -> np.ndarray:
         """Rows layout (d+1, m) -> packed."""
         return layout.rows_to_packed(Y)
 
     def unpack(self, y: np.ndarray) -> np.ndarray:
         """Packed -> rows layout (d+1, m), directions normalized."""
-        return layout.to_rows(*unpack_state(y, self.d, self.m))
+        return layout.to_rows(*self._split(y)[:2])
 
     def field(self, y: np.ndarray) -> np.ndarray:
         """The field at ``xhat``, packed. A trial step may overshoot a log-norm past exp's range; the engine
         rejects the non-finite field and retries with a smaller step, so that overflow is not warned about."""
-        rho, X = unpack_state(y, self.d, self.m)
+        rho, X, _ = self._split(y)
         with np.errstate(over="ignore", invalid="ignore"):
             return layout.pack(*kernels.flow(X, np.exp(2 * rho), self.a, self.U, self.order, self.lam))
 
     def rounding(self, y: np.ndarray, unit_roundoff: float) -> np.ndarray:
         """The field's rounding level (:func:`solver.kernels.flow_rounding`), packed."""
-        rho, X = unpack_state(y, self.d, self.m)
+        rho, X, _ = self._split(y)
         return layout.pack(*kernels.flow_rounding(X, np.exp(2 * rho), self.a, self.U, self.order, unit_roundoff))
 
-    def _at(self, y: np.ndarray) -> tuple:
-        rho, X = unpack_state(y, self.d, self.m)
-        return X, rho, self.a, self.U, self.order
+    def atol(self, rtol: float, atol: float) -> np.ndarray:
+        """Absolute tolerances, packed: ``rtol`` for the log-norms (a relative error of ``||w||``), ``atol`` for the
+        unit-vector coordinates."""
+        out = np.full(self.m * (self.d + 1), float(atol))
+        out[: self.m] = rtol
+        return out
 
     def jacobian(self, y: np.ndarray) -> np.ndarray:
         """Dense Jacobian of :meth:`field` (:func:`solver.jacobian.flow_jacobian`)."""
-        return flow_jacobian(*self._at(y), direction_norms=state_direction_norms(y, self.d, self.m))
+        rho, X, norms = self._split(y)
+        return flow_jacobian(X, rho, self.a, self.U, self.order, direction_norms=norms)
 
     def sparse_jacobian(self, y: np.ndarray, coupling_floor: float):
         """The Jacobian without the couplings of components with ``c_i < coupling_floor`` (CSC)."""
-        return flow_jacobian_sparse(*self._at(y), coupling_floor, state_direction_norms(y, self.d, self.m))
+        rho, X, norms = self._split(y)
+        return flow_jacobian_sparse(X, rho, self.a, self.U, self.order, coupling_floor, norms)
 
     def operator(self, y: np.ndarray, coupling_floor: float | None = None) -> JacobianOperator:
         """The matrix-free Jacobian, with its diagonal blocks and cluster model for the preconditioner
         (:class:`solver.jacobian.BlockClusterPreconditioner`)."""
-        return JacobianOperator(*self._at(y), coupling_floor=coupling_floor,
-                                direction_norms=state_direction_norms(y, self.d, self.m))
+        rho, X, norms = self._split(y)
+        return JacobianOperator(X, rho, self.a, self.U, self.order, coupling_floor=coupling_floor,
+                                direction_norms=norms)
 
 
 class ObjectFlowProblem:

@@ -12,7 +12,8 @@ Data flow::
 
 Torch-free and argparse-free: the CLI builds its parser from this module's fields without loading torch
 (``solve`` imports it lazily); :meth:`RunSpec.to_argv` and :meth:`RunSpec.from_argv` convert to and from flag lists
-as data.
+as data. This module is the top of the solver's import graph: it imports the flow (on call), and neither the flow
+nor the record imports it (a record holds its spec as data, :meth:`RunSpec.of`).
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ if typing.TYPE_CHECKING:  # numpy and the ground truth load when a spec is used,
     import numpy as np
 
     from .ground_truth import GroundTruth
+    from .trajectory import Trajectory
 
-__all__ = ["InstanceSpec", "RunSpec", "Command", "PROGRAM", "spec_fields", "flag_of", "field_type",
+__all__ = ["InstanceSpec", "RunSpec", "Command", "PROGRAM", "solve", "spec_fields", "flag_of", "field_type",
            "estimate_memory_bytes", "available_memory_bytes", "BASES"]
 
 BASES = ("identity", "random", "nonorthogonal")
@@ -206,8 +208,9 @@ class RunSpec:
 
     # ------------------------------------------------------------------------------------------ running
     def solve(self, progress: Callable[[float, float, str], None] | None = None,
-              initial_state: tuple[np.ndarray, np.ndarray] | None = None):
-        """:func:`solver.flow.solve` on this spec; the record's ``meta`` carries the spec and its command."""
+              initial_state: tuple[np.ndarray, np.ndarray] | None = None) -> Trajectory:
+        """:func:`solver.flow.solve` on this spec's instance, config and seeds; the record's ``meta`` carries the
+        spec (``meta["spec"]``, read back by :meth:`of`) and its command (``meta["command"]``)."""
         from .flow import solve
 
         self.validate()
@@ -216,6 +219,13 @@ class RunSpec:
         trajectory.meta["spec"] = self.to_dict()
         trajectory.meta["command"] = self.command()
         return trajectory
+
+    @classmethod
+    def of(cls, trajectory: Trajectory) -> "RunSpec | None":
+        """The spec a record ran (its ``meta["spec"]``), or None for a record solved on arrays. The record holds
+        the spec's data, not the class: the trajectory layer sits below this one."""
+        data = trajectory.meta.get("spec")
+        return None if data is None else cls.from_dict(data)
 
     # ---------------------------------------------------------------------------- text and dict forms
     def to_argv(self) -> list[str]:
@@ -315,6 +325,22 @@ class RunSpec:
         """A stable 16-hex-digit key of the full inputs (same key, same run): sha256 of the canonical JSON."""
         text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def solve(truths: Any, config: FlowConfig | None = None, seeds: Sequence[int] | None = None,
+          progress: Callable[[float, float, str], None] | None = None,
+          initial_state: tuple[np.ndarray, np.ndarray] | None = None) -> Trajectory:
+    """The package's entry point, ``solver.solve``: ``solve(spec)`` is :meth:`RunSpec.solve` (``config`` and
+    ``seeds`` left out: they are the spec's), anything else goes to :func:`solver.flow.solve` (ground truths,
+    config, seeds). It lives here, above the flow layer, so that the flow never imports the spec."""
+    if isinstance(truths, RunSpec):
+        require(config is None and seeds is None, "solve(spec)",
+                "called without config or seeds (they are the spec's; use spec.replace(...) or spec.solve())",
+                "config" if config is not None else "seeds")
+        return truths.solve(progress=progress, initial_state=initial_state)
+    from . import flow
+
+    return flow.solve(truths, config, seeds, progress=progress, initial_state=initial_state)
 
 
 # ------------------------------------------------------------------------------------- memory guard

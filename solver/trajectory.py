@@ -153,10 +153,11 @@ class Trajectory:
     """A batch of runs of one configuration; see the module docstring for the arrays.
 
     The record in the middle is typed: ``flow`` the :class:`solver.FlowConfig` as given, ``resolved`` what the
-    run resolved (:class:`solver.record.Resolved`), ``events`` typed events (:mod:`solver.record`), ``spec`` the
-    :class:`solver.spec.RunSpec` it ran (when it ran from one); ``meta`` holds the versions, the device and the
-    work counters. ``config`` is the ``run.json`` form of ``flow`` and ``resolved`` together, and a
-    ``config`` dict in that form is accepted in place of them (records built by hand, older code).
+    run resolved (:class:`solver.record.Resolved`), ``events`` typed events (:mod:`solver.record`); ``meta`` holds
+    the versions, the device, the work counters and, for a run of a :class:`solver.spec.RunSpec`, the spec's data
+    (typed again by ``RunSpec.of(trajectory)``: the spec layer sits above this one). ``config`` is the
+    ``run.json`` form of ``flow`` and ``resolved`` together, and a ``config`` dict in that form is accepted in place
+    of them (records built by hand, older code).
     """
 
     def __init__(self, *, seeds: Sequence[int], times: np.ndarray, loss: np.ndarray, loss_floor: np.ndarray,
@@ -196,14 +197,6 @@ class Trajectory:
     def config(self) -> dict:
         """``run.json``'s ``config``: every :class:`FlowConfig` field and the resolved values (``*_used``)."""
         return {**self.flow.to_dict(), **self.resolved.to_dict()}
-
-    @property
-    def spec(self):
-        """The :class:`solver.spec.RunSpec` this record ran, or None (``solve`` called on arrays)."""
-        from .spec import RunSpec
-
-        data = self.meta.get("spec")
-        return None if data is None else RunSpec.from_dict(data)
 
     @property
     def batch(self) -> int:

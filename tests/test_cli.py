@@ -161,6 +161,10 @@ def test_solve_accepts_a_runspec_and_says_how_when_misused():
         solver.solve(spec, seeds=[1, 2])
     with pytest.raises(ValidationError, match=r"RunSpec"):
         solver.solve({"d": 4})
+    from solver.flow import solve as solve_arrays  # the flow layer takes arrays only: it never imports the spec
+
+    with pytest.raises(ValidationError, match=r"^truths: .*solver\.solve\(spec\) or spec\.solve\(\)"):
+        solve_arrays(spec)
 
 
 # ------------------------------------------------------------------------------------- check --set

@@ -11,7 +11,9 @@ from solver import FlowConfig, solve  # noqa: E402
 from solver.errors import ValidationError  # noqa: E402
 from solver.instances import figure1_truth, spread_truth  # noqa: E402
 from solver.integrators.cvode import CvodeFailure, FlowLinearization, integrate_cvode  # noqa: E402
-from solver.jacobian import BlockClusterPreconditioner, JacobianOperator, flow_jacobian, pack_state  # noqa: E402
+from solver.problem import NumpyFlowProblem  # noqa: E402
+from solver.jacobian import BlockClusterPreconditioner, JacobianOperator, flow_jacobian  # noqa: E402
+from solver.layout import pack  # noqa: E402
 
 from _helpers import random_state  # noqa: E402
 from _stiff_problems import reference  # noqa: E402
@@ -158,7 +160,7 @@ def test_block_cluster_preconditioner_makes_gmres_converge_in_a_few_iterations(g
     rho[:8] = np.log(0.4)
     rho[8:] = np.log(1e-6)
     newton = np.eye(m * (d + 1)) - gamma * flow_jacobian(X, rho, a, U, order)
-    precondition = BlockClusterPreconditioner(gamma * JacobianOperator(X, rho, a, U, order))
+    precondition = BlockClusterPreconditioner(JacobianOperator(X, rho, a, U, order), gamma)
     b = rng.standard_normal(newton.shape[0])
 
     def iterations(**preconditioner):
@@ -176,8 +178,8 @@ def test_flow_linearization_jtimes_is_the_exact_jacobian():
     rng = np.random.default_rng(2)
     d, m, r, order = 4, 6, 3, 4
     X, rho, a, U = random_state(rng, d, m, r, order)
-    lin = FlowLinearization(a, U, order, d, m, coupling_floor=None)
-    y = pack_state(rho, X)
+    lin = FlowLinearization(NumpyFlowProblem(a, U, order, 0.0, m), coupling_floor=None)
+    y = pack(rho, X)
     assert lin.setup(0.0, y, 0.1, reuse=False) is True
     assert lin.setup(0.0, y, 0.2, reuse=True) is False  # a new gamma keeps J
     v = rng.standard_normal(y.size)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from solver.config import FlowConfig
-from solver.driver import (RunPlan, draw_reinitializations, drop_small_components, initial_directions, record_config,
-                           resolve)
+from solver.driver import RunPlan, draw_reinitializations, drop_small_components, initial_directions, resolve
 from solver.record import Drop, Epoch, EpochStart, Reinitialization, Resolved, event_from_dict
+from solver.trajectory import Trajectory
 from solver.integrators._control import HIGH_PRECISION_CONTROL, RUNGE_KUTTA_CONTROL, StepController, StepStats
 
 
@@ -46,8 +46,11 @@ def test_reinitialization_draws_follow_each_runs_own_stream():
 def test_record_config_keeps_every_field_and_the_resolved_values():
     config = FlowConfig(algorithm="modified", m=7)
     plan = RunPlan(spans=[(0.0, 1.0, 1.0), (1.0, 3.0, 0.5)], beta0=1.0, times=np.linspace(0, 3, 4))
-    out = record_config(config, plan, d=3, r=2, order=4, integrator="bdf", rtol=1e-6, atol=1e-6, lam=1e-10,
-                        device="cpu")
+    resolved = resolve(plan, d=3, r=2, order=4, integrator="bdf", rtol=1e-6, atol=1e-6, lam=1e-10, device="cpu")
+    out = Trajectory(flow=config, resolved=resolved, seeds=[0], times=plan.times, loss=np.zeros((1, 4)),
+                     loss_floor=np.zeros((1, 4)), residuals=np.zeros((1, 4, 2)), a=np.ones((1, 2)),
+                     U=np.eye(3)[None, :, :2], final_log_norms=np.zeros((1, 7)),
+                     final_directions=np.ones((1, 3, 7))).config
     assert {k: out[k] for k in FlowConfig().to_dict()} == config.to_dict()
     assert out["epochs"] == [{"start": 0.0, "end": 1.0, "beta": 1.0}, {"start": 1.0, "end": 3.0, "beta": 0.5}]
     assert (out["rtol_used"], out["atol_used"], out["beta0_used"], out["integrator_used"]) == (1e-6, 1e-6, 1.0, "bdf")
@@ -113,6 +116,6 @@ def test_a_record_carries_the_spec_it_ran(tmp_path):
 
     spec = RunSpec(InstanceSpec(d=3, r=2), FlowConfig(m=2, t_max=2.0, n_save=4, integrator="dopri5"), first_seed=1)
     record = solve(spec)
-    assert record.spec == spec and record.resolved.integrator == "dopri5" and record.flow == spec.config
-    assert Trajectory.load(record.save(tmp_path)).spec == spec
-    assert solve(spec.instance.truth(), spec.config, [1]).spec is None  # solved on arrays: no spec
+    assert RunSpec.of(record) == spec and record.resolved.integrator == "dopri5" and record.flow == spec.config
+    assert RunSpec.of(Trajectory.load(record.save(tmp_path))) == spec
+    assert RunSpec.of(solve(spec.instance.truth(), spec.config, [1])) is None  # solved on arrays: no spec

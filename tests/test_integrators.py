@@ -6,9 +6,16 @@ import torch
 
 from solver import kernels
 from solver.integrators import DOPRI5, EULER, RK4, integrate_explicit
-from solver.jacobian import flow_jacobian, flow_jacobian_sparse, pack_state, unpack_state
+from solver.jacobian import flow_jacobian, flow_jacobian_sparse
+from solver.layout import pack, unpack
 
 from _helpers import random_state
+
+
+def _unpack_normalized(y, d, m):
+    """``(rho, xhat)`` of a packed state: the field is taken at the normalized directions."""
+    rho, X = unpack(y, d, m)
+    return rho, X / np.linalg.norm(X, axis=0)
 
 
 def _central_differences(f, y: np.ndarray, h: float = 1e-6) -> np.ndarray:
@@ -66,11 +73,11 @@ def test_analytic_jacobian_matches_finite_differences(rng):
         X, rho, a, U = random_state(rng, d, m, 2, order)
 
         def f(y):
-            r, Xh = unpack_state(y, d, m)
+            r, Xh = _unpack_normalized(y, d, m)
             d_rho, d_X = kernels.flow(Xh, np.exp(2 * r), a, U, order, 0.1)
-            return pack_state(d_rho, d_X)
+            return pack(d_rho, d_X)
 
-        y = pack_state(rho, X)
+        y = pack(rho, X)
         J = flow_jacobian(X, rho, a, U, order)
         fd = _central_differences(f, y)
         np.testing.assert_allclose(J, fd, atol=5e-8)
@@ -110,8 +117,6 @@ def test_matrix_free_jacobian_operator_equals_the_dense_jacobian(rng):
         op = JacobianOperator(X, rho, a, U, order)
         applied = np.stack([op.matvec(e) for e in np.eye(J.shape[0])], axis=1)
         np.testing.assert_allclose(applied, J, atol=1e-13)
-        scaled = np.float64(0.5) * op  # numpy scalars must defer to the operator
-        np.testing.assert_allclose(scaled.matvec(np.ones(J.shape[0])), 0.5 * J @ np.ones(J.shape[0]), atol=1e-13)
 
 
 def test_jacobian_operator_with_a_coupling_floor_is_the_sparse_jacobian(rng):
@@ -186,7 +191,7 @@ def clustered_state(rng, d: int, m: int, order: int, spread: float):
 
 
 def component_rows(k: int, m: int, d: int) -> np.ndarray:
-    """Indices of ``[rho_k, x_k]`` in the flat state layout (:func:`solver.jacobian.pack_state`)."""
+    """Indices of ``[rho_k, x_k]`` in the flat state layout (:func:`solver.layout.pack`)."""
     return np.r_[k, m + k * d + np.arange(d)]
 
 
@@ -248,19 +253,18 @@ def test_cluster_preconditioner_is_the_inverse_of_its_model_and_cuts_gmres_itera
     d, m, order = 6, 12, 4
     X, rho, a, U = clustered_state(rng, d, m, order, spread)
     op = JacobianOperator(X, rho, a, U, order)
-    scaled = np.float64(step) * op
     n = m * (d + 1)
-    precondition = BlockClusterPreconditioner(scaled)
-    clusters, self_terms = scaled.cluster_coupling()
+    precondition = BlockClusterPreconditioner(op, step)
+    clusters, self_terms = op.cluster_coupling(step)
     assert clusters  # the clusters are in the preconditioner
-    model = np.eye(n) - block_diagonal(scaled.diagonal_blocks() - self_terms, d) - cluster_model(clusters, m, d)
+    model = np.eye(n) - block_diagonal(step * op.diagonal_blocks() - self_terms, d) - cluster_model(clusters, m, d)
     b = rng.standard_normal(n)
     preconditioned = precondition(b)
     # Backward error: at h = 1e8 the model's entries reach 1e8, so its product carries rounding of that size.
     backward = np.linalg.norm(model @ preconditioned - b) / (np.linalg.norm(model, 2) * np.linalg.norm(preconditioned))
     assert backward < 1e-13
 
-    newton = np.eye(n) - scaled.dense()
+    newton = np.eye(n) - step * op.dense()
 
     def iterations(precondition):
         _x, steps, residual = batched_gmres(lambda v: (torch.as_tensor(newton) @ v[0])[None], lambda v: torch.as_tensor(
@@ -268,12 +272,12 @@ def test_cluster_preconditioner_is_the_inverse_of_its_model_and_cuts_gmres_itera
         return steps, float(residual[0])
 
     with_clusters, residual = iterations(precondition)
-    blocks_only = np.linalg.inv(np.eye(d + 1)[None] - scaled.diagonal_blocks())
+    blocks_only = np.linalg.inv(np.eye(d + 1)[None] - step * op.diagonal_blocks())
 
     def block_jacobi(v):
         per_component = np.concatenate([v[:m, None], v[m:].reshape(m, d)], axis=1)
         u = (blocks_only @ per_component[:, :, None])[:, :, 0]
-        return pack_state(u[:, 0], u[:, 1:].T)
+        return pack(u[:, 0], u[:, 1:].T)
 
     without, residual_without = iterations(block_jacobi)
     assert residual <= 1e-9 and with_clusters <= 6
@@ -287,7 +291,7 @@ def test_torch_cluster_preconditioner_matches_the_scipy_paths(rng, step, spread)
     and a run's preconditioned vector is bit for bit the same alone as beside a run with other clusters."""
     import torch
 
-    from solver.jacobian import BlockClusterPreconditioner, JacobianOperator, flow_shifted_system, pack_state
+    from solver.jacobian import BlockClusterPreconditioner, JacobianOperator, flow_shifted_system
 
     d, m, order = 6, 12, 4
     states = [clustered_state(rng, d, m, order, spread), clustered_state(rng, d, m, order, 10 * spread)]
@@ -295,13 +299,13 @@ def test_torch_cluster_preconditioner_matches_the_scipy_paths(rng, step, spread)
     b = rng.standard_normal((2, n))
     expected, models = [], []
     for (X, rho, a, U), rhs in zip(states, b):
-        scaled = np.float64(step) * JacobianOperator(X, rho, a, U, order)
-        assert scaled.cluster_coupling()[0]  # the clusters are in the CPU paths' preconditioner
-        expected.append(BlockClusterPreconditioner(scaled)(rhs) * step)
-        clusters, self_terms = scaled.cluster_coupling()
-        models.append(np.eye(n) - block_diagonal(scaled.diagonal_blocks() - self_terms, d)
+        op = JacobianOperator(X, rho, a, U, order)
+        clusters, self_terms = op.cluster_coupling(step)
+        assert clusters  # the clusters are in the CPU paths' preconditioner
+        expected.append(BlockClusterPreconditioner(op, step)(rhs) * step)
+        models.append(np.eye(n) - block_diagonal(step * op.diagonal_blocks() - self_terms, d)
                       - cluster_model(clusters, m, d))
-    y = torch.tensor(np.stack([pack_state(rho, X) for X, rho, _a, _U in states]))
+    y = torch.tensor(np.stack([pack(rho, X) for X, rho, _a, _U in states]))
     a = torch.tensor(np.stack([s[2] for s in states]))
     U = torch.tensor(np.stack([s[3] for s in states]))
     shift = torch.full((2,), 1 / step, dtype=torch.float64)
@@ -378,17 +382,17 @@ def test_jacobian_at_directions_off_the_unit_sphere_is_that_of_the_integrated_fi
     """BDF does not renormalize, so ``||x_k||`` drifts (to 0.42 on one component of the spread spectrum at
     m = r = 5, seed 3): every form of the Jacobian must be that of ``y -> f(rho, x/||x||)`` there, where the
     columns of ``x_k`` carry ``1/||x_k||``; the unit-norm Jacobian made Newton stall."""
-    from solver.jacobian import JacobianOperator, state_direction_norms
+    from solver.jacobian import JacobianOperator
 
     d, m, order = 4, 3, 4
     X, rho, a, U = random_state(rng, d, m, 2, order)
 
     def f(y):
-        r, Xh = unpack_state(y, d, m)
-        return pack_state(*kernels.flow(Xh, np.exp(2 * r), a, U, order, 0.0))
+        r, Xh = _unpack_normalized(y, d, m)
+        return pack(*kernels.flow(Xh, np.exp(2 * r), a, U, order, 0.0))
 
-    y = pack_state(rho, X * np.array([0.42, 1.0, 2.5]))
-    norms = state_direction_norms(y, d, m)
+    y = pack(rho, X * np.array([0.42, 1.0, 2.5]))
+    norms = np.linalg.norm(unpack(y, d, m)[1], axis=0)
     np.testing.assert_allclose(norms, [0.42, 1.0, 2.5])
     J = flow_jacobian(X, rho, a, U, order, direction_norms=norms)
     fd = _central_differences(f, y)
@@ -399,7 +403,6 @@ def test_jacobian_at_directions_off_the_unit_sphere_is_that_of_the_integrated_fi
     op = JacobianOperator(X, rho, a, U, order, direction_norms=norms)
     np.testing.assert_allclose(np.stack([op.matvec(e) for e in np.eye(y.size)], axis=1), J, atol=1e-13)
     np.testing.assert_allclose(op.dense(), J, atol=1e-14)
-    np.testing.assert_allclose(op.sparse(0.0).toarray(), J, atol=1e-14)
     for k, block in enumerate(op.diagonal_blocks()):
         rows = np.r_[k, m + k * d + np.arange(d)]
         np.testing.assert_allclose(block, J[np.ix_(rows, rows)], atol=1e-13)

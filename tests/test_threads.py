@@ -5,6 +5,7 @@ import pytest
 import torch
 from threadpoolctl import threadpool_info, threadpool_limits
 
+import solver.flow  # noqa: F401  (loads the engines' libraries, and their thread pools, before the fixture sets them)
 from solver import FlowConfig, solve
 from solver.instances import spread_truth
 from solver.threads import SINGLE_THREAD_FLOPS, field_flops, limit_threads, threads_for

@@ -26,8 +26,9 @@ import torch
 from scipy.integrate import BDF, Radau
 
 from ..errors import ValidationError
+from ..problem import NumpyFlowProblem
 from ._control import IntegrationStalled, StallGuard, StepStats, coupling_floor_for
-from ._cpu import FlowRun, integrate_runs
+from ._cpu import integrate_runs
 from ._explicit import OnSave
 
 IMPLICIT_METHODS = ("BDF", "Radau")
@@ -155,10 +156,12 @@ def integrate_implicit(
     linear_solver = resolve_linear_solver(linear_solver, method, y0.shape[1] * y0.shape[2])
     floor = None if linear_solver == "dense" else coupling_floor_for(t1 - t0, order)
 
-    def integrate_run(b: int, run: FlowRun, y_start: np.ndarray, targets: np.ndarray):
+    def integrate_run(b: int, run: NumpyFlowProblem, y_start: np.ndarray, targets: np.ndarray):
         accepted = AcceptedState(t0, y_start)
-        solver = (BDF if method == "BDF" else Radau)(run.field, t0, y_start, t1, rtol=rtol, atol=run.atol(rtol, atol),
-                                                     jac=accepted.jacobian(lambda t, y: run.jacobian(t, y, floor)))
+        jacobian = run.jacobian if floor is None else (lambda y: run.sparse_jacobian(y, floor))
+        solver = (BDF if method == "BDF" else Radau)(lambda _t, y: run.field(y), t0, y_start, t1, rtol=rtol,
+                                                     atol=run.atol(rtol, atol),
+                                                     jac=accepted.jacobian(lambda _t, y: jacobian(y)))
         try:
             sol = drive(solver, targets, accepted)
         except IntegrationStalled as err:

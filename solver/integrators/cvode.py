@@ -3,7 +3,7 @@
 CVODE owns the step-size and order control and the Newton iteration; this module supplies the callbacks
 (SUNDIALS' division of labour):
 
-- the field ``f(y)`` (:func:`solver.kernels.flow` in the layout of :func:`solver.jacobian.pack_state`);
+- the field ``f(y)`` (:meth:`solver.problem.NumpyFlowProblem.field`, packed layout);
 - a *linearization* ``J(y*)`` taken when CVODE asks for a new preconditioner (``psetup`` with ``jok = 0``):
   the Jacobian-vector product ``v -> J(y*) v`` (:class:`solver.jacobian.JacobianOperator`, ``O(m^2 d)``) and
   the preconditioner ``M ~ I - gamma J(y*)`` (:class:`BlockClusterPreconditioner`). CVODE's GMRES (SPGMR)
@@ -33,9 +33,10 @@ from typing import Callable, Protocol
 import numpy as np
 import torch
 
-from ..jacobian import BlockClusterPreconditioner, JacobianOperator, state_direction_norms, unpack_state
+from ..jacobian import BlockClusterPreconditioner, JacobianOperator
+from ..problem import NumpyFlowProblem
 from ._control import StepStats, coupling_floor_for
-from ._cpu import FlowRun, integrate_runs
+from ._cpu import integrate_runs
 
 __all__ = ["CvodeCounts", "CvodeFailure", "Linearization", "FlowLinearization",
            "integrate_cvode", "integrate_flow_cvode", "KRYLOV_DIM", "MAX_STEPS"]
@@ -160,25 +161,22 @@ def integrate_cvode(fun: Callable[[float, np.ndarray], np.ndarray], y0: np.ndarr
 
 
 class FlowLinearization:
-    """:class:`Linearization` of the flow of one run: ``J(y*)`` as a :class:`JacobianOperator` (couplings of
-    components with ``c_i < coupling_floor`` dropped, as on the scipy path) and :class:`BlockClusterPreconditioner`
-    of ``gamma J(y*)``. ``y*`` is the state CVODE hands ``psetup`` when it asks for a fresh Jacobian."""
+    """:class:`Linearization` of the flow of one run (``problem``): ``J(y*)`` as a :class:`JacobianOperator`
+    (couplings of components with ``c_i < coupling_floor`` dropped, as on the scipy path) and
+    :class:`BlockClusterPreconditioner` of ``gamma J(y*)``. ``y*`` is the state CVODE hands ``psetup`` when it asks
+    for a fresh Jacobian; CVODE does not renormalize the directions, which the problem's operator takes into
+    account."""
 
-    def __init__(self, a: np.ndarray, U: np.ndarray, order: int, d: int, m: int, coupling_floor: float | None):
-        self.a, self.U, self.order, self.d, self.m = a, U, order, d, m
-        self.coupling_floor = coupling_floor
+    def __init__(self, problem: NumpyFlowProblem, coupling_floor: float | None):
+        self.problem, self.coupling_floor = problem, coupling_floor
         self.operator: JacobianOperator | None = None
         self.preconditioner: BlockClusterPreconditioner | None = None
 
     def setup(self, t: float, y: np.ndarray, gamma: float, reuse: bool) -> bool:
         formed = not reuse or self.operator is None
         if formed:
-            y = np.array(y)
-            rho, X = unpack_state(y, self.d, self.m)
-            # CVODE does not renormalize the directions: the Jacobian must know their norms (solver.jacobian).
-            self.operator = JacobianOperator(X, rho, self.a, self.U, self.order, coupling_floor=self.coupling_floor,
-                                             direction_norms=state_direction_norms(y, self.d, self.m))
-        self.preconditioner = BlockClusterPreconditioner(gamma * self.operator)
+            self.operator = self.problem.operator(np.array(y), self.coupling_floor)
+        self.preconditioner = BlockClusterPreconditioner(self.operator, gamma)
         return formed
 
     def jtimes(self, v: np.ndarray) -> np.ndarray:
@@ -204,12 +202,12 @@ def integrate_flow_cvode(a: np.ndarray, U: np.ndarray, order: int, lam: float, y
         raise ValueError(f"linear_solver: krylov or dense with cvode (got {linear_solver!r})")
     floor = coupling_floor_for(t1 - t0, order)
 
-    def integrate_run(b: int, run: FlowRun, y_start: np.ndarray, targets: np.ndarray):
+    def integrate_run(b: int, run: NumpyFlowProblem, y_start: np.ndarray, targets: np.ndarray):
         dense = linear_solver == "dense"
         _times, states, run_counts = integrate_cvode(
-            run.field, y_start, t0, t1, targets, rtol=rtol, atol=run.atol(rtol, atol),
-            linearization=None if dense else FlowLinearization(run.a, run.U, order, run.d, run.m, floor),
-            jacobian=run.jacobian if dense else None)
+            lambda _t, y: run.field(y), y_start, t0, t1, targets, rtol=rtol, atol=run.atol(rtol, atol),
+            linearization=None if dense else FlowLinearization(run, floor),
+            jacobian=(lambda _t, y: run.jacobian(y)) if dense else None)
         return states, run_counts
 
     finals, stats = integrate_runs(a, U, order, lam, y0, t0, t1, save_times, on_save, progress, integrate_run)
