@@ -338,6 +338,16 @@ def test_high_precision_rows_are_kept_apart(tmp_path):
     analysis = fs.analyze(again)
     assert [(c["precision"], c["d"], c["eps"], c["n"]) for c in analysis.high_precision] == [("flint", 4, 1e-12, 1)]
     assert sum(t.n for t in analysis.by_m[("fixed", 8)].trends) == len(rows)  # the flint row is not among them
+    # Paired with the same seed's float64 run at the grid's smallest eps; a flipped outcome shows as disagreement.
+    deepest = bool(rows.loc[rows["eps"].idxmin(), "success"])
+    cell, = analysis.high_precision
+    assert cell["paired"] == 1 and cell["agree"] == int(bool(base["success"]) == deepest)
+    assert cell["float64_eps"] == rows["eps"].min() and cell["by_seed"] == ("S" if base["success"] else "F")
+    flipped = fr.FrontierRun("fixed", 4, "high-precision", -1, 1e-20, run.eps_top, 8, 0, "flint", 67)
+    fr.write_frontier_row(tmp_path, {**base, "key": flipped.key, "eps": 1e-20, "dps": 67, "success": not deepest})
+    cell20 = [c for c in fs.analyze(fr.read_frontier(tmp_path)).high_precision if c["eps"] == 1e-20][0]
+    assert (cell20["agree"], cell20["paired"]) == (0, 1)
+    assert "float64 (eps)" in fs.analyze(fr.read_frontier(tmp_path)).markdown()
 
 
 def test_probe_without_a_mode_is_one_usage_line(capsys):

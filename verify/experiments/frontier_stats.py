@@ -314,12 +314,16 @@ class FrontierAnalysis:
                     lines += ["", f"Slope against d (WLS): {sl:+.4f} per unit d [{lo:+.4f}, {hi:+.4f}]."]
                 lines.append("")
         if self.high_precision:
-            lines += ["### high precision", "", "| precision | family | d | eps | m | success | Wilson 95% | "
-                      "max_j abs(res_j)/a_j (max) | raised |", "|---|---|---|---|---|---|---|---|---|"]
+            lines += ["### high precision", "", "Outcomes by seed (S success, F failure, seeds in order) beside the "
+                      "same seeds' float64 outcome at the float64 grid's smallest eps (the same instance and W(0)): "
+                      "where they agree, the outcome did not move over the decades between.", "",
+                      "| precision | family | d | eps | m | success | Wilson 95% | by seed | float64 (eps) | agree | "
+                      "max_j abs(res_j)/a_j (max) | raised |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
             for c in self.high_precision:
                 lines.append(f"| {c['precision']} | {c['family']} | {c['d']} | {c['eps']:.0e} | {c['m']} | "
-                             f"{c['k']}/{c['n']} | [{c['lo']:.2f}, {c['hi']:.2f}] | {c['max_rel_residual']:.2e} | "
-                             f"{c['errors']} |")
+                             f"{c['k']}/{c['n']} | [{c['lo']:.2f}, {c['hi']:.2f}] | {c['by_seed']} | "
+                             f"{c['float64_by_seed'] or '-'} ({c['float64_eps']:.1e}) | {c['agree']}/{c['paired']} | "
+                             f"{c['max_rel_residual']:.2e} | {c['errors']} |")
         lines += [f"- {n}" for n in self.notes]
         return "\n".join(lines) + "\n"
 
@@ -363,11 +367,23 @@ def analyze(rows) -> FrontierAnalysis:
         families[fam] = _over_m(fam, per_m)
     hp = []
     high = ok[ok["precision"] != "float64"]
+    # The float64 outcome of each (family, d, m, seed) at the grid's smallest eps: a high-precision run of the same
+    # seed is the same instance and W(0) further down in eps, so the pair says whether the outcome moved.
+    deepest = f64.loc[f64.groupby(["family", "d", "m", "seed"])["eps"].idxmin()] if len(f64) else f64
+    float64_at = {(r.family, int(r.d), int(r.m), int(r.seed)): (bool(r.success), float(r.eps))
+                  for r in deepest.itertuples()}
     for (prec, fam, d, eps, m), g in high.groupby(["precision", "family", "d", "eps", "m"]):
         k, n = int(g["success"].sum()), int(len(g))
         lo, hi = wilson(k, n)
+        g = g.sort_values("seed")
+        paired = [(bool(r.success), float64_at[(fam, int(d), int(m), int(r.seed))]) for r in g.itertuples()
+                  if (fam, int(d), int(m), int(r.seed)) in float64_at]
         hp.append({"precision": prec, "family": fam, "d": int(d), "eps": float(eps), "m": int(m), "k": k, "n": n,
                    "lo": lo, "hi": hi, "max_rel_residual": float(g["max_rel_residual"].max()),
+                   "by_seed": "".join("S" if x else "F" for x in g["success"]),
+                   "float64_by_seed": "".join("S" if f[0] else "F" for _, f in paired),
+                   "float64_eps": max((f[1] for _, f in paired), default=math.nan),
+                   "agree": sum(h == f[0] for h, f in paired), "paired": len(paired),
                    "errors": int(rows[(rows["precision"] == prec) & (rows["d"] == d) & (rows["eps"] == eps)]
                                  ["error"].notna().sum())})
     return FrontierAnalysis(families=families, by_m=by_m, high_precision=hp, runs=runs, errors=errors,
