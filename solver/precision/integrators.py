@@ -72,7 +72,7 @@ class StepCarry:
     Restarted from :func:`solver.integrators._control.initial_step`, whose fallback is ``1e-6`` when the field is
     negligible against the tolerance (all components at rest, as late epochs are), every epoch spent
     ``log_4(span / 1e-6)`` steps (about 30 at ``t ~ 1e13``) growing back to the size the previous epoch ended with
-    (BENCHMARKS.md, "High precision: steps carried across epochs")."""
+    (BENCHMARKS.md, "High precision: tolerance tied to eps, steps carried across epochs")."""
 
     h: float | None = None
 
@@ -108,9 +108,10 @@ def _first_step(problem: Problem, Y: np.ndarray, f0: np.ndarray, span: float, rt
 
 def _drive(problem: Problem, Y: np.ndarray, t0: float, t1: float, save_times: np.ndarray, on_save: OnSave,
            step: Callable[[np.ndarray, float, float], tuple[np.ndarray | None, float]], h0: float,
-           stats: StepStats, progress: Callable[[float], None] | None, max_steps: int) -> tuple[np.ndarray, float]:
+           stats: StepStats, progress: Callable[[float], None] | None, max_steps: int,
+           carry: StepCarry | None) -> np.ndarray:
     """Shared loop: land exactly on every save time (:class:`solver.integrators.save_times.SaveTimes`), call
-    ``step(Y, t, h) -> (Y_new or None, h_next)``; returns the final state and the step proposed after the last."""
+    ``step(Y, t, h) -> (Y_new or None, h_next)``; the step proposed after the last is left in ``carry``."""
     plan = SaveTimes(save_times, t0, t1)
     plan.report_start(on_save, Y)
     t, h = t0, h0
@@ -134,7 +135,9 @@ def _drive(problem: Problem, Y: np.ndarray, t0: float, t1: float, save_times: np
                 progress(t)
         if k >= 0:
             on_save(int(k), Y)
-    return Y, h
+    if carry is not None:
+        carry.h = h
+    return Y
 
 
 def integrate_gbs(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save_times: np.ndarray,
@@ -189,9 +192,7 @@ def integrate_gbs(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save_t
         cache["f0"] = f(Y0)
         step = (carry or StepCarry()).first(lambda: _first_step(problem, Y0, cache["f0"], t1 - t0, rtol, atol),
                                             t1 - t0)
-    Y, h_next = _drive(problem, Y0, t0, t1, save_times, on_save, macro, step, stats, progress, max_steps)
-    if carry is not None:
-        carry.h = h_next
+    Y = _drive(problem, Y0, t0, t1, save_times, on_save, macro, step, stats, progress, max_steps, carry)
     return Y, stats
 
 
@@ -388,7 +389,5 @@ def integrate_radau(problem: Problem, Y0: np.ndarray, t0: float, t1: float, save
     # processes. The limit is sized to one Newton iteration's solves.
     n = int(np.asarray(Y0).size)
     with limit_threads(stages * n * n):
-        Y, h_next = _drive(problem, Y0, t0, t1, save_times, on_save, macro, step, stats, progress, max_steps)
-    if carry is not None:
-        carry.h = h_next
+        Y = _drive(problem, Y0, t0, t1, save_times, on_save, macro, step, stats, progress, max_steps, carry)
     return Y, stats
