@@ -7,6 +7,7 @@ one figure wider than the window. Each checker is shown to flag a deliberately b
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from solver.spec import InstanceSpec, RunSpec
 from verify.audit import PROFILES, decide_ledger
 from verify.audit._types import AuditReport, Figure, Machine, StageResult
 from verify.audit.pagecheck import find_chromium, layout_problems, markdown_repr_problems, repr_problems
-from verify.audit.render import render_html, render_markdown
+from verify.audit.render import markdown_html, render_html, render_markdown
 from verify.audit.stages.derivations import DerivationsResult
 from verify.audit.stages.figure1 import Figure1Result
 from verify.audit.stages.frontier import FrontierStageResult
@@ -148,6 +149,21 @@ def test_page_shows_floors_math_titles_and_no_empty_claims_slot(page):
     c4 = c4[:c4.index("</h3>")]
     assert "<math" in c4 and "d||w||/dt" not in c4
     assert "3 of 5 (u_4 and u_5 missed)" in html
+
+
+def test_frontier_tables_are_html_tables_with_their_intervals(page):
+    """The frontier stage's analysis reaches the page as HTML tables (its Markdown source nowhere), with its
+    intervals written as intervals ("[lo, hi]"), not rewritten as prose ("lo and hi")."""
+    html = page.read_text()
+    block = html[html.index('id="stage-frontier"'):]
+    block = block[:block.index("</section>")] if "</section>" in block else block
+    assert '<div class="md">' in block and "<table>" in block and "<th>logistic slope per decade [95%]</th>" in block
+    assert "|---|" not in block and "<pre>" not in block
+    assert re.search(r"<td>\[[+-]\d\.\d{2}, [+-]\d\.\d{2}\]</td>", block), "difference with its interval"
+    assert "from their own commands (" in block
+    assert markdown_html("| a | b |\n|---|---|\n| 1 | [0.34, 1.00] |\n") == (
+        '<div class="md"><table>\n<thead>\n<tr>\n<th>a</th>\n<th>b</th>\n</tr>\n</thead>\n<tbody>\n<tr>\n'
+        "<td>1</td>\n<td>[0.34, 1.00]</td>\n</tr>\n</tbody>\n</table></div>")
 
 
 def test_repr_checker_flags_a_broken_page(page):

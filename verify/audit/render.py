@@ -32,7 +32,7 @@ from .mathml import latex_to_html
 from .titles import TITLES
 
 __all__ = ["render_html", "render_markdown", "rerender", "inline_svg", "display_lines", "title_html", "STATUS_COLORS",
-           "RENDER_STATE"]
+           "RENDER_STATE", "markdown_html"]
 
 RENDER_STATE = "report.pickle"  # the pickled AuditReport the runner leaves beside report.json
 STATUS_COLORS = {"verified": "#1a7f37", "supported": "#0969da", "refuted": "#cf222e", "open": "#9a6700",
@@ -95,6 +95,16 @@ def _md(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def markdown_html(text: str) -> Markup:
+    """Markdown (the analyses' own tables, headings, lists and paragraphs, as written for ``report.md`` and the
+    README) as HTML, through Python-Markdown with its ``tables`` extension, inside ``<div class="md">`` (whose
+    tables scroll sideways instead of widening the page). One source for both renderings: the HTML page shows real
+    tables, not the Markdown source in a ``<pre>``."""
+    import markdown
+
+    return Markup('<div class="md">' + markdown.markdown(str(text), extensions=["tables"]) + "</div>")
+
+
 def _finalize(x):
     """What every ``{{ ... }}`` prints: text and markup as they are, any other value through
     :func:`verify.audit.wording.value` (no ``True``, ``None``, ``nan`` or ``[...]`` reaches a page)."""
@@ -113,7 +123,7 @@ def _environment(autoescape: bool) -> jinja2.Environment:
                              keep_trailing_newline=True, finalize=_finalize)
     env.filters.update(fmt=_fmt, md=_md, lines=display_lines, reader=wording.reader, floored=wording.floored,
                        yes_no=wording.yes_no, numbers=wording.numbers, recovered=wording.recovered,
-                       listing=wording.listing,
+                       listing=wording.listing, markdown_html=markdown_html,
                        title_html=lambda text: Markup(title_html(text)),
                        pretty_json=lambda obj, indent=2: json.dumps(json_safe(obj), indent=indent),
                        math=lambda tex, display=True: Markup(latex_to_html(tex, display)))

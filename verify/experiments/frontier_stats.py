@@ -32,6 +32,8 @@ from typing import Sequence
 
 import numpy as np
 
+from verify.audit.wording import listing
+
 __all__ = ["MARGIN", "Trend", "FamilyReading", "FrontierAnalysis", "trend", "analyze", "wilson", "ledger_p11",
            "ledger_p7", "LedgerEvidence", "plot_success", "plot_measures"]
 
@@ -250,17 +252,17 @@ def _family_reading(family: str, trends: list[Trend]) -> FamilyReading:
         reading, why = "not binding here", "flat success (within the margin) at every d down to the grid's smallest eps"
     elif len(needed) >= 2 and onset_c is not None and onset_c > 0 and _onset_moves(onsets):
         reading = "needed"
-        why = f"success falls at d = {needed}; the onset moves like exp(-c d/ln d) with c = {onset_c:.2f}"
+        why = f"success falls at d = {listing(needed)}; the onset moves like exp(-c d/ln d) with c = {onset_c:.2f}"
     else:
         reading = "inconclusive at these sizes"
         parts = []
         if needed:
-            parts.append(f"success falls at d = {needed} only" + ("" if len(needed) >= 2 else " (one d cannot show "
+            parts.append(f"success falls at d = {listing(needed)} only" + ("" if len(needed) >= 2 else " (one d cannot show "
                                                                    "how the onset moves)"))
         undecided = [t for t in trends if t.reading.startswith("inconclusive") and t.seeds_to_decide]
         failing = [t.d for t in trends if t.note.startswith("fails at the top")]
         if failing:
-            parts.append(f"at d = {failing} the runs fail inside the regime already (more m, or another reinit "
+            parts.append(f"at d = {listing(failing)} the runs fail inside the regime already (more m, or another reinit "
                          "rule, would let eps show)")
         if undecided:
             parts.append("undecided at d = " + ", ".join(f"{t.d} (about {t.seeds_to_decide} seeds per end of the "
@@ -308,7 +310,7 @@ class FrontierAnalysis:
                     extra += f" ({t.note})" if t.note else ""
                     lines.append(f"| {t.d} | {t.n} | {t.k}/{t.n} | {slope} | {t.ca_z:+.2f} ({t.ca_p:.3g}) | "
                                  f"{t.high[0]}/{t.high[1]} | {t.low[0]}/{t.low[1]} | "
-                                 f"{t.diff_ci[0]:+.2f}, {t.diff_ci[1]:+.2f} | {t.reading}{extra} |")
+                                 f"[{t.diff_ci[0]:+.2f}, {t.diff_ci[1]:+.2f}] | {t.reading}{extra} |")
                 if frm.slope_vs_d:
                     sl, lo, hi = frm.slope_vs_d
                     lines += ["", f"Slope against d (WLS): {sl:+.4f} per unit d [{lo:+.4f}, {hi:+.4f}]."]
@@ -424,7 +426,7 @@ def ledger_p7(rows) -> LedgerEvidence:
     others = "; ".join(f"m = {m}: {c[0]}/{c[1]}" for m, c in sorted(counts.items()) if m != m_top)
     return LedgerEvidence("P7", status, k, n, (lo, hi),
                           f"{k}/{n} runs at m = {m_top} inside exp(-d/ln d) recovered every component (Wilson 95% "
-                          f"[{lo:.2f}, {hi:.2f}]; both families, d = {sorted(set(inside['d']))})"
+                          f"[{lo:.2f}, {hi:.2f}]; both families, d = {listing(sorted(set(inside['d'])))})"
                           + (f"; {others}" if others else ""))
 
 
