@@ -67,6 +67,18 @@ def _check(run: fr.FrontierRun) -> fr.ConstructionCheck:
     return fr.construction_check(run.a, run.eps, run.m, c.delta0, c.delta1, c.regularizer, run.precision, run.dps)
 
 
+def test_high_precision_tolerance_follows_beta_down_to_the_eps_tolerance():
+    """hp_epoch_rtol: float64's 1e-16 at the first epochs (never looser), 1e-6 beta_s / a_1 below that, and the eps
+    tolerance hp_rtol from beta_s = 1e3 eps on (the last epochs)."""
+    a_1, eps = 2362.9, 1e-40
+    rtol = fr.hp_epoch_rtol(a_1, eps)
+    assert rtol(a_1) == rtol(1e-9 * a_1) == 1e-16
+    assert rtol(1e-12 * a_1) == pytest.approx(1e-18)
+    assert rtol(1e3 * eps) == rtol(eps) == fr.hp_rtol(a_1, eps) == pytest.approx(1e-3 * eps / a_1)
+    betas = a_1 * 0.5 ** np.arange(150)
+    assert np.all(np.diff([rtol(b) for b in betas]) <= 0)
+
+
 def test_no_point_fails_by_construction():
     for run in fr.campaign_runs(fr.FLOAT64) + fr.campaign_runs(fr.HIGH_PRECISION):
         check = _check(run)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -182,3 +183,31 @@ def test_cross_check_refuses_a_reference_no_tighter_than_float64():
 
     with pytest.raises(ValidationError, match="dps"):
         cross_check_figure1(dps=20, t_max=1.0, m=4)
+
+
+def test_epoch_tolerance_follows_beta():
+    """``epoch_rtol``: each epoch of Algorithm 1 runs at the tolerance its ``beta_s`` maps to (recorded per epoch),
+    a looser one costs fewer field evaluations (so the schedule reaches the integrator), and a tolerance the digits
+    cannot carry is refused naming ``rtol``."""
+    truth = identity_basis(3, np.array([1.0, 0.1]))
+    config = FlowConfig(algorithm="modified", m=4, delta0=1e-6, delta1=0.05, lam=1e-4, eps=0.02, beta0=1.0,
+                        reinit_rule="norm", integrator="radau", rtol=1e-14, n_save=16)
+
+    def schedule(beta: float) -> float:
+        return 1e-8 if beta > 0.3 else 1e-14
+
+    ar_backend = BACKENDS[-1]
+    tight = solve_high_precision(truth, config, 0, dps=30, backend=ar_backend)
+    loose = solve_high_precision(truth, config, 0, dps=30, backend=ar_backend, epoch_rtol=schedule)
+    betas = [e["beta"] for e in loose.config["epochs"]]
+    assert len(betas) >= 3 and betas[0] > 0.3 > betas[-1]
+    assert loose.meta["high_precision"]["epoch_rtol"] == [schedule(b) for b in betas]
+    assert tight.meta["high_precision"]["epoch_rtol"] is None
+    assert loose.meta["rhs_evals"] < tight.meta["rhs_evals"]
+    assert loose.recovered().all() and tight.recovered().all()
+    # The last epochs run at the same tolerance and the fitted state forgot the loose epochs' error: the exact final
+    # residuals (5e-5 = lambda/2) agree to 1e-24 (measured: 4e-31).
+    exact = [[mpmath.mpf(v) for v in t.meta["high_precision"]["residuals"][0][-1]] for t in (loose, tight)]
+    assert max(abs(x - y) for x, y in zip(*exact)) < 1e-24 and abs(exact[1][0] - mpmath.mpf("5e-5")) < 1e-15
+    with pytest.raises(ValidationError, match="rtol"):
+        solve_high_precision(truth, config, 0, dps=30, backend=ar_backend, epoch_rtol=lambda beta: 1e-40)

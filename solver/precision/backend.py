@@ -10,6 +10,8 @@ re-initialization rule on float64 copies (log-norms are safe in float64 at any s
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from ..config import FlowConfig
@@ -58,6 +60,7 @@ def solve_high_precision(
     integrator: str = "auto",
     delta0: str | None = None,
     progress: Progress | None = None,
+    epoch_rtol: Callable[[float], float] | None = None,
 ) -> Trajectory:
     """Run the configured flow for one seed at ``dps`` digits; return the float64 record plus exact values.
 
@@ -72,6 +75,11 @@ def solve_high_precision(
         integrator: ``auto``, ``gbs`` (explicit) or ``radau`` (implicit).
         delta0: the initial norm as a decimal string, overriding ``config.delta0`` (float64 cannot hold
             1e-1000; ``config.delta0`` must still be a valid float, e.g. its 1e-300 floor).
+        epoch_rtol: Algorithm 1 only: the local tolerance of epoch ``s`` as a function of its ``beta_s`` (atol
+            follows it as it follows ``rtol``); None: ``rtol`` in every epoch. Why: epoch ``s`` decides which
+            components grow against the threshold ``beta_s``, so its state need not be resolved far below
+            ``beta_s``, while the fitted components relax to their fixed point at rate ``~ a_r`` and forget an
+            earlier epoch's error (measured: :func:`verify.experiments.frontier.hp_epoch_rtol`).
     Returns:
         A :class:`Trajectory` (batch 1) with ``meta["high_precision"]`` holding the exact values as strings.
     """
@@ -81,14 +89,20 @@ def solve_high_precision(
     if integrator == "auto":
         integrator = "radau" if config.integrator in ("bdf", "radau") else "gbs"
     rtol = config.rtol if config.rtol is not None else default_rtol(ar.dps)
-    require(rtol > 10.0 ** (-ar.dps + 5), "rtol", f"above 1e-{ar.dps - 5} at dps = {ar.dps}", rtol)
+    _checked_rtol(rtol, ar.dps)
     atol = rtol if config.atol is None else min(config.atol, rtol)
     with ar.context():
-        return _solve(truth, config, int(seed), ar, integrator, rtol, atol, delta0, progress)
+        return _solve(truth, config, int(seed), ar, integrator, rtol, atol, delta0, progress, epoch_rtol)
+
+
+def _checked_rtol(rtol: float, dps: int) -> float:
+    require(rtol > 10.0 ** (-dps + 5), "rtol", f"above 1e-{dps - 5} at dps = {dps}", rtol)
+    return rtol
 
 
 def _solve(truth: GroundTruth, config: FlowConfig, seed: int, ar: Arithmetic, integrator: str, rtol: float,
-           atol: float, delta0: str | None, progress: Progress | None) -> Trajectory:
+           atol: float, delta0: str | None, progress: Progress | None,
+           epoch_rtol: Callable[[float], float] | None) -> Trajectory:
     d, r, m, order = truth.d, truth.r, config.m, truth.order
     lam = config.regularizer
     problem = ObjectFlowProblem(ar, truth, lam)
@@ -109,10 +123,16 @@ def _solve(truth: GroundTruth, config: FlowConfig, seed: int, ar: Arithmetic, in
 
     run = integrate_gbs if integrator == "gbs" else integrate_radau
     carry = StepCarry()  # the epochs are consecutive spans of one flow
+    beta_at = {t0: beta for t0, _t1, beta in plan.spans}
+    span_rtols: list[float] = []
 
     def integrate(state: np.ndarray, t0: float, t1: float, on_save, report):
-        return run(problem, state, t0, t1, plan.times, lambda k, Yk: on_save(k, Yk, [0]), rtol=rtol, atol=atol,
-                   step=config.step, progress=report, carry=carry)
+        beta = beta_at.get(t0)
+        span_rtol = rtol if epoch_rtol is None or beta is None else _checked_rtol(float(epoch_rtol(beta)), ar.dps)
+        span_rtols.append(span_rtol)
+        span_atol = span_rtol if config.atol is None else min(config.atol, span_rtol)
+        return run(problem, state, t0, t1, plan.times, lambda k, Yk: on_save(k, Yk, [0]), rtol=span_rtol,
+                   atol=span_atol, step=config.step, progress=report, carry=carry)
 
     driven = drive(problem, Y, plan, config, [rng], integrate=integrate, r=r, log_delta0=log_delta0,
                    progress=progress, on_observe=keep_exact)
@@ -124,6 +144,7 @@ def _solve(truth: GroundTruth, config: FlowConfig, seed: int, ar: Arithmetic, in
             np.array([ar.unit_roundoff], dtype=object))[0]),
         "orthogonal": [truth.orthogonal],
         "high_precision": {**ar.describe(), "integrator": integrator, "rtol": rtol, "atol": atol,
+                           "epoch_rtol": span_rtols if epoch_rtol is not None else None,
                            "delta0": ar.to_str(ar.scalar(delta0)) if delta0 is not None else repr(config.delta0),
                            "newton_iterations": driven.stats.newton_iterations, "jacobians": driven.stats.jacobians,
                            "loss": [exact["loss"]], "loss_floor": [exact["loss_floor"]],

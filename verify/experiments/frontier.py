@@ -56,7 +56,7 @@ from solver.errors import ValidationError, require
 __all__ = ["FAMILIES", "PRECISIONS", "READINGS", "EXTRA_COLUMNS", "bound", "grid_eps", "family_spectrum",
            "scaled_parameters", "FrontierRun", "ConstructionCheck", "construction_check", "CampaignSpec",
            "TINY", "FLOAT64", "HIGH_PRECISION", "CAMPAIGNS", "campaign_runs", "solve_run", "run_campaign",
-           "read_frontier", "row_schema", "hp_digits", "hp_rtol", "with_shared_top", "write_frontier_row"]
+           "read_frontier", "row_schema", "hp_digits", "hp_rtol", "hp_epoch_rtol", "with_shared_top", "write_frontier_row"]
 
 FAMILIES = ("shifted", "fixed")
 PRECISIONS = ("float64", "flint", "mpmath")
@@ -71,6 +71,9 @@ DELTA0_FRACTION = 0.1
 # decades below eps. Measured in BENCHMARKS.md ("High precision: tolerance tied to eps"): residuals equal to 16
 # digits at 1e-3 and 1e-6 of eps / a_1 and at the digits-derived 1e-28 it replaces, with half the field evaluations.
 HP_RTOL_FRACTION = 1e-3
+# Epoch s of a high-precision run resolves its state to this fraction of beta_s (relative to a_1) while that is looser
+# than the eps tolerance above: a millionth of the threshold the epoch decides by (hp_epoch_rtol).
+HP_BETA_FRACTION = 1e-6
 # Columns this campaign adds to the store's (evidence/accuracy-frontier/README.md).
 EXTRA_COLUMNS = ("precision", "family", "reading", "k", "bound", "dps", "accurate", "max_rel_residual",
                  "free_at_ar", "t_ur_ratio", "distance", "epochs")
@@ -148,7 +151,8 @@ class FrontierRun:
         base = self.spec().key()
         if self.precision == "float64":
             return base
-        return hashlib.sha256(f"{base}|{self.precision}|{self.dps}".encode()).hexdigest()[:16]
+        schedule = f"|epoch rtol {HP_BETA_FRACTION:g} beta/a_1"
+        return hashlib.sha256(f"{base}|{self.precision}|{self.dps}{schedule}".encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,24 @@ def hp_rtol(a_1: float, eps: float) -> float:
     unit-vector coordinates, so this bounds each step's error on ``T`` at about ``1e-3 eps``), never looser than
     float64's ``1e-16`` (a high-precision run is at least as accurate as the float64 one it is compared with)."""
     return min(HP_RTOL_FRACTION * eps / a_1, 1e-16)
+
+
+def hp_epoch_rtol(a_1: float, eps: float) -> Callable[[float], float]:
+    """Local tolerance of a high-precision run's epoch ``s`` from its threshold ``beta_s``:
+    ``min(1e-16, max(HP_RTOL_FRACTION eps, HP_BETA_FRACTION beta_s) / a_1)``.
+
+    Epoch ``s`` decides which components grow against ``beta_s``; an error of ``1e-6 beta_s`` on ``T`` cannot change
+    that, and the fitted components relax to their fixed point at rate ``~ a_r`` (times far below an epoch's
+    length), so the error is forgotten before the last epochs, which run at :func:`hp_rtol` (``beta_s <= 1e3 eps``).
+    Never looser than float64's ``1e-16``. The early epochs (where the components grow from ``delta0`` and are fitted)
+    were most of a run's cost at ``hp_rtol`` throughout; BENCHMARKS.md ("High precision: tolerance by epoch")
+    compares the two on every campaign point run at both."""
+    floor = hp_rtol(a_1, eps)
+
+    def rtol(beta: float) -> float:
+        return max(floor, min(HP_BETA_FRACTION * beta / a_1, 1e-16))
+
+    return rtol
 
 
 def hp_digits(a_1: float, eps: float) -> int:
@@ -384,7 +406,8 @@ def solve_run(run: FrontierRun) -> dict:
             from solver.precision.backend import solve_high_precision
 
             traj = solve_high_precision(spec.instance.truth(), spec.config, run.seed, dps=run.dps,
-                                        backend=run.precision, integrator="radau")
+                                        backend=run.precision, integrator="radau",
+                                        epoch_rtol=hp_epoch_rtol(run.a[0], run.eps))
     except Exception as err:  # noqa: BLE001 - recorded in the row, as the sweep runner does
         row.update({"recovered_all": False, "success": False, "n_recovered": 0, "error": f"{type(err).__name__}: "
                     f"{err}", "accurate": False})
