@@ -921,8 +921,9 @@ def decide_p12(stages: Stages) -> _Decision:
                          f"{phase.alg1_fit['verdict']}")
         has_plain = any(line.get("algorithm") == "plain" for line in phase.p12.details.get("lines", []))
         if has_plain:
+            per_line = [f"m_90 per line: {text}" for text in phase.p12.details.get("per_line", [])]
             return _from_evidence(phase.p12, ["phase", "figure1", "spread"], ["spread"],
-                                  _campaign_command(phase, "plain"), _campaign_lines(phase) + cited)
+                                  _campaign_command(phase, "plain"), _campaign_lines(phase) + cited + per_line)
         campaign_cited = [f"campaigns (no plain runs; cited): {phase.p12.statement}"] + _campaign_lines(phase)
     if numeric is not None and numeric.status == "refuted":
         return numeric

@@ -254,13 +254,15 @@ def p12_m90_evidence(rows: Any, q: float = 0.9, level: float = 0.95) -> ClaimEvi
     else:
         status = "supported"
         head = f"every one of {len(tested)} tested plain line(s) has a finite m_90"
+    # Each line's m_90 and m_50 with intervals go to the details (a list the report shows line by line, beside the
+    # phase stage's table of the same numbers), not into the one-sentence statement.
     statement = (head + (f"; not a test (order law m_90 above the grid, seeds censored as predicted): "
                          f"{'; '.join(untested)}" if untested else "")
-                 + f". m_90 with its {level:.0%} order-statistic interval per line: " + "; ".join(parts)
                  + (f". Order law (plain): {law_k} of {law_n} runs fitted exactly the predicted set" if law_n else "")
-                 + ".")
+                 + f". m_90 of {len(parts)} line(s), each with its {level:.0%} order-statistic interval: the phase stage's "
+                   "tables and this claim's details.")
     return ClaimEvidence("P12", status, statement,
                          details={"lines": [line.to_dict() for line in lines], "law_agreement": [law_k, law_n],
-                                  "untested": untested, "failing": failing},
+                                  "untested": untested, "failing": failing, "per_line": parts},
                          k=k if tested and not failing else None, n=n if tested and not failing else None,
                          sizes=sizes)
