@@ -359,6 +359,9 @@ def test_high_precision_rows_are_kept_apart(tmp_path):
     fr.write_frontier_row(tmp_path, {**base, "key": flipped.key, "eps": 1e-20, "dps": 67, "success": not deepest})
     cell20 = [c for c in fs.analyze(fr.read_frontier(tmp_path)).high_precision if c["eps"] == 1e-20][0]
     assert (cell20["agree"], cell20["paired"]) == (0, 1)
+    # P11 cites the pairs: 1 of 2 seeds keep their float64 outcome (the flipped one does not).
+    assert "high precision (cited): 1/2 seeds keep their float64 outcome down to eps = 1e-20 (d = 4)" in \
+        fs.ledger_p11(fs.analyze(fr.read_frontier(tmp_path))).statement
     assert "float64 (eps)" in fs.analyze(fr.read_frontier(tmp_path)).markdown()
 
 

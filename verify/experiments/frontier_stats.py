@@ -441,9 +441,16 @@ def ledger_p11(analysis: FrontierAnalysis) -> LedgerEvidence:
     n = sum(t.low[1] for t in fr.trends)
     lo, hi = wilson(k, n)
     status = {"not binding here": "supported", "needed": "refuted"}.get(fr.reading, "open")
-    return LedgerEvidence("P11", status, k, n, (lo, hi),
-                          f"family 'fixed': {fr.reading} ({fr.why}); {k}/{n} runs at the two smallest eps of each d "
-                          f"succeeded (Wilson 95% [{lo:.2f}, {hi:.2f}])")
+    statement = (f"family 'fixed': {fr.reading} ({fr.why}); {k}/{n} runs at the two smallest eps of each d "
+                 f"succeeded (Wilson 95% [{lo:.2f}, {hi:.2f}])")
+    cells = [c for c in analysis.high_precision if c["family"] == "fixed" and c["paired"]]
+    if cells:
+        # Below float64's floor: each high-precision seed against its own float64 outcome (cited, not decisive:
+        # 5 seeds a cell are a check of the float64 reading, not a statistic of their own).
+        agree, paired = sum(c["agree"] for c in cells), sum(c["paired"] for c in cells)
+        statement += (f"; high precision (cited): {agree}/{paired} seeds keep their float64 outcome down to eps = "
+                      f"{min(c['eps'] for c in cells):.0e} (d = {listing(sorted({c['d'] for c in cells}))})")
+    return LedgerEvidence("P11", status, k, n, (lo, hi), statement)
 
 
 # -------------------------------------------------------------------------------------------------- figures
