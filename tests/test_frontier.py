@@ -286,7 +286,11 @@ def test_campaign_flags_are_checked(capsys):
                          (["probe", "--campaign", "tiny", "--workers", "0"], "--workers: must be an integer in [1, 64]"),
                          (["probe", "--analyze", "--workers", "2"], "--workers: must be given with --campaign only"),
                          (["probe", "--point", "other:4:1e-3:8:0"], "--point: must be a family among"),
-                         (["probe", "--point", "fixed:4:1e-3:8:0", "--precision", "quad"], "--precision: must be one")):
+                         (["probe", "--point", "fixed:4:1e-3:8:0", "--precision", "quad"], "--precision: must be one"),
+                         (["probe", "--point", "fixed:4:1e-3:8:0", "--rtol", "0.1"], "--rtol: must be a number in"),
+                         (["probe", "--point", "fixed:4:1e-3:8:0", "--precision", "flint", "--rtol", "1e-8"],
+                          "--rtol: must be given with a float64 --point only"),
+                         (["probe", "--analyze", "--rtol", "1e-8"], "--rtol: must be given with a float64 --point")):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert needle in err and "Traceback" not in err
@@ -327,6 +331,10 @@ def test_point_reruns_a_campaign_row(tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert printed["key"] == row["key"] and printed["success"] == bool(row["success"])
     assert printed["max_rel_residual"] == pytest.approx(row["max_rel_residual"], rel=1e-6)
+    # Another local tolerance is another run (its own key), with the same outcome here.
+    assert main(["probe", "--point", f"shifted:6:{float(row['eps'])!r}:8:0", "--rtol", "1e-8"]) == 0
+    tighter = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert tighter["key"] != row["key"] and tighter["success"] == bool(row["success"])
 
 
 def test_high_precision_rows_are_kept_apart(tmp_path):

@@ -5,7 +5,8 @@ as the accuracy-frontier campaign (:mod:`verify.experiments.frontier`). One of t
   bound, many seeds; resumable), rows into ``--out`` (default ``evidence/accuracy-frontier``), then its
   statistics and figures (:mod:`verify.experiments.frontier_stats`);
 - ``--analyze``: the statistics and figures of the rows already under ``--out``;
-- ``--point family:d:eps:m:seed``: one run of it again, printed as one JSON line.
+- ``--point family:d:eps:m:seed``: one run of it again, printed as one JSON line (``--rtol``: a float64 run at
+  another local tolerance than the campaign's, to see whether an outcome depends on it).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "core at most)")
     parser.add_argument("--precision", default=None, metavar="NAME",
                         help="with --point: float64 (default), flint or mpmath")
+    parser.add_argument("--rtol", type=float, default=None, metavar="X",
+                        help="with a float64 --point: the integrator's local tolerance instead of the campaign's "
+                             "(CVODE's default 1e-6), in (0, 1e-3]")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help=f"with --campaign or --analyze: the campaign's folder (default {FRONTIER_OUT})")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -66,6 +70,11 @@ def run(args: argparse.Namespace) -> int:
         raise ValidationError("--workers", "given with --campaign only", args.workers)
     if args.precision is not None and args.point is None:
         raise ValidationError("--precision", "given with --point only", args.precision)
+    if args.rtol is not None and (args.point is None or (args.precision or "float64") != "float64"):
+        raise ValidationError("--rtol", "given with a float64 --point only (a high-precision run's tolerance follows "
+                              "eps)", args.rtol)
+    if args.rtol is not None and not 0 < args.rtol <= 1e-3:
+        raise ValidationError("--rtol", "a number in (0, 1e-3]", args.rtol)
     if args.out is not None and args.point is not None:
         raise ValidationError("--out", "given with --campaign or --analyze only (--point writes nothing)", args.out)
     if args.point is not None:
@@ -126,7 +135,8 @@ def _run_point(args: argparse.Namespace, fr) -> int:
     top = fr.grid_eps(d, (0,))[0][2]
     a_1 = fr.family_spectrum(family, eps, top)[0]
     dps = None if precision == "float64" else fr.hp_digits(a_1, eps)
-    run = fr.FrontierRun(family, d, "high-precision" if dps else "point", -1, eps, top, m, seed, precision, dps)
+    run = fr.FrontierRun(family, d, "high-precision" if dps else "point", -1, eps, top, m, seed, precision, dps,
+                         rtol=args.rtol)
     row = fr.solve_run(run)
     keys = ("key", "success", "accurate", "max_rel_residual", "free_at_ar", "t_ur_ratio", "epochs", "error",
             "cpu_seconds")

@@ -121,6 +121,7 @@ class FrontierRun:
     seed: int
     precision: str = "float64"
     dps: int | None = None  # digits of a high-precision run (None: float64)
+    rtol: float | None = None  # a float64 run's local tolerance (None: the integrator's default, CVODE's 1e-6)
 
     @property
     def a(self) -> tuple[float, ...]:
@@ -140,7 +141,7 @@ class FrontierRun:
         float64 = self.precision == "float64"
         config = FlowConfig(algorithm="modified", m=self.m, delta0=p["delta0"], delta1=p["delta1"], lam=p["lam"],
                             eps=self.eps, beta0=a[0], reinit_rule="norm", integrator="auto" if float64 else "radau",
-                            rtol=None if float64 else hp_rtol(a[0], self.eps), n_save=64, record_components=False)
+                            rtol=self.rtol if float64 else hp_rtol(a[0], self.eps), n_save=64, record_components=False)
         instance = InstanceSpec(d=self.d, a=a, basis="random", basis_seed=self.seed)
         return RunSpec(instance=instance, config=config, first_seed=self.seed, n_seeds=1)
 
