@@ -115,6 +115,11 @@ def test_values_read_as_words_and_numbers():
     assert reader("which [True, True, True, False, False]") == "which 3 of 5 (u_4 and u_5 missed)"
     assert reader("d in [2, 3], l in [3, 4, 'symbolic']") == "d in 2 and 3, l in 3, 4 and symbolic"
     assert reader("t_disc[1..5] at x[0]") == "t_disc[1..5] at x[0]"  # indexing is not a literal
+    # An interval after its estimate or level is notation, not a list; a list after a word is still written out.
+    for interval in ("m_90 = 24 [17, unbounded]", "Wilson 95% [0.84, 0.91]", "slope +0.177 [-0.038, +0.391]",
+                     "m_50 = above the grid (95% [-, unbounded])"):
+        assert reader(interval) == interval
+    assert reader("d = [4, 8], interval [0.1, 0.2]") == "d = 4 and 8, interval 0.1 and 0.2"
     assert reader("the solver's loss and the backend's target") == "the solver's loss and the backend's target"
     for text in ("worst {unexplained_drops: 0}", "margin nan", "worst None", "which [True, False]",
                  "l in [3, 'symbolic']", "claims: ]", "~nan s left", "final loss -1.110e-16"):

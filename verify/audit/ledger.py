@@ -211,7 +211,7 @@ def _count(decision: _Decision, k: int, n: int, sizes: list[dict]) -> _Decision:
     decision.scope = {"d": ds, "l": ls}
     if n:
         lo, hi = decision.ci95
-        decision.summary += f" [{k}/{n} runs, Wilson 95% interval {lo:.2f}-{hi:.2f}]"
+        decision.summary += f" ({k}/{n} runs, Wilson 95% interval {lo:.2f}-{hi:.2f})"
     return decision
 
 
@@ -800,8 +800,12 @@ def _cited_runs(groups: list[_RunGroup]) -> list[str]:
             f"{_fmt(theorem1_bound(g.d))}): {g.line}" for g in groups]
 
 
-def _frontier_size() -> dict:
-    return {"source": "accuracy-frontier", "d": None, "m": None, "r": 4, "l": 4, "seeds": None}
+def _frontier_sizes(front) -> list[dict]:
+    """The accuracy-frontier campaign's float64 runs, one size per d (r = 4, order 4; the m it ran)."""
+    cells = front.analysis.by_m
+    ds = sorted({t.d for reading in cells.values() for t in reading.trends})
+    ms = sorted({m for _family, m in cells})
+    return [{"source": "accuracy-frontier (float64)", "d": int(d), "m": ms, "r": 4, "l": 4} for d in ds]
 
 
 def decide_p7(stages: Stages) -> _Decision:
@@ -841,13 +845,13 @@ def decide_p7(stages: Stages) -> _Decision:
                      stages_used, _FRONTIER_COMMAND, details, figures)
     if ev.k < ev.n:
         return _count(_open(f"not reproduced (our parameters; the theorem's are unquantified): {ev.statement}",
-                            stages_used, _FRONTIER_COMMAND, details, figures), ev.k, ev.n, [_frontier_size()])
+                            stages_used, _FRONTIER_COMMAND, details, figures), ev.k, ev.n, _frontier_sizes(front))
     if deviation is not None and deviation > TRUST_DEVIATION:
         return _count(_open(f"float64 and high precision deviate by {deviation:.2g} > {TRUST_DEVIATION:g}: the "
                             f"float64 evidence is not trusted ({ev.statement})", stages_used, _FRONTIER_COMMAND,
-                            details, figures), ev.k, ev.n, [_frontier_size()])
+                            details, figures), ev.k, ev.n, _frontier_sizes(front))
     return _count(_Decision(ev.status, ev.statement, details, stages_used, figures, _FRONTIER_COMMAND),
-                  ev.k, ev.n, [_frontier_size()])
+                  ev.k, ev.n, _frontier_sizes(front))
 
 
 def _frontier_or_decision(stages: Stages, claim: str, stages_used: list[str], details: list[str],
@@ -891,7 +895,7 @@ def decide_p11(stages: Stages) -> _Decision:
                                         "low_minus_high_ci95": list(t.diff_ci), "cochran_armitage_z": t.ca_z,
                                         "p": t.ca_p} for t in fixed.trends if t.reading == "needed"]}
     decision = _Decision(ev.status, ev.statement, details, stages_used, figures, analyze, counterexample)
-    return _count(decision, ev.k, ev.n, [_frontier_size()]) if ev.n else decision
+    return _count(decision, ev.k, ev.n, _frontier_sizes(front)) if ev.n else decision
 
 
 def decide_p12(stages: Stages) -> _Decision:

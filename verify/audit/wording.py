@@ -106,6 +106,11 @@ _END = r"(?![\w'])"
 _BOOL_LIST = re.compile(r"\[\s*((?:True|False)(?:\s*,\s*(?:True|False))*)\s*\]")
 _LIST = re.compile(r"(?<![\w\]])\[([^\[\]{}]*)\]")
 _DICT = re.compile(r"\{([^{}]*)\}")
+# An interval "[lo, hi]" right after its estimate or its level ("24 [17, unbounded]", "95% [0.84, 0.91]") is
+# notation, not a Python list: it stays as written.
+_INTERVAL_END = r"\s*(?:[+-]?\d+(?:\.\d*)?(?:e[+-]?\d+)?|[+-]?inf|∞|unbounded|-)\s*"
+_INTERVAL = re.compile(_INTERVAL_END + "," + _INTERVAL_END)
+_AFTER_ESTIMATE = re.compile(r"[\d%]\s?$")
 _QUOTED = re.compile(r"(?<![\w])'([^'\s][^']*)'(?![\w])")  # a Python string, not an apostrophe
 # A negative number of rounding size (<= 1e-15 in magnitude): where a loss is printed, it is under its floor.
 _NEG_TINY = re.compile(_WORD + r"-\d(?:\.\d+)?e-(?:1[5-9]|[2-9]\d|\d{3})" + _END)
@@ -121,6 +126,10 @@ REPR = re.compile(
 def repr_fragments(text: str) -> list[str]:
     """Every fragment of ``text`` that :data:`REPR` matches (empty: reads like prose)."""
     return [m.group(0) for m in REPR.finditer(text)]
+
+
+def _is_interval(match: re.Match) -> bool:
+    return bool(_INTERVAL.fullmatch(match.group(1)) and _AFTER_ESTIMATE.search(match.string[:match.start()]))
 
 
 def _items(body: str) -> list[str]:
@@ -150,7 +159,7 @@ def reader(text: Any) -> str:
         return "; ".join(pairs) if pairs else "none"
 
     for _ in range(3):  # nested literals, innermost first
-        new = _LIST.sub(lambda m: listing(_items(m.group(1))), text)
+        new = _LIST.sub(lambda m: m.group(0) if _is_interval(m) else listing(_items(m.group(1))), text)
         new = _DICT.sub(_dict, new)
         if new == text:
             break

@@ -219,9 +219,11 @@ def p12_m90_evidence(rows: Any, q: float = 0.9, level: float = 0.95) -> ClaimEvi
         key = line.key
         m50, lo50, hi50 = quantile_interval([c.m_needed for c in line.curves], 0.5, level)
         known, predicted = _predicted_quantile(line, q)
-        text = (f"{_line_where(key)}: m_90 = {show(line.m90)} [{'-' if line.m90_low is None else f'{line.m90_low:g}'}, "
-                f"{show(line.m90_high) if line.m90_high is not None else 'unbounded'}], m_50 = {show(m50)} "
-                f"[{'-' if lo50 is None else f'{lo50:g}'}, {'unbounded' if hi50 is None else f'{hi50:g}'}], "
+        m90_lo = "-" if line.m90_low is None else f"{line.m90_low:g}"
+        m90_hi = show(line.m90_high) if line.m90_high is not None else "unbounded"
+        m50_lo, m50_hi = "-" if lo50 is None else f"{lo50:g}", "unbounded" if hi50 is None else f"{hi50:g}"
+        text = (f"{_line_where(key)}: m_90 = {show(line.m90)} ({level:.0%} [{m90_lo}, {m90_hi}]), m_50 = {show(m50)} "
+                f"({level:.0%} [{m50_lo}, {m50_hi}]), "
                 f"order law m_90 {show(predicted) if known else 'n/a'}, {line.non_monotone} non-monotone of "
                 f"{len(line.curves)} seeds")
         parts.append(text)
