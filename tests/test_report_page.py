@@ -171,6 +171,26 @@ def test_frontier_tables_are_html_tables_with_their_intervals(page):
         "<td>1</td>\n<td>[0.34, 1.00]</td>\n</tr>\n</tbody>\n</table></div>")
 
 
+def test_many_groups_of_runs_read_as_a_table(tmp_path):
+    """A claim counting more than three groups of runs lists them as a table (one row a group, a column per size
+    key); up to three stay one line."""
+    report = _report(tmp_path)
+    entry = next(e for e in report.ledger if e.id == "P11")
+
+    def block() -> str:
+        html = render_html(report, tmp_path)
+        text = html[html.index('id="claim-P11"'):]
+        return text[:text.index("<p><b>Reproduce")]
+
+    entry.sizes = [{"source": "campaign", "d": d, "m": [16, 32], "r": 4, "l": 4, "seeds": 20} for d in (4, 6, 8, 12)]
+    table = block()
+    assert '<table class="sizes muted">' in table and table.count("<tr>") == 5
+    assert "<th>seeds</th>" in table and "<td>16 and 32</td>" in table and "runs counted:" not in table
+    entry.sizes = entry.sizes[:2]
+    line = block()
+    assert "<table" not in line and "runs counted: campaign (d 4, m 16 and 32, r 4, l 4, seeds 20)" in line
+
+
 def test_repr_checker_flags_a_broken_page(page):
     bad = ("<p id='bad'>recovered all: True, margin nan, worst None, which [True, False], claims: ]</p>"
            "<td>final loss -1.110e-16</td>")
