@@ -56,7 +56,8 @@ from solver.errors import ValidationError, require
 __all__ = ["FAMILIES", "PRECISIONS", "READINGS", "EXTRA_COLUMNS", "bound", "grid_eps", "family_spectrum",
            "scaled_parameters", "FrontierRun", "ConstructionCheck", "construction_check", "CampaignSpec",
            "TINY", "FLOAT64", "HIGH_PRECISION", "CAMPAIGNS", "campaign_runs", "solve_run", "run_campaign",
-           "read_frontier", "row_schema", "hp_digits", "hp_rtol", "hp_epoch_rtol", "with_shared_top", "write_frontier_row"]
+           "read_frontier", "row_schema", "hp_digits", "hp_rtol", "hp_epoch_rtol", "with_shared_top",
+           "write_frontier_row"]
 
 FAMILIES = ("shifted", "fixed")
 PRECISIONS = ("float64", "flint", "mpmath")
@@ -71,6 +72,8 @@ DELTA0_FRACTION = 0.1
 # decades below eps. Measured in BENCHMARKS.md ("High precision: tolerance tied to eps"): residuals equal to 16
 # digits at 1e-3 and 1e-6 of eps / a_1 and at the digits-derived 1e-28 it replaces, with half the field evaluations.
 HP_RTOL_FRACTION = 1e-3
+# ... never looser than float64's best: a high-precision run is at least as accurate as the float64 one it checks.
+HP_RTOL_CEILING = 1e-16
 # Epoch s of a high-precision run resolves its state to this fraction of beta_s (relative to a_1) while that is looser
 # than the eps tolerance above: a millionth of the threshold the epoch decides by (hp_epoch_rtol).
 HP_BETA_FRACTION = 1e-6
@@ -194,7 +197,7 @@ def hp_rtol(a_1: float, eps: float) -> float:
     """Local tolerance of a high-precision run: ``HP_RTOL_FRACTION * eps / a_1`` (the state's rows are log-norms and
     unit-vector coordinates, so this bounds each step's error on ``T`` at about ``1e-3 eps``), never looser than
     float64's ``1e-16`` (a high-precision run is at least as accurate as the float64 one it is compared with)."""
-    return min(HP_RTOL_FRACTION * eps / a_1, 1e-16)
+    return min(HP_RTOL_FRACTION * eps / a_1, HP_RTOL_CEILING)
 
 
 def hp_epoch_rtol(a_1: float, eps: float) -> Callable[[float], float]:
@@ -210,7 +213,7 @@ def hp_epoch_rtol(a_1: float, eps: float) -> Callable[[float], float]:
     floor = hp_rtol(a_1, eps)
 
     def rtol(beta: float) -> float:
-        return max(floor, min(HP_BETA_FRACTION * beta / a_1, 1e-16))
+        return max(floor, min(HP_BETA_FRACTION * beta / a_1, HP_RTOL_CEILING))
 
     return rtol
 

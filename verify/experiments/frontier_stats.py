@@ -257,13 +257,13 @@ def _family_reading(family: str, trends: list[Trend]) -> FamilyReading:
         reading = "inconclusive at these sizes"
         parts = []
         if needed:
-            parts.append(f"success falls at d = {listing(needed)} only" + ("" if len(needed) >= 2 else " (one d cannot show "
-                                                                   "how the onset moves)"))
+            one_d = "" if len(needed) >= 2 else " (one d cannot show how the onset moves)"
+            parts.append(f"success falls at d = {listing(needed)} only{one_d}")
         undecided = [t for t in trends if t.reading.startswith("inconclusive") and t.seeds_to_decide]
         failing = [t.d for t in trends if t.note.startswith("fails at the top")]
         if failing:
-            parts.append(f"at d = {listing(failing)} the runs fail inside the regime already (more m, or another reinit "
-                         "rule, would let eps show)")
+            parts.append(f"at d = {listing(failing)} the runs fail inside the regime already (more m, or another "
+                         "reinit rule, would let eps show)")
         if undecided:
             parts.append("undecided at d = " + ", ".join(f"{t.d} (about {t.seeds_to_decide} seeds per end of the "
                                                           "grid would decide)" for t in undecided))

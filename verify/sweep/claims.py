@@ -261,8 +261,8 @@ def p12_m90_evidence(rows: Any, q: float = 0.9, level: float = 0.95) -> ClaimEvi
     statement = (head + (f"; not a test (order law m_90 above the grid, seeds censored as predicted): "
                          f"{'; '.join(untested)}" if untested else "")
                  + (f". Order law (plain): {law_k} of {law_n} runs fitted exactly the predicted set" if law_n else "")
-                 + f". m_90 of {len(parts)} line(s), each with its {level:.0%} order-statistic interval: the phase stage's "
-                   "tables and this claim's details.")
+                 + f". m_90 of {len(parts)} line(s), each with its {level:.0%} order-statistic interval: the phase "
+                   "stage's tables and this claim's details.")
     return ClaimEvidence("P12", status, statement,
                          details={"lines": [line.to_dict() for line in lines], "law_agreement": [law_k, law_n],
                                   "untested": untested, "failing": failing, "per_line": parts},
